@@ -1,0 +1,63 @@
+# The two commands of the README: `make run` and `make test`. Each does the whole set-up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export FLASK_APP := kiosk
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export PORT
+
+.PHONY: run test setup assets system-deps db lint bench clean
+
+run: setup assets db
+	@echo
+	@echo "  Kiosk            http://$(HOST):$(PORT)/kiosk"
+	@echo "  Display board    http://$(HOST):$(PORT)/display"
+	@echo "  Counter          http://$(HOST):$(PORT)/counter"
+	@echo "  Supervisor       http://$(HOST):$(PORT)/supervisor"
+	@echo "  Admin            http://$(HOST):$(PORT)/admin"
+	@echo "  API (OpenAPI)    http://$(HOST):$(PORT)/api/v1/openapi.json"
+	@echo "  Staff login      http://$(HOST):$(PORT)/login"
+	@echo "  Demo logins (username password):"
+	@sed 's/^/    /' instance/demo-logins.txt 2>/dev/null || echo "    (set by QMS_DEMO_PASSWORD or already created; see instance/demo-logins.txt)"
+	@echo
+	$(VENV)/bin/gunicorn --worker-class gthread --workers 1 --threads 64 \
+		--bind $(HOST):$(PORT) --access-logfile - kiosk.wsgi:app
+
+test: setup assets system-deps lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.stamp-installed
+
+$(VENV)/.stamp-installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+assets: kiosk/static/vendor/.stamp
+
+kiosk/static/vendor/.stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p kiosk/static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js kiosk/static/vendor/htmx.min.js
+	cp node_modules/socket.io-client/dist/socket.io.min.js kiosk/static/vendor/socket.io.min.js
+	touch $@
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+db: setup
+	$(VENV)/bin/flask init-db
+	$(VENV)/bin/flask seed-demo
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+bench: setup
+	$(PY) bench/engine_bench.py
+
+clean:
+	rm -rf $(VENV) node_modules kiosk/static/vendor .pytest_cache .mypy_cache .ruff_cache

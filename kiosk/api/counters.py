@@ -1,0 +1,141 @@
+"""Counters: their state, and calling visitors to them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import abort, jsonify
+from sqlalchemy import select
+
+from queue_engine import (
+    active_ticket,
+    call_next,
+    call_ticket,
+    close_counter,
+    open_counter,
+    pause_counter,
+    resume_counter,
+)
+from queue_engine.counters import last_handover
+from queue_engine.errors import NoTicketWaiting
+from queue_engine.lookups import counter_by_id
+from queue_engine.models import Counter
+from queue_engine.snapshots import iso, ticket_view
+
+from ..auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
+from ..extensions import db
+from ..hall import clock
+from ..realtime import commit
+from . import bp
+from .validation import Field, json_body
+
+
+def counter_view(counter: Counter) -> dict[str, Any]:
+    """A counter as staff see it (no personal data of visitors)."""
+    held = active_ticket(db.session, counter.id)
+    return {
+        "id": counter.id,
+        "name": counter.name,
+        "state": str(counter.state),
+        "state_since": iso(counter.state_since),
+        "services": [s.code for s in counter.services],
+        "staff": counter.staff.username if counter.staff else None,
+        "ticket": None
+        if held is None
+        else {"token": held.token, "number": held.number, "status": str(held.status)},
+    }
+
+
+def allowed_counter(counter_id: int) -> Counter:
+    """The counter, if the caller may work at it."""
+    counter = counter_by_id(db.session, counter_id)
+    if not staff().may_use_counter(counter):
+        abort(403)
+    return counter
+
+
+@bp.get("/counters")
+@roles_required(*STAFF_ROLES)
+def counters() -> Any:
+    """Every active counter with its state; for clerks, the ones they may use."""
+    user = staff()
+    rows = db.session.scalars(select(Counter).where(Counter.active.is_(True)).order_by(Counter.id))
+    return jsonify([counter_view(c) for c in rows if user.may_use_counter(c)])
+
+
+@bp.post("/counters/<int:counter_id>/call-next")
+@roles_required(*STAFF_ROLES)
+def call_next_ticket(counter_id: int) -> Any:
+    """Call the next visitor: 200 with the ticket, 204 when nobody waits, 409 when busy."""
+    json_body({})
+    allowed_counter(counter_id)
+    try:
+        ticket = call_next(db.session, clock(), counter_id, staff().id)
+    except NoTicketWaiting:
+        # Opening the counter on the way is still worth keeping.
+        commit()
+        return "", 204
+    commit()
+    return jsonify({"ticket": ticket_view(db.session, clock(), ticket)})
+
+
+@bp.post("/counters/<int:counter_id>/call")
+@roles_required(*STAFF_ROLES)
+def call_specific(counter_id: int) -> Any:
+    """Call one waiting ticket (number or token) out of order, with a reason."""
+    body = json_body(
+        {
+            "ticket": Field(str, required=True, max_length=48),
+            "reason": Field(str, required=True, max_length=500),
+        }
+    )
+    allowed_counter(counter_id)
+    ticket = call_ticket(db.session, clock(), counter_id, body["ticket"], body["reason"], staff().id)
+    commit()
+    return jsonify({"ticket": ticket_view(db.session, clock(), ticket)})
+
+
+def _counter_action(counter_id: int, operation: Callable[..., Counter], **kwargs: Any) -> Any:
+    allowed_counter(counter_id)
+    counter = operation(db.session, clock(), counter_id, staff().id, **kwargs)
+    commit()
+    return jsonify(counter_view(counter))
+
+
+@bp.post("/counters/<int:counter_id>/open")
+@roles_required(*STAFF_ROLES)
+def open_(counter_id: int) -> Any:
+    """Go on duty at a counter; the answer carries the last shift's handover note."""
+    json_body({})
+    allowed_counter(counter_id)
+    counter = open_counter(db.session, clock(), counter_id, staff().id)
+    commit()
+    return jsonify({**counter_view(counter), "handover_note": last_handover(db.session, counter_id)})
+
+
+@bp.post("/counters/<int:counter_id>/pause")
+@roles_required(*STAFF_ROLES)
+def pause(counter_id: int) -> Any:
+    """Stop calling for a while."""
+    json_body({})
+    return _counter_action(counter_id, pause_counter)
+
+
+@bp.post("/counters/<int:counter_id>/resume")
+@roles_required(*STAFF_ROLES)
+def resume(counter_id: int) -> Any:
+    """Take calls again."""
+    json_body({})
+    return _counter_action(counter_id, resume_counter)
+
+
+@bp.post("/counters/<int:counter_id>/close")
+@roles_required(*STAFF_ROLES)
+def close(counter_id: int) -> Any:
+    """Go off duty, leaving a handover note; supervisors may close anyone's counter."""
+    body = json_body({"handover_note": Field(str, max_length=4000)})
+    force = staff().role in MANAGER_ROLES
+    return _counter_action(
+        counter_id, close_counter, handover_note=body.get("handover_note") or "", force=force
+    )

@@ -1,0 +1,106 @@
+"""What anyone may ask: services, taking a ticket, the ticket's holder, the board."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, jsonify, request
+
+from queue_engine import cancel, issue_ticket, rate_visit
+from queue_engine.lookups import ticket_by_token
+from queue_engine.models import Source
+from queue_engine.snapshots import display_snapshot, service_list, ticket_view
+
+from ..extensions import db, limiter
+from ..hall import clock, languages, request_language
+from ..realtime import commit
+from . import bp
+from .validation import Field, json_body
+
+
+def _rate_limit() -> str:
+    return str(current_app.config["QMS_TICKET_RATE_LIMIT"])
+
+
+def _rate_limit_off() -> bool:
+    return str(current_app.config["QMS_TICKET_RATE_LIMIT"]).strip() in ("", "0")
+
+
+@bp.get("/services")
+def services() -> Any:
+    """Open services with their waiting counts and the estimated wait for a new ticket."""
+    return jsonify(service_list(db.session, clock(), request_language()))
+
+
+@bp.post("/tickets")
+@limiter.limit(_rate_limit, exempt_when=_rate_limit_off)
+def take_ticket() -> Any:
+    """Take a number for a service."""
+    body = json_body(
+        {
+            "service": Field(str, required=True, max_length=16),
+            "lang": Field(str, choices=tuple(languages())),
+            "priority": Field(bool),
+        }
+    )
+    ticket = issue_ticket(
+        db.session,
+        clock(),
+        body["service"],
+        lang=body.get("lang") or request_language(),
+        source=Source.API,
+        priority=bool(body.get("priority")),
+    )
+    commit()
+    return jsonify(ticket_view(db.session, clock(), ticket)), 201
+
+
+@bp.get("/tickets/<token>")
+def ticket(token: str) -> Any:
+    """A ticket as its holder sees it: status, position, estimate, counter."""
+    return jsonify(ticket_view(db.session, clock(), ticket_by_token(db.session, token)))
+
+
+@bp.post("/tickets/<token>/cancel")
+def cancel_ticket(token: str) -> Any:
+    """The holder gives up a waiting ticket."""
+    json_body({})
+    ticket = cancel(db.session, clock(), token)
+    commit()
+    return jsonify(ticket_view(db.session, clock(), ticket))
+
+
+@bp.post("/tickets/<token>/rating")
+def rate(token: str) -> Any:
+    """The holder rates the finished visit, once."""
+    score = Field(int, minimum=1, maximum=5)
+    body = json_body(
+        {
+            "score": Field(int, required=True, minimum=1, maximum=5),
+            "comment": Field(str, max_length=1000),
+            "efficiency": score,
+            "level": score,
+            "attitude": score,
+        }
+    )
+    ticket = rate_visit(
+        db.session,
+        clock(),
+        token,
+        body["score"],
+        comment=body.get("comment"),
+        efficiency=body.get("efficiency"),
+        level=body.get("level"),
+        attitude=body.get("attitude"),
+        source=request.args.get("via", "phone")[:16],
+    )
+    commit()
+    return jsonify({"token": ticket.token, "number": ticket.number, "score": body["score"]}), 201
+
+
+@bp.get("/display")
+def display() -> Any:
+    """What a hall board shows; ``?services=A,B`` or ``?counters=1,2`` for one area."""
+    services = [s for s in request.args.get("services", "").split(",") if s.strip()]
+    counters = [int(c) for c in request.args.get("counters", "").split(",") if c.strip().isdigit()]
+    return jsonify(display_snapshot(db.session, clock(), services=services, counters=counters))

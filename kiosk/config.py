@@ -1,0 +1,57 @@
+"""Configuration from the environment (``QMS_*``), with safe defaults for the embedded set-up."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATABASE = "sqlite:///instance/qms.sqlite3"
+
+
+def _secret_key(instance_path: Path) -> str:
+    """QMS_SECRET_KEY, or one generated once into instance/ (never into the repository)."""
+    if key := os.environ.get("QMS_SECRET_KEY"):
+        return key
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def database_url(raw: str, root: Path) -> str:
+    """Normalise a database URL: relative SQLite paths are relative to the project root."""
+    if raw.startswith("postgresql://"):
+        return "postgresql+psycopg://" + raw.removeprefix("postgresql://")
+    prefix = "sqlite:///"
+    if raw.startswith(prefix) and not raw.startswith(prefix + "/") and ":memory:" not in raw:
+        path = root / raw.removeprefix(prefix)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return prefix + str(path)
+    return raw
+
+
+def from_environment(instance_path: Path) -> dict[str, Any]:
+    """The app's configuration as read from the environment."""
+    env = os.environ
+    root = instance_path.parent
+    languages = [lang.strip() for lang in env.get("QMS_LANGUAGES", "zh,en").split(",") if lang.strip()]
+    return {
+        "SECRET_KEY": _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url(env.get("QMS_DATABASE_URL", DEFAULT_DATABASE), root),
+        "QMS_REDIS_URL": env.get("QMS_REDIS_URL") or None,
+        "QMS_TIMEZONE": env.get("QMS_TIMEZONE", "Asia/Shanghai"),
+        "QMS_LANGUAGES": languages or ["zh", "en"],
+        "QMS_PRINTER": env.get("QMS_PRINTER") or None,
+        "QMS_TICKET_RATE_LIMIT": env.get("QMS_TICKET_RATE_LIMIT", "20/minute"),
+        "PORT": int(env.get("PORT", "5000")),
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": int(env.get("QMS_SESSION_MINUTES", "480")) * 60,
+        "WTF_CSRF_CHECK_DEFAULT": False,  # checked in a before_request hook, see kiosk/auth.py
+        "WTF_CSRF_TIME_LIMIT": None,
+    }

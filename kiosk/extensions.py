@@ -1,0 +1,18 @@
+"""Extensions, created once here and bound to the app in the factory."""
+
+from __future__ import annotations
+
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_socketio import SocketIO
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+
+from queue_engine.models import Base
+
+db = SQLAlchemy(model_class=Base)
+socketio = SocketIO()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

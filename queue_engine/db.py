@@ -1,0 +1,48 @@
+"""Database set-up that the queue's guarantees depend on."""
+
+from __future__ import annotations
+
+from typing import Any
+from weakref import WeakSet
+
+from sqlalchemy import Engine, create_engine, event
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_configured: WeakSet[Engine] = WeakSet()
+
+
+def configure_engine(engine: Engine) -> Engine:
+    """Make an engine safe for the queue: on SQLite, WAL + busy timeout + BEGIN IMMEDIATE.
+
+    SQLite's default deferred transactions let two writers read the same "last number" and
+    then fail or collide when they write; beginning every transaction IMMEDIATE serialises
+    number allocation and call-next.  PostgreSQL needs nothing here: the engine locks rows.
+    """
+    if engine.dialect.name != "sqlite" or engine in _configured:
+        return engine
+    _configured.add(engine)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN, instead of pysqlite's own deferred one.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    """Create an engine for a database URL, configured for the queue."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return configure_engine(create_engine(url, **options))

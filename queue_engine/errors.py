@@ -1,0 +1,122 @@
+"""Named domain errors: each carries a stable code and the HTTP family it maps to."""
+
+from __future__ import annotations
+
+
+class QueueError(Exception):
+    """Base of every refusal the engine can make."""
+
+    code = "queue_error"
+    kind = "conflict"  # one of: not_found, conflict, invalid
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.__doc__ or self.code)
+
+    @property
+    def message(self) -> str:
+        """The human sentence for this refusal."""
+        return str(self.args[0])
+
+
+class NotFound(QueueError):
+    """The thing asked for does not exist."""
+
+    code = "not_found"
+    kind = "not_found"
+
+
+class UnknownService(NotFound):
+    """No such service."""
+
+    code = "unknown_service"
+
+
+class UnknownTicket(NotFound):
+    """No such ticket."""
+
+    code = "unknown_ticket"
+
+
+class UnknownCounter(NotFound):
+    """No such counter."""
+
+    code = "unknown_counter"
+
+
+class UnknownUser(NotFound):
+    """No such user."""
+
+    code = "unknown_user"
+
+
+class NoTicketWaiting(QueueError):
+    """Nobody is waiting for the services of this counter."""
+
+    code = "no_ticket_waiting"
+
+
+class CounterBusy(QueueError):
+    """The counter already holds an active ticket; finish, transfer or mark it first."""
+
+    code = "counter_busy"
+
+
+class CounterClosed(QueueError):
+    """The counter is closed."""
+
+    code = "counter_closed"
+
+
+class CounterPaused(QueueError):
+    """The counter is paused."""
+
+    code = "counter_paused"
+
+
+class CounterInUse(QueueError):
+    """Another member of staff is on duty at this counter."""
+
+    code = "counter_in_use"
+
+
+class NotAtThisCounter(QueueError):
+    """The ticket is not held by this counter."""
+
+    code = "not_at_this_counter"
+
+
+class ServiceClosed(QueueError):
+    """The service is not taking tickets now."""
+
+    code = "service_closed"
+
+
+class HallClosed(QueueError):
+    """The hall is outside its opening hours."""
+
+    code = "hall_closed"
+
+
+class InvalidTransition(QueueError):
+    """The ticket is not in a state that allows this action."""
+
+    code = "invalid_transition"
+
+
+class AlreadyRated(QueueError):
+    """This visit has already been rated."""
+
+    code = "already_rated"
+
+
+class RatingClosed(QueueError):
+    """This visit can no longer be rated."""
+
+    code = "rating_closed"
+
+
+class InvalidInput(QueueError):
+    """A value given to the engine is not acceptable."""
+
+    code = "invalid_input"
+    kind = "invalid"

@@ -1,0 +1,35 @@
+"""Finding services, counters and tickets by the names the outside world uses."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .errors import UnknownCounter, UnknownService, UnknownTicket
+from .models import Counter, Service, Ticket
+
+
+def service_by_code(session: Session, code: str) -> Service:
+    """The service with a code, or UnknownService."""
+    service = session.scalars(select(Service).where(Service.code == code)).first()
+    if service is None:
+        raise UnknownService(f"No service has the code {code!r}.")
+    return service
+
+
+def counter_by_id(session: Session, counter_id: int, *, lock: bool = False) -> Counter:
+    """The counter with an id (row-locked on PostgreSQL when asked), or UnknownCounter."""
+    query = select(Counter).where(Counter.id == counter_id)
+    counter = session.scalars(query.with_for_update() if lock else query).first()
+    if counter is None or not counter.active:
+        raise UnknownCounter(f"No counter has the id {counter_id}.")
+    return counter
+
+
+def ticket_by_token(session: Session, token: str, *, lock: bool = False) -> Ticket:
+    """The ticket with a public token (row-locked on PostgreSQL when asked), or UnknownTicket."""
+    query = select(Ticket).where(Ticket.token == token)
+    ticket = session.scalars(query.with_for_update() if lock else query).first()
+    if ticket is None:
+        raise UnknownTicket("No ticket has this token.")
+    return ticket

@@ -1,0 +1,352 @@
+"""The queue's data: SQLAlchemy 2.x declarative models, typed with ``Mapped``."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores instants as naive UTC and gives them back timezone-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Normalise to naive UTC before storing."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; the engine stores UTC instants only")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Mark stored values as UTC."""
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base shared by the engine and Flask-SQLAlchemy."""
+
+    registry = registry(type_annotation_map={datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON})
+
+
+class TicketStatus(StrEnum):
+    """Where a ticket is in its life (DESIGN §3)."""
+
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVING = "serving"
+    DONE = "done"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+ACTIVE_STATUSES = (TicketStatus.CALLED, TicketStatus.SERVING)
+OPEN_STATUSES = (TicketStatus.WAITING, *ACTIVE_STATUSES)
+
+
+class CounterState(StrEnum):
+    """Whether a counter is serving."""
+
+    CLOSED = "closed"
+    OPEN = "open"
+    PAUSED = "paused"
+
+
+class Role(StrEnum):
+    """What a member of staff may do."""
+
+    CLERK = "clerk"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Category(StrEnum):
+    """The kind of business a service handles."""
+
+    INQUIRY = "inquiry"
+    TRANSACTION = "transaction"
+    COMPLAINT = "complaint"
+    OTHER = "other"
+
+
+class Outcome(StrEnum):
+    """How a visit ended."""
+
+    RESOLVED = "resolved"
+    REFERRED = "referred"
+    FOLLOW_UP = "follow_up"
+
+
+class Source(StrEnum):
+    """Where a ticket was taken."""
+
+    KIOSK = "kiosk"
+    WEB = "web"
+    API = "api"
+    APPOINTMENT = "appointment"
+
+
+class PriorityPolicy(StrEnum):
+    """How priority tickets (elderly, disabled, ...) are ordered against the others."""
+
+    STRICT = "strict"  # first come, first served; the flag is ignored
+    PRIORITY_FIRST = "priority_first"
+    EVERY_N = "every_n"  # one priority ticket after every N others
+
+
+counter_services = Table(
+    "counter_services",
+    Base.metadata,
+    Column("counter_id", ForeignKey("counters.id", ondelete="CASCADE"), primary_key=True),
+    Column("service_id", ForeignKey("services.id", ondelete="CASCADE"), primary_key=True),
+)
+
+user_counters = Table(
+    "user_counters",
+    Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("counter_id", ForeignKey("counters.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Service(Base):
+    """A kind of business visitors queue for; its tickets carry its prefix."""
+
+    __tablename__ = "services"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    prefix: Mapped[str] = mapped_column(String(4))
+    names: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    category: Mapped[str] = mapped_column(String(16), default=Category.OTHER)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    target_wait_min: Mapped[int] = mapped_column(Integer, default=15)
+    start_number: Mapped[int] = mapped_column(Integer, default=1)
+
+    counters: Mapped[list[Counter]] = relationship(secondary=counter_services, back_populates="services")
+
+    def name(self, lang: str) -> str:
+        """The service's name in a language, falling back to any name it has."""
+        return self.names.get(lang) or next(iter(self.names.values()), self.code)
+
+
+class Counter(Base):
+    """A service window; the board calls visitors to it by its name."""
+
+    __tablename__ = "counters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), default=CounterState.CLOSED)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    state_since: Mapped[datetime | None]
+
+    services: Mapped[list[Service]] = relationship(
+        secondary=counter_services, back_populates="counters", order_by="Service.sort_order"
+    )
+    staff: Mapped[User | None] = relationship(foreign_keys=[staff_id])
+
+
+class User(Base):
+    """A member of staff."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    password_hash: Mapped[str] = mapped_column(String(256), default="")
+    role: Mapped[str] = mapped_column(String(16), default=Role.CLERK)
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    counters: Mapped[list[Counter]] = relationship(secondary=user_counters)
+
+
+class ServiceDaySequence(Base):
+    """The last number given for a service on a business day; locked while incremented."""
+
+    __tablename__ = "service_day_sequences"
+
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"), primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    last_sequence: Mapped[int] = mapped_column(Integer)
+
+
+class Ticket(Base):
+    """A visitor's place in the queue."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        # The last guard against a number given twice.
+        UniqueConstraint("issued_service_id", "business_date", "sequence"),
+        Index("ix_tickets_queue", "status", "business_date", "service_id", "issued_at", "id"),
+        # A counter holds at most one active ticket, whatever the application does.
+        Index(
+            "ux_tickets_active_counter",
+            "counter_id",
+            unique=True,
+            sqlite_where=text("status IN ('called', 'serving')"),
+            postgresql_where=text("status IN ('called', 'serving')"),
+        ),
+        Index("ix_tickets_business_date", "business_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(48), unique=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    issued_service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    business_date: Mapped[date] = mapped_column(Date)
+    sequence: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=TicketStatus.WAITING)
+    priority: Mapped[bool] = mapped_column(Boolean, default=False)
+    lang: Mapped[str] = mapped_column(String(8), default="zh")
+    source: Mapped[str] = mapped_column(String(16), default=Source.KIOSK)
+    issued_at: Mapped[datetime]
+    called_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    call_count: Mapped[int] = mapped_column(Integer, default=0)
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    transferred_from_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"))
+    transfer_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    service: Mapped[Service] = relationship(foreign_keys=[service_id])
+    counter: Mapped[Counter | None] = relationship(foreign_keys=[counter_id])
+    transferred_from: Mapped[Service | None] = relationship(foreign_keys=[transferred_from_id])
+    visit: Mapped[Visit | None] = relationship(back_populates="ticket", uselist=False)
+
+
+class Visit(Base):
+    """The record a clerk closes for a served ticket, and the visitor's rating of it."""
+
+    __tablename__ = "visits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    outcome: Mapped[str] = mapped_column(String(16))
+    # Personal data: never on public screens, never in logs.
+    customer_name: Mapped[str] = mapped_column(String(128), default="")
+    contact: Mapped[str] = mapped_column(String(128), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    finished_at: Mapped[datetime]
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_efficiency: Mapped[int | None] = mapped_column(Integer)
+    rating_level: Mapped[int | None] = mapped_column(Integer)
+    rating_attitude: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None]
+
+    ticket: Mapped[Ticket] = relationship(back_populates="visit")
+    complaint: Mapped[Complaint | None] = relationship(back_populates="visit", uselist=False)
+
+
+class Complaint(Base):
+    """A complaint raised at a visit, followed until closed."""
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    department: Mapped[str] = mapped_column(String(128), default="")
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    due_date: Mapped[date | None] = mapped_column(Date)
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    follow_up_result: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    visit: Mapped[Visit] = relationship(back_populates="complaint")
+
+
+class TicketEvent(Base):
+    """One row of the append-only log: every state change writes exactly one."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    type: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime]
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class CounterSession(Base):
+    """A stretch of duty at a counter: who opened it, pauses, close and the handover note."""
+
+    __tablename__ = "counter_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    pause_count: Mapped[int] = mapped_column(Integer, default=0)
+    handover_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Hall(Base):
+    """The hall's own settings (one row)."""
+
+    __tablename__ = "hall"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    priority_policy: Mapped[str] = mapped_column(String(16), default=PriorityPolicy.STRICT)
+    priority_every_n: Mapped[int] = mapped_column(Integer, default=3)
+    kiosk_ticket_seconds: Mapped[int] = mapped_column(Integer, default=8)
+    # {"0": [["08:30", "17:30"]], ...}: weekday (Monday = 0) to opening intervals; empty = always.
+    opening_hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    closed_dates: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class AuditEntry(Base):
+    """Who did what to which records, for changes of settings and views of personal data."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(48))
+    target: Mapped[str] = mapped_column(String(128), default="")
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -7,8 +7,10 @@ export FLASK_APP := kiosk
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export PORT
+# Each open WebSocket (board, kiosk, counter, visitor's phone) holds one server thread.
+QMS_THREADS ?= 500
 
-.PHONY: run test setup assets system-deps db lint bench clean
+.PHONY: run test setup assets translations system-deps db lint bench clean
 
 run: setup assets db
 	@echo
@@ -22,8 +24,8 @@ run: setup assets db
 	@echo "  Demo logins (username password):"
 	@sed 's/^/    /' instance/demo-logins.txt 2>/dev/null || echo "    (set by QMS_DEMO_PASSWORD or already created; see instance/demo-logins.txt)"
 	@echo
-	$(VENV)/bin/gunicorn --worker-class gthread --workers 1 --threads 64 \
-		--bind $(HOST):$(PORT) --access-logfile - kiosk.wsgi:app
+	$(VENV)/bin/gunicorn --worker-class gthread --workers 1 --threads $(QMS_THREADS) \
+		--graceful-timeout 5 --bind $(HOST):$(PORT) kiosk.wsgi:app
 
 test: setup assets system-deps lint
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -36,7 +38,10 @@ $(VENV)/.stamp-installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-assets: kiosk/static/vendor/.stamp
+assets: kiosk/static/vendor/.stamp translations
+
+translations: setup
+	$(VENV)/bin/pybabel compile -d kiosk/translations --use-fuzzy -f >/dev/null
 
 kiosk/static/vendor/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

@@ -39,13 +39,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         cors_allowed_origins=app.config.get("QMS_CORS_ORIGINS"),
     )
 
-    from . import api, auth, cli, errors, pages, realtime
+    from . import api, auth, cli, errors, filters, i18n, pages, realtime
+    from .rooms import counter, display, kiosk, records, ticket
 
+    i18n.init_app(app)
+    filters.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(pages.bp)
+    rooms = (kiosk.bp, ticket.bp, display.bp, counter.bp, records.bp)
+    for blueprint in (auth.bp, api.bp, pages.bp, *rooms):
+        app.register_blueprint(blueprint)
     cli.init_app(app)
     realtime.init_app(app)
     return app

@@ -73,7 +73,9 @@ def issue_token(user: User) -> str:
 
 def check_login(username: str, password: str) -> User | None:
     """The active user with these credentials, if any."""
-    user = db.session.scalars(select(User).where(User.username == username)).first()
+    query = select(User).where(User.username == username)
+    # No username holds NUL, and PostgreSQL fails on NUL in a query rather than finding none.
+    user = None if "\x00" in username else db.session.scalars(query).first()
     if user is None or not user.active or not user.password_hash:
         # Same cost whether or not the user exists, so timing does not reveal usernames.
         check_password_hash(_DUMMY_HASH, password)
@@ -84,8 +86,16 @@ def check_login(username: str, password: str) -> User | None:
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
 
 
+def _api_call_by_token() -> bool:
+    """Whether this is an API request naming its caller with a bearer token."""
+    return request.blueprint == "api" and request.headers.get("Authorization", "").startswith("Bearer ")
+
+
 @login_manager.user_loader
 def _load_user(user_id: str) -> StaffUser | None:
+    if _api_call_by_token():
+        # Judged by its token alone: such calls skip CSRF, so the cookie must not ride along.
+        return None
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
     return StaffUser(user) if user is not None and user.active else None
 
@@ -136,9 +146,9 @@ def _csrf_check() -> None:
     # and anonymous public API calls cannot be forged through a visitor's browser session.
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
-    if request.blueprint == "api" and (
-        request.headers.get("Authorization", "").startswith("Bearer ") or "_user_id" not in session
-    ):
+    if request.routing_exception is not None:
+        return  # no view runs: answer the 404/405, not a CSRF failure
+    if _api_call_by_token() or (request.blueprint == "api" and "_user_id" not in session):
         return
     csrf.protect()
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from queue_engine import close_business_day
@@ -31,6 +32,7 @@ def _user(username: str) -> User:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db() -> None:
     """Create the tables (existing data is kept)."""
     db.create_all()
@@ -38,6 +40,7 @@ def init_db() -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--password", default=None, help="One password for every demo user (default: random).")
 def seed_demo_command(password: str | None) -> None:
     """Create the demo services A-D, counters 1-4 and users; print the demo logins."""
@@ -51,6 +54,7 @@ def seed_demo_command(password: str | None) -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("username")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--display-name", default="")
@@ -77,6 +81,7 @@ def create_user(username: str, role: str, display_name: str, counters: str, pass
 
 
 @click.command("issue-token")
+@with_appcontext
 @click.argument("username")
 def issue_token_command(username: str) -> None:
     """Give a user a new API token (the old one stops working); the token is the last line."""
@@ -88,17 +93,36 @@ def issue_token_command(username: str) -> None:
 
 
 @click.command("close-day")
+@with_appcontext
 @click.option(
     "--date", "day", default=None, help="Expire open tickets up to this day (default: before today)."
 )
 def close_day(day: str | None) -> None:
     """Expire tickets left open on past business days."""
-    count = close_business_day(db.session, clock(), date.fromisoformat(day) if day else None)
+    try:
+        last_day = date.fromisoformat(day) if day else None
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--date") from None
+    count = close_business_day(db.session, clock(), last_day)
     db.session.commit()
     click.echo(f"Expired {count} ticket(s).")
 
 
+@click.command("register-kiosk")
+@with_appcontext
+@click.argument("name")
+def register_kiosk(name: str) -> None:
+    """Register a kiosk device (exempt from the ticket limit); prints the link to open on it once."""
+    from .rooms.kiosk import create_device
+
+    _device, token = create_device(name[:64])
+    db.session.commit()
+    click.echo(f"Open this address once on the kiosk {name!r} (keep it secret):")
+    click.echo(f"/kiosk/register/{token}")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (init_db, seed_demo_command, create_user, issue_token_command, close_day):
+    commands = (init_db, seed_demo_command, create_user, issue_token_command, close_day, register_kiosk)
+    for command in commands:
         app.cli.add_command(command)

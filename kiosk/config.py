@@ -46,6 +46,7 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "QMS_TIMEZONE": env.get("QMS_TIMEZONE", "Asia/Shanghai"),
         "QMS_LANGUAGES": languages or ["zh", "en"],
         "QMS_PRINTER": env.get("QMS_PRINTER") or None,
+        "QMS_PUBLIC_URL": env.get("QMS_PUBLIC_URL") or None,
         "QMS_TICKET_RATE_LIMIT": env.get("QMS_TICKET_RATE_LIMIT", "20/minute"),
         "PORT": int(env.get("PORT", "5000")),
         "MAX_CONTENT_LENGTH": 64 * 1024,

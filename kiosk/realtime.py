@@ -14,12 +14,12 @@ from flask_login import current_user
 from flask_socketio import emit, join_room
 from sqlalchemy import select
 
-from queue_engine.errors import QueueError
+from queue_engine.errors import QueueError, UnknownTicket
 from queue_engine.estimates import service_loads
 from queue_engine.events import take_changes
 from queue_engine.lookups import ticket_by_token
 from queue_engine.models import Counter, Service, Ticket
-from queue_engine.snapshots import display_snapshot, ticket_view, waiting_positions
+from queue_engine.snapshots import awaiting_rating, display_snapshot, ticket_view, waiting_positions
 
 from .extensions import db, socketio
 from .hall import clock
@@ -55,7 +55,12 @@ def publish(changes: list[dict[str, Any]]) -> None:
         ticket = tickets.get(change.get("ticket_id") or 0)
         if change["type"] in CALL_TYPES and ticket is not None and ticket.counter is not None:
             socketio.emit("display:call", call_payload(ticket), to="display")
+        if change["type"] == "finished" and change.get("counter_id"):
+            prompt = awaiting_rating(session, clk, change["counter_id"])
+            if prompt is not None:
+                socketio.emit("rate:request", prompt, to=f"counter:{change['counter_id']}")
     socketio.emit("display:snapshot", display_snapshot(session, clk), to="display")
+    socketio.emit("services:changed", {}, to="kiosk")
     for ticket in tickets.values():
         socketio.emit(
             "ticket:update", ticket_view(session, clk, ticket, loads=loads), to=f"ticket:{ticket.token}"
@@ -104,8 +109,12 @@ def _join(data: Any) -> None:
     if room == "display":
         join_room("display")
         emit("display:snapshot", display_snapshot(session, clk))
+    elif room == "kiosk":
+        join_room("kiosk")
     elif room == "ticket" and isinstance(data.get("token"), str):
         try:
+            if "\x00" in data["token"]:  # no token holds NUL; PostgreSQL would fail the query
+                raise UnknownTicket()
             ticket = ticket_by_token(session, data["token"])
         except QueueError:
             emit("error", {"code": "unknown_ticket"})
@@ -121,6 +130,8 @@ def _join(data: Any) -> None:
             return
         join_room(f"counter:{counter.id}")
         emit("queue:changed", {"services": [], "counters": [counter.id]})
+        prompt = awaiting_rating(session, clk, counter.id)
+        emit("rate:request" if prompt else "rate:idle", prompt or {})
     elif (
         room == "supervisor"
         and current_user.is_authenticated

@@ -81,9 +81,18 @@ def seed_demo(session: Session, logins_file: Path | None, password: str | None =
         session.add(user)
         created[username] = secret
     if created and logins_file is not None:
-        logins_file.parent.mkdir(parents=True, exist_ok=True)
-        with logins_file.open("a") as out:
-            for username, secret in created.items():
-                out.write(f"{username:<12} {secret}\n")
-        logins_file.chmod(0o600)
+        _write_logins(logins_file, created)
     return created
+
+
+def _write_logins(logins_file: Path, created: dict[str, str]) -> None:
+    # A user created again (the database was reset) replaces its old line: a stale password
+    # listed first would be the one people try.
+    old = logins_file.read_text().splitlines() if logins_file.exists() else []
+    kept = [line for line in old if line.strip() and line.split()[0] not in created]
+    lines = kept + [f"{username:<12} {secret}" for username, secret in created.items()]
+    logins_file.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(logins_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write("\n".join(lines) + "\n")
+    logins_file.chmod(0o600)

@@ -122,6 +122,9 @@ def _waiting_ticket(session: Session, day: date, number_or_token: str) -> Ticket
         found = ticket_by_token(session, number_or_token)  # raises UnknownTicket
     if found.status != TicketStatus.WAITING:
         raise InvalidTransition(f"Ticket {found.number} is not waiting; it is {found.status}.")
+    if found.business_date != day:
+        # Found by its token: a ticket left waiting on an earlier day is never called today.
+        raise InvalidTransition(f"Ticket {found.number} was taken on {found.business_date}, not today.")
     return found
 
 

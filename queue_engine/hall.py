@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .models import Hall
@@ -12,11 +13,18 @@ from .models import Hall
 
 def hall_settings(session: Session) -> Hall:
     """The hall's one settings row, created with defaults when missing."""
-    hall = session.scalars(select(Hall).order_by(Hall.id).limit(1)).first()
+    query = select(Hall).order_by(Hall.id).limit(1)
+    hall = session.scalars(query).first()
     if hall is None:
-        hall = Hall(name={"zh": "政务服务大厅", "en": "Service Hall"}, opening_hours={})
-        session.add(hall)
-        session.flush()
+        # The first requests of a new hall race to create the row: a fixed id and ON CONFLICT
+        # DO NOTHING leave exactly one, whoever wins (a plain INSERT gave one row per racer).
+        insert_fn = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        session.execute(
+            insert_fn(Hall)
+            .values(id=1, name={"zh": "政务服务大厅", "en": "Service Hall"}, opening_hours={})
+            .on_conflict_do_nothing(index_elements=[Hall.id])
+        )
+        hall = session.scalars(query).one()
     return hall
 
 

@@ -238,6 +238,8 @@ class Ticket(Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     transferred_from_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"))
     transfer_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Set by the kiosk per screen; a second touch with the same key gets the same ticket.
+    request_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     service: Mapped[Service] = relationship(foreign_keys=[service_id])
     counter: Mapped[Counter | None] = relationship(foreign_keys=[counter_id])
@@ -268,6 +270,9 @@ class Visit(Base):
     rating_attitude: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str | None] = mapped_column(Text)
     rated_at: Mapped[datetime | None]
+    rating_source: Mapped[str | None] = mapped_column(String(16))
+    # A visit closed as "follow-up" stays on the counter's list until someone marks it done.
+    follow_up_done_at: Mapped[datetime | None]
 
     ticket: Mapped[Ticket] = relationship(back_populates="visit")
     complaint: Mapped[Complaint | None] = relationship(back_populates="visit", uselist=False)
@@ -336,6 +341,18 @@ class Hall(Base):
     # {"0": [["08:30", "17:30"]], ...}: weekday (Monday = 0) to opening intervals; empty = always.
     opening_hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
     closed_dates: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class KioskDevice(Base):
+    """A kiosk an admin registered: exempt from the per-address ticket limit."""
+
+    __tablename__ = "kiosk_devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
 
 
 class AuditEntry(Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from .models import (
     Ticket,
     TicketEvent,
     TicketStatus,
+    Visit,
 )
 from .ordering import fcfs_order, tickets_ahead
 
@@ -155,21 +156,59 @@ def display_snapshot(
         if len(recent) >= RECENT_CALLS:
             break
     loads = service_loads(session, clock)
-    waiting = {
-        s.code: loads[s.id].waiting
+    services_shown = [
+        s
         for s in session.scalars(
             select(Service).where(Service.active.is_(True)).order_by(Service.sort_order, Service.code)
         )
         if service_filter is None or s.code in service_filter
-    }
+    ]
     hall = hall_settings(session)
     return {
         "hall": dict(hall.name),
         "now_serving": now_serving,
         "recent": recent,
-        "waiting": waiting,
+        "waiting": {s.code: loads[s.id].waiting for s in services_shown},
+        "services": [{"code": s.code, "names": dict(s.names)} for s in services_shown],
+        "counters": _counter_boards(session, today, counter_filter, service_filter),
         "generated_at": iso(clock.now()),
     }
+
+
+def _counter_boards(
+    session: Session, today: date, counter_filter: set[int] | None, service_filter: set[str] | None
+) -> list[dict[str, Any]]:
+    """Each counter with the last number it called today (kept until its next call)."""
+    last_calls: dict[int, tuple[Ticket, datetime]] = {}
+    for ticket, at, counter_id in session.execute(
+        select(Ticket, TicketEvent.at, TicketEvent.counter_id)
+        .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+        .where(TicketEvent.type.in_(("called", "recalled")), Ticket.business_date == today)
+        .order_by(TicketEvent.id.desc())
+        .limit(500)
+    ):
+        if counter_id is not None and counter_id not in last_calls:
+            last_calls[counter_id] = (ticket, at)
+    boards = []
+    for counter in session.scalars(select(Counter).where(Counter.active.is_(True)).order_by(Counter.id)):
+        if counter_filter is not None and counter.id not in counter_filter:
+            continue
+        codes = {s.code for s in counter.services}
+        if service_filter is not None and not codes & service_filter:
+            continue
+        last = last_calls.get(counter.id)
+        boards.append(
+            {
+                "id": counter.id,
+                "name": counter.name,
+                "state": str(counter.state),
+                "services": sorted(codes),
+                "number": last[0].number if last else None,
+                "service": last[0].service.code if last else None,
+                "called_at": iso(last[1]) if last else None,
+            }
+        )
+    return boards
 
 
 def waiting_positions(
@@ -198,3 +237,21 @@ def waiting_positions(
         }
         for ahead, (token, number) in enumerate(rows)
     ]
+
+
+RATING_SCREEN_MINUTES = 10
+
+
+def awaiting_rating(session: Session, clock: Clock, counter_id: int) -> dict[str, Any] | None:
+    """The counter's last visit, if finished in the last minutes and not rated yet (the tablet's prompt)."""
+    visit = session.scalars(
+        select(Visit)
+        .where(Visit.counter_id == counter_id)
+        .order_by(Visit.finished_at.desc(), Visit.id.desc())
+        .limit(1)
+    ).first()
+    if visit is None or visit.rating is not None:
+        return None
+    if clock.now() - visit.finished_at > timedelta(minutes=RATING_SCREEN_MINUTES):
+        return None
+    return {"token": visit.ticket.token, "number": visit.ticket.number, "service": visit.ticket.service.code}

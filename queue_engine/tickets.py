@@ -35,8 +35,17 @@ def issue_ticket(
     lang: str = "zh",
     source: str = Source.KIOSK,
     priority: bool = False,
+    request_key: str | None = None,
 ) -> Ticket:
-    """Give a visitor the next number of a service."""
+    """Give a visitor the next number of a service.
+
+    With a ``request_key``, a repeated request (a double touch, a retried POST) gets the
+    ticket the first one got; the unique constraint settles a race between two of them.
+    """
+    if request_key is not None:
+        earlier = session.scalars(select(Ticket).where(Ticket.request_key == request_key)).first()
+        if earlier is not None:
+            return earlier
     service = service_by_code(session, service_code)
     if not service.active:
         raise ServiceClosed(f"Service {service.code} is not taking tickets now.")
@@ -63,6 +72,7 @@ def issue_ticket(
         issued_at=issued_at,
         call_count=0,
         transfer_count=0,
+        request_key=request_key,
     )
     session.add(ticket)
     session.flush()
@@ -125,6 +135,7 @@ def rate_visit(
         setattr(visit, field, value)
     visit.rating_comment = (comment or "").strip() or None
     visit.rated_at = now
+    visit.rating_source = source[:16]
     record(session, ticket, "rated", now, counter_id=visit.counter_id, score=overall, via=source)
     return ticket
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages the test suite uses: chromium (browser tests) and a CJK font (screenshots of
-# Chinese screens). Installed when missing; without root or apt the browser tests skip loudly.
+# Debian packages the test suite uses: chromium (browser tests), a CJK font (screenshots of
+# Chinese screens) and nginx (the deploy/ example under test). Installed when missing; without
+# root or apt the tests that need them skip loudly.
 set -u
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing+=(fonts-noto-cjk)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -1,7 +1,19 @@
 """The JSON API under /api/v1 (DESIGN §7)."""
 
+from typing import Any
+
 from flask import Blueprint
 
+from queue_engine.errors import UnknownTicket
+
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.url_value_preprocessor
+def _refuse_impossible_token(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    # No ticket token holds NUL, and PostgreSQL fails on NUL in a query rather than finding none.
+    if values and "\x00" in str(values.get("token", "")):
+        raise UnknownTicket("No ticket has this token.")
+
 
 from . import counters, openapi, public, staff_tickets, stats  # noqa: E402,F401

@@ -4,26 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 
 from queue_engine import cancel, issue_ticket, rate_visit
 from queue_engine.lookups import ticket_by_token
 from queue_engine.models import Source
 from queue_engine.snapshots import display_snapshot, service_list, ticket_view
 
-from ..extensions import db, limiter
+from ..extensions import db
 from ..hall import clock, languages, request_language
+from ..limits import ticket_limit
 from ..realtime import commit
 from . import bp
 from .validation import Field, json_body
-
-
-def _rate_limit() -> str:
-    return str(current_app.config["QMS_TICKET_RATE_LIMIT"])
-
-
-def _rate_limit_off() -> bool:
-    return str(current_app.config["QMS_TICKET_RATE_LIMIT"]).strip() in ("", "0")
 
 
 @bp.get("/services")
@@ -33,7 +26,7 @@ def services() -> Any:
 
 
 @bp.post("/tickets")
-@limiter.limit(_rate_limit, exempt_when=_rate_limit_off)
+@ticket_limit
 def take_ticket() -> Any:
     """Take a number for a service."""
     body = json_body(

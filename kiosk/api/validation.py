@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from flask import request
+from werkzeug.exceptions import BadRequest
 
 from ..errors import ApiError
 
@@ -29,9 +30,10 @@ def json_body(fields: dict[str, Field]) -> dict[str, Any]:
         return {}
     if not request.is_json and request.get_data():
         raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
-    body = request.get_json(silent=True) if request.get_data() else {}
-    if body is None:
-        raise ApiError(400, "malformed_json", "The body is not valid JSON.")
+    try:
+        body = request.get_json() if request.get_data() else {}
+    except BadRequest:
+        raise ApiError(400, "malformed_json", "The body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise ApiError(422, "invalid_input", "The body must be a JSON object.")
     unknown = sorted(set(body) - set(fields))
@@ -51,6 +53,9 @@ def _check(name: str, value: Any, spec: Field) -> None:
     if isinstance(value, bool) and bool not in wanted or not isinstance(value, wanted):
         kinds = " or ".join(t.__name__ for t in wanted).replace("str", "text").replace("int", "whole number")
         raise ApiError(422, "invalid_input", f"The field {name!r} must be {kinds}.")
+    if isinstance(value, str) and "\x00" in value:
+        # PostgreSQL cannot store NUL in text; refuse it here rather than fail on write.
+        raise ApiError(422, "invalid_input", f"The field {name!r} must not contain NUL characters.")
     if spec.max_length is not None and isinstance(value, str) and len(value) > spec.max_length:
         raise ApiError(
             422, "invalid_input", f"The field {name!r} is longer than {spec.max_length} characters."

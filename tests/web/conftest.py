@@ -11,7 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
+from werkzeug.security import generate_password_hash
 
+import kiosk.seed
 from kiosk import create_app
 from kiosk.auth import issue_token
 from kiosk.extensions import db
@@ -22,42 +24,63 @@ from queue_engine.models import User
 DEMO_PASSWORD = "demo-pass-123"
 
 
+def quick_hash(password: str) -> str:
+    """A cheap password hash for seeded test users (still a salted hash, never plaintext)."""
+    return generate_password_hash(password, method="pbkdf2:sha256:1000")
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     """The hall clock at Monday 5 January 2026, 09:00 Shanghai."""
     return FakeClock(tz=ZoneInfo("Asia/Shanghai"), current=datetime(2026, 1, 5, 1, 0, tzinfo=UTC))
 
 
-@pytest.fixture
-def app_factory(tmp_path: Any, clock: FakeClock) -> Callable[..., Flask]:
-    """Builds an app on a fresh SQLite file (or a given URL) with the demo hall seeded."""
-
-    def build(database_url: str | None = None, **config: Any) -> Flask:
-        settings = {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "SQLALCHEMY_DATABASE_URI": database_url or f"sqlite:///{tmp_path / 'web.sqlite3'}",
-            "QMS_CLOCK": clock,
-            "QMS_TICKET_RATE_LIMIT": "0",
-            **config,
-        }
-        application = create_app(settings)
+def build_app(database_url: str, clock: FakeClock, **config: Any) -> Flask:
+    """An app on a database, with its tables created and the demo hall seeded."""
+    settings = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "QMS_CLOCK": clock,
+        "QMS_TICKET_RATE_LIMIT": "0",
+        **config,
+    }
+    application = create_app(settings)
+    with pytest.MonkeyPatch.context() as patch:
+        # Six demo hashes per test need not be slow; the CLI's create-user keeps the real cost.
+        patch.setattr(kiosk.seed, "hash_password", quick_hash)
         with application.app_context():
             db.create_all()
             seed_demo(db.session, None, DEMO_PASSWORD)
             db.session.commit()
-        return application
+    return application
 
-    return build
+
+def dispose(application: Flask) -> None:
+    """Close an app's database connections."""
+    with application.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture
-def app(app_factory: Callable[..., Flask]) -> Iterator[Flask]:
+def app_factory(tmp_path: Any, clock: FakeClock) -> Iterator[Callable[..., Flask]]:
+    """Builds an app on a fresh SQLite file (or a given URL) with the demo hall seeded."""
+    built: list[Flask] = []
+
+    def build(database_url: str | None = None, **config: Any) -> Flask:
+        application = build_app(database_url or f"sqlite:///{tmp_path / 'web.sqlite3'}", clock, **config)
+        built.append(application)
+        return application
+
+    yield build
+    for application in built:
+        dispose(application)
+
+
+@pytest.fixture
+def app(app_factory: Callable[..., Flask]) -> Flask:
     """The app on SQLite with the demo hall."""
-    application = app_factory()
-    yield application
-    with application.app_context():
-        db.engine.dispose()
+    return app_factory()
 
 
 @pytest.fixture
@@ -96,3 +119,27 @@ def take_ticket(client: FlaskClient) -> Callable[..., dict[str, Any]]:
         return response.get_json()
 
     return take
+
+
+@pytest.fixture
+def auth(token_for: Callable[[str], dict[str, str]]) -> Callable[[str], dict[str, str]]:
+    """Bearer headers per demo user, issued once per test (a new token replaces the old one)."""
+    issued: dict[str, dict[str, str]] = {}
+
+    def headers(username: str) -> dict[str, str]:
+        if username not in issued:
+            issued[username] = token_for(username)
+        return issued[username]
+
+    return headers
+
+
+@pytest.fixture
+def call_next(client: FlaskClient, auth: Callable[[str], dict[str, str]]) -> Callable[..., Any]:
+    """Calls the next visitor at a counter as a demo clerk (clerkN at counter N by default)."""
+
+    def call(counter_id: int = 1, user: str | None = None) -> Any:
+        headers = auth(user or f"clerk{counter_id}")
+        return client.post(f"/api/v1/counters/{counter_id}/call-next", headers=headers)
+
+    return call

@@ -1,0 +1,445 @@
+"""The counter workspace: the clerk's whole day, one HTMX action at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from queue_engine import (
+    VisitRecord,
+    active_ticket,
+    call_next,
+    call_ticket,
+    close_counter,
+    finish_visit,
+    mark_no_show,
+    open_counter,
+    pause_counter,
+    rate_visit,
+    recall,
+    resume_counter,
+    start_service,
+    transfer,
+)
+from queue_engine.counters import last_handover
+from queue_engine.errors import InvalidInput, NoTicketWaiting, QueueError
+from queue_engine.followups import mark_follow_up_done, open_complaints, open_follow_ups
+from queue_engine.lookups import counter_by_id
+from queue_engine.models import Category, Counter, CounterState, Outcome, Service, Ticket, TicketStatus
+from queue_engine.ordering import fcfs_order
+from queue_engine.snapshots import awaiting_rating
+
+from ..auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
+from ..extensions import db
+from ..hall import clock
+from ..realtime import commit
+
+bp = Blueprint("counter", __name__, url_prefix="/counter")
+
+NEXT_FEW = 8
+
+
+def _counter(counter_id: int) -> Counter:
+    try:
+        counter = counter_by_id(db.session, counter_id)
+    except QueueError:
+        abort(404)
+    if not staff().may_use_counter(counter):
+        abort(403)
+    return counter
+
+
+def _on_duty_elsewhere(counter: Counter) -> bool:
+    return counter.state != CounterState.CLOSED and counter.staff_id not in (None, staff().id)
+
+
+def _queue(counter: Counter) -> dict[str, Any]:
+    today = clock().today()
+    ids = [s.id for s in counter.services]
+    waiting = db.session.scalars(
+        select(Ticket)
+        .where(
+            Ticket.status == TicketStatus.WAITING, Ticket.business_date == today, Ticket.service_id.in_(ids)
+        )
+        .order_by(*fcfs_order(priority_first=False))
+    ).all()
+    counts = {s.code: 0 for s in counter.services}
+    for ticket in waiting:
+        counts[ticket.service.code] += 1
+    now = clock().now()
+    return {
+        "counts": counts,
+        "total": len(waiting),
+        "next": [
+            {
+                "number": t.number,
+                "token": t.token,
+                "service": t.service.code,
+                "waited_min": int((now - t.issued_at).total_seconds() // 60),
+                "priority": t.priority,
+            }
+            for t in waiting[:NEXT_FEW]
+        ],
+    }
+
+
+def _current(counter: Counter) -> dict[str, Any] | None:
+    ticket = active_ticket(db.session, counter.id)
+    if ticket is None:
+        return None
+    now = clock().now()
+    return {
+        "ticket": ticket,
+        "waited_min": int(((ticket.called_at or now) - ticket.issued_at).total_seconds() // 60),
+        "since_min": int((now - (ticket.started_at or ticket.called_at or now)).total_seconds() // 60),
+        "complaint_service": ticket.service.category == Category.COMPLAINT,
+    }
+
+
+def _context(counter: Counter, **extra: Any) -> dict[str, Any]:
+    services = db.session.scalars(
+        select(Service).where(Service.active.is_(True)).order_by(Service.sort_order, Service.code)
+    ).all()
+    return {
+        "counter": counter,
+        "current": _current(counter),
+        "queue": _queue(counter),
+        "services": services,
+        "outcomes": list(Outcome),
+        "elsewhere": _on_duty_elsewhere(counter),
+        **extra,
+    }
+
+
+@bp.get("")
+@roles_required(*STAFF_ROLES)
+def choose() -> Any:
+    """The counters this member of staff may open; straight to the one they are on duty at."""
+    user = staff()
+    counters = db.session.scalars(select(Counter).where(Counter.active.is_(True)).order_by(Counter.id)).all()
+    mine = [c for c in counters if user.may_use_counter(c)]
+    for counter in mine:
+        if counter.state != CounterState.CLOSED and counter.staff_id == user.id:
+            return redirect(url_for("counter.workspace", counter_id=counter.id))
+    return render_template("counter/choose.html", counters=mine)
+
+
+@bp.get("/<int:counter_id>")
+@roles_required(*STAFF_ROLES)
+def workspace(counter_id: int) -> Any:
+    """The workspace of one counter (or its opening screen while closed)."""
+    counter = _counter(counter_id)
+    return render_template(
+        "counter/workspace.html",
+        handover=last_handover(db.session, counter.id),
+        follow_ups=open_follow_ups(db.session, counter.id),
+        complaints=open_complaints(db.session, counter.id),
+        today=clock().today(),
+        **_context(counter),
+    )
+
+
+@bp.post("/<int:counter_id>/open")
+@roles_required(*STAFF_ROLES)
+def open_(counter_id: int) -> Any:
+    """Go on duty at the counter."""
+    counter = _counter(counter_id)
+    try:
+        open_counter(db.session, clock(), counter.id, staff().id)
+        commit()
+    except QueueError as error:
+        db.session.rollback()
+        flash(error.message)
+    return redirect(url_for("counter.workspace", counter_id=counter_id))
+
+
+@bp.post("/<int:counter_id>/close")
+@roles_required(*STAFF_ROLES)
+def close(counter_id: int) -> Any:
+    """Go off duty, leaving a handover note (交接班) for the next shift."""
+    counter = _counter(counter_id)
+    note = request.form.get("handover_note", "")
+    try:
+        close_counter(db.session, clock(), counter.id, staff().id, note, force=staff().role in MANAGER_ROLES)
+        commit()
+    except QueueError as error:
+        db.session.rollback()
+        flash(error.message)
+        return redirect(url_for("counter.workspace", counter_id=counter_id))
+    flash("Counter closed. / 窗口已关闭。")
+    return redirect(url_for("counter.choose"))
+
+
+@bp.get("/<int:counter_id>/panel")
+@roles_required(*STAFF_ROLES)
+def panel(counter_id: int) -> Any:
+    """The waiting queue of the counter (refreshed on every queue change)."""
+    counter = _counter(counter_id)
+    return render_template("counter/_queue.html", **_context(counter))
+
+
+def _answer(counter: Counter, message: str | None = None, error: str | None = None, status: int = 200) -> Any:
+    db.session.expire_all()
+    return render_template(
+        "counter/_workspace.html", message=message, error=error, oob=True, **_context(counter)
+    ), status
+
+
+def _held(counter: Counter) -> str:
+    token = request.form.get("token", "")
+    ticket = active_ticket(db.session, counter.id)
+    if ticket is None or ticket.token != token:
+        # The screen was stale: act on nothing rather than on a ticket the clerk did not see.
+        raise _Stale()
+    return token
+
+
+class _Stale(Exception):
+    pass
+
+
+ACTIONS: dict[str, Callable[..., Any]] = {}
+
+
+def action(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a workspace action under its URL name."""
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        ACTIONS[name] = fn
+        return fn
+
+    return register
+
+
+@action("call-next")
+def _call_next(counter: Counter) -> str:
+    try:
+        ticket = call_next(db.session, clock(), counter.id, staff().id)
+    except NoTicketWaiting:
+        commit()  # keep the counter opened on the way
+        return "Nobody is waiting. / 当前无人等候。"
+    return f"{ticket.number} called. / 已叫号 {ticket.number}。"
+
+
+@action("call")
+def _call_specific(counter: Counter) -> str:
+    ticket = call_ticket(
+        db.session,
+        clock(),
+        counter.id,
+        request.form.get("number", "")[:48],
+        request.form.get("reason", ""),
+        staff().id,
+    )
+    return f"{ticket.number} called out of order. / 已特呼 {ticket.number}。"
+
+
+def _on_held(operation: Callable[..., Ticket], done: str) -> Callable[[Counter], str]:
+    def run(counter: Counter) -> str:
+        ticket = operation(db.session, clock(), _held(counter), staff_id=staff().id, counter_id=counter.id)
+        return done.format(number=ticket.number)
+
+    return run
+
+
+ACTIONS["recall"] = _on_held(recall, "{number} called again. / 已重呼 {number}。")
+ACTIONS["no-show"] = _on_held(mark_no_show, "{number} marked as no-show. / {number} 已过号。")
+ACTIONS["start"] = _on_held(start_service, "Serving {number}. / 正在办理 {number}。")
+
+
+@action("transfer")
+def _transfer(counter: Counter) -> str:
+    code = request.form.get("service", "")[:16]
+    ticket = transfer(db.session, clock(), _held(counter), code, staff_id=staff().id, counter_id=counter.id)
+    return f"{ticket.number} transferred to {code}. / {ticket.number} 已转至 {code}。"
+
+
+@action("pause")
+def _pause(counter: Counter) -> str:
+    pause_counter(db.session, clock(), counter.id, staff().id)
+    return "Counter paused. / 暂停服务。"
+
+
+@action("resume")
+def _resume(counter: Counter) -> str:
+    resume_counter(db.session, clock(), counter.id, staff().id)
+    return "Counter open again. / 恢复服务。"
+
+
+@bp.post("/<int:counter_id>/act/<name>")
+@roles_required(*STAFF_ROLES)
+def act(counter_id: int, name: str) -> Any:
+    """One button of the workspace; the answer is the fresh workspace with a message."""
+    counter = _counter(counter_id)
+    if name not in ACTIONS:
+        abort(404)
+    try:
+        message = ACTIONS[name](counter)
+        commit()
+    except _Stale:
+        db.session.rollback()
+        return _answer(
+            counter,
+            error="The screen was out of date; here is the current state. / 页面已过期，已刷新。",
+            status=409,
+        )
+    except QueueError as error:
+        db.session.rollback()
+        return _answer(counter, error=error.message, status=409 if error.kind == "conflict" else 422)
+    return _answer(counter, message=message)
+
+
+def _record_form(counter: Counter, values: dict[str, str], errors: dict[str, str], status: int = 200) -> Any:
+    current = _current(counter)
+    if current is None:
+        return _answer(
+            counter, error="No visitor at this counter to finish. / 当前没有办理中的号票。", status=409
+        )
+    return render_template(
+        "counter/_record.html",
+        counter=counter,
+        current=current,
+        values=values,
+        errors=errors,
+        outcomes=list(Outcome),
+    ), status
+
+
+@bp.get("/<int:counter_id>/finish")
+@roles_required(*STAFF_ROLES)
+def record_form(counter_id: int) -> Any:
+    """The visit record form (结束办理)."""
+    return _record_form(_counter(counter_id), {"outcome": "resolved"}, {})
+
+
+RECORD_FIELDS = (
+    "outcome",
+    "customer_name",
+    "contact",
+    "description",
+    "notes",
+    "department",
+    "priority",
+    "due_date",
+)
+LIMITS = {"customer_name": 128, "contact": 128, "description": 4000, "notes": 4000, "department": 128}
+
+
+def _check_record(values: dict[str, str], complaint_service: bool) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if values["outcome"] not in set(Outcome):
+        errors["outcome"] = "Choose how the visit ended. / 请选择办理结果。"
+    for name, limit in LIMITS.items():
+        if len(values[name]) > limit:
+            errors[name] = f"At most {limit} characters. / 最多 {limit} 个字。"
+    if values["due_date"]:
+        try:
+            date.fromisoformat(values["due_date"])
+        except ValueError:
+            errors["due_date"] = "Use a date like 2026-12-31. / 日期格式如 2026-12-31。"
+    if complaint_service and not values["department"].strip():
+        errors["department"] = "A complaint needs the responsible department. / 投诉须填写责任部门。"
+    if values["priority"] and values["priority"] not in ("low", "normal", "high", "urgent"):
+        errors["priority"] = "Unknown priority. / 优先级无效。"
+    return errors
+
+
+@bp.post("/<int:counter_id>/finish")
+@roles_required(*STAFF_ROLES)
+def finish(counter_id: int) -> Any:
+    """Close the visit with its record; nothing typed is lost on a validation error."""
+    counter = _counter(counter_id)
+    values = {name: request.form.get(name, "") for name in RECORD_FIELDS}
+    current = _current(counter)
+    if current is None or current["ticket"].token != request.form.get("token"):
+        return _answer(
+            counter,
+            error="The screen was out of date; here is the current state. / 页面已过期，已刷新。",
+            status=409,
+        )
+    errors = _check_record(values, current["complaint_service"])
+    if errors:
+        return _record_form(counter, values, errors, 422)
+    record = VisitRecord(
+        outcome=values["outcome"],
+        customer_name=values["customer_name"],
+        contact=values["contact"],
+        description=values["description"],
+        notes=values["notes"],
+        complaint_department=values["department"].strip() or None,
+        complaint_priority=values["priority"] or "normal",
+        complaint_due=date.fromisoformat(values["due_date"]) if values["due_date"] else None,
+    )
+    try:
+        ticket = finish_visit(
+            db.session, clock(), current["ticket"].token, record, staff_id=staff().id, counter_id=counter.id
+        )
+        commit()
+    except QueueError as error:
+        db.session.rollback()
+        return _record_form(counter, values, {"outcome": error.message}, 409)
+    return _answer(counter, message=f"{ticket.number} finished. / {ticket.number} 办结。")
+
+
+@bp.post("/<int:counter_id>/follow-ups/<int:visit_id>/done")
+@roles_required(*STAFF_ROLES)
+def follow_up_done(counter_id: int, visit_id: int) -> Any:
+    """Mark a follow-up of this counter's visit as done."""
+    counter = _counter(counter_id)
+    if visit_id not in {v.id for v in open_follow_ups(db.session, counter.id)}:
+        abort(404)
+    mark_follow_up_done(db.session, clock(), visit_id)
+    commit()
+    return redirect(url_for("counter.workspace", counter_id=counter.id))
+
+
+@bp.get("/<int:counter_id>/rate")
+@roles_required(*STAFF_ROLES)
+def rating_screen(counter_id: int) -> Any:
+    """The visitor-facing rating screen of a counter (second screen or tablet), live."""
+    counter = _counter(counter_id)
+    return render_template(
+        "counter/rate.html", counter=counter, pending=awaiting_rating(db.session, clock(), counter.id)
+    )
+
+
+def _score(name: str, required: bool = False) -> int | None:
+    raw = request.form.get(name, "")
+    if raw in ("1", "2", "3", "4", "5"):
+        return int(raw)
+    if required or raw:
+        raise InvalidInput(f"{name} must be a whole number from 1 to 5.")
+    return None
+
+
+@bp.post("/<int:counter_id>/rate")
+@roles_required(*STAFF_ROLES)
+def rate(counter_id: int) -> Any:
+    """The visitor's touch on the rating screen: the level, then optional dimensions and comment."""
+    counter = _counter(counter_id)
+    pending = awaiting_rating(db.session, clock(), counter.id)
+    if pending is None or pending["token"] != request.form.get("token"):
+        return jsonify(
+            {"error": {"code": "nothing_to_rate", "message": "No visit is waiting for a rating here."}}
+        ), 409
+    try:
+        rate_visit(
+            db.session,
+            clock(),
+            pending["token"],
+            _score("score", required=True),
+            efficiency=_score("efficiency"),
+            level=_score("level"),
+            attitude=_score("attitude"),
+            comment=request.form.get("comment", "")[:1000] or None,
+            source="tablet",
+        )
+        commit()
+    except QueueError as error:
+        db.session.rollback()
+        return jsonify({"error": {"code": error.code, "message": error.message}}), 409
+    return jsonify({"rated": pending["number"]}), 201

@@ -1,0 +1,57 @@
+"""The hall display board: a TV read from 10 m, live over Socket.IO, announcing each call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template, request
+from flask_babel import force_locale, gettext
+
+from queue_engine.hall import hall_settings
+from queue_engine.snapshots import display_snapshot
+
+from ..extensions import db
+from ..hall import clock, languages
+from ..i18n import HTML_LANG, LOCALES
+
+bp = Blueprint("display", __name__, url_prefix="/display")
+
+
+def _labels(lang: str) -> dict[str, str]:
+    with force_locale(LOCALES.get(lang, lang)):
+        return {
+            "now_serving": gettext("Now serving"),
+            "number": gettext("Number"),
+            "counter": gettext("Counter"),
+            "counter_n": gettext("Counter {counter}"),
+            "recent": gettext("Recent calls"),
+            "waiting": gettext("Waiting"),
+            "paused": gettext("Paused"),
+            "closed": gettext("Closed"),
+            "reconnecting": gettext("Reconnecting…"),
+            "announce": gettext("Number {number}, please go to counter {counter}"),
+            "sound": gettext("Touch to turn on the sound"),
+        }
+
+
+def _filters() -> tuple[list[str], list[int]]:
+    services = [s.strip().upper() for s in request.args.get("services", "").split(",") if s.strip()]
+    counters = [int(c) for c in request.args.get("counters", "").split(",") if c.strip().isdigit()]
+    return services, counters
+
+
+@bp.get("")
+def board() -> Any:
+    """The board; ``?services=A,B`` or ``?counters=1,2`` shows one area of the hall."""
+    services, counters = _filters()
+    hall = hall_settings(db.session)
+    langs = languages()
+    return render_template(
+        "display/board.html",
+        snapshot=display_snapshot(db.session, clock(), services=services, counters=counters),
+        filters={"services": services, "counters": counters},
+        labels={lang: _labels(lang) for lang in langs},
+        speech_langs={lang: HTML_LANG.get(lang, lang) for lang in langs},
+        board_langs=langs,
+        hall_names=[hall.name.get(lang) for lang in langs if hall.name.get(lang)],
+    )

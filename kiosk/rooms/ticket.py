@@ -1,0 +1,130 @@
+"""The visitor's ticket page on their phone (the QR on the ticket opens it): live, no login."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, render_template, request
+from flask_babel import gettext
+
+from queue_engine import cancel, rate_visit
+from queue_engine.errors import AlreadyRated, QueueError, RatingClosed
+from queue_engine.lookups import ticket_by_token
+from queue_engine.models import Ticket
+from queue_engine.snapshots import ticket_view
+
+from ..extensions import db
+from ..hall import clock, languages
+from ..realtime import commit
+
+bp = Blueprint("ticket", __name__, url_prefix="/t")
+
+
+def rating_words() -> dict[int, str]:
+    """The five levels of the national good/bad review scale, in the page's language."""
+    return {
+        5: gettext("Very satisfied"),
+        4: gettext("Satisfied"),
+        3: gettext("Basically satisfied"),
+        2: gettext("Dissatisfied"),
+        1: gettext("Very dissatisfied"),
+    }
+
+
+def _ticket_or_page(token: str) -> Ticket | tuple[str, int]:
+    try:
+        return ticket_by_token(db.session, token)
+    except QueueError:
+        return render_template("ticket/unknown.html"), 404
+
+
+def _page_language(ticket: Ticket) -> None:
+    # The ticket keeps the language the visitor chose at the kiosk, unless they switch here.
+    asked = request.args.get("lang")
+    g.lang = asked if asked in languages() else ticket.lang
+
+
+def _render(ticket: Ticket, template: str = "ticket/page.html", **extra: Any) -> Any:
+    return render_template(
+        template,
+        ticket=ticket_view(db.session, clock(), ticket),
+        service_name=ticket.service.name(g.lang),
+        words=rating_words(),
+        **extra,
+    )
+
+
+@bp.get("/<token>")
+def page(token: str) -> Any:
+    """The live ticket: number, position, estimate; 'go to counter N' when called; rating after."""
+    found = _ticket_or_page(token)
+    if not isinstance(found, Ticket):
+        return found
+    _page_language(found)
+    return _render(found)
+
+
+@bp.post("/<token>/cancel")
+def cancel_ticket(token: str) -> Any:
+    """The visitor gives up their place."""
+    found = _ticket_or_page(token)
+    if not isinstance(found, Ticket):
+        return found
+    _page_language(found)
+    try:
+        cancel(db.session, clock(), token)
+        commit()
+    except QueueError:
+        db.session.rollback()
+        return _render(
+            found, "ticket/_status.html", notice=gettext("This ticket can no longer be cancelled.")
+        ), 409
+    return _render(found, "ticket/_status.html")
+
+
+def _optional_score(name: str) -> int | None:
+    raw = request.form.get(name, "")
+    return int(raw) if raw.isdigit() else None
+
+
+@bp.post("/<token>/rating")
+def rate(token: str) -> Any:
+    """The visitor's 1-5 rating of the finished visit (once)."""
+    found = _ticket_or_page(token)
+    if not isinstance(found, Ticket):
+        return found
+    _page_language(found)
+    score = _optional_score("score")
+    comment = request.form.get("comment", "").strip()
+    try:
+        rate_visit(
+            db.session,
+            clock(),
+            token,
+            score,
+            comment=comment[:1000] or None,
+            efficiency=_optional_score("efficiency"),
+            level=_optional_score("level"),
+            attitude=_optional_score("attitude"),
+            source="phone",
+        )
+        commit()
+    except AlreadyRated:
+        db.session.rollback()
+        return _render(
+            found, "ticket/_rating.html", notice=gettext("This visit has already been rated. Thank you!")
+        ), 409
+    except RatingClosed:
+        db.session.rollback()
+        return _render(
+            found, "ticket/_rating.html", notice=gettext("The time to rate this visit has passed.")
+        ), 409
+    except QueueError:
+        db.session.rollback()
+        return _render(
+            found,
+            "ticket/_rating.html",
+            notice=gettext("Please choose one of the five faces."),
+            comment=comment,
+        ), 422
+    return _render(found, "ticket/_rating.html", thanks=True)

@@ -1,0 +1,205 @@
+"""Wait estimates against the formula in queue_engine/estimates.py, worked out here by hand.
+
+For a ticket with ``ahead`` waiting tickets of its service before it: ``c`` open (not paused)
+counters serving the service (at least 1), ``idle`` of them holding no ticket, ``m`` the mean
+call-to-finish time of the service's last 20 finished tickets of the past 7 days (300 s if
+none); estimate = 0 when ahead < idle, else m * (ahead - idle + 1) / c.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from queue_engine import (
+    VisitRecord,
+    call_next,
+    close_counter,
+    finish_visit,
+    issue_ticket,
+    mark_no_show,
+    open_counter,
+    pause_counter,
+)
+from queue_engine.estimates import ServiceLoad, service_loads
+from queue_engine.models import PriorityPolicy, Ticket
+from queue_engine.snapshots import service_list, ticket_view, waiting_positions
+
+
+def by_hand(ahead: int, *, open_counters: int, idle: int, mean_s: float) -> int:
+    """The documented formula, in whole seconds."""
+    if ahead < idle:
+        return 0
+    return round(mean_s * (ahead - idle + 1) / max(open_counters, 1))
+
+
+@pytest.mark.parametrize(
+    ("load", "ahead", "expected"),
+    [
+        (ServiceLoad(waiting=3, open_counters=0, idle_counters=0, mean_handling_s=300), 0, 300),
+        (ServiceLoad(waiting=3, open_counters=0, idle_counters=0, mean_handling_s=300), 2, 900),
+        (ServiceLoad(waiting=5, open_counters=2, idle_counters=2, mean_handling_s=300), 1, 0),
+        (ServiceLoad(waiting=5, open_counters=2, idle_counters=2, mean_handling_s=300), 2, 150),
+        (ServiceLoad(waiting=5, open_counters=2, idle_counters=2, mean_handling_s=300), 4, 450),
+        (ServiceLoad(waiting=4, open_counters=3, idle_counters=1, mean_handling_s=240), 0, 0),
+        (ServiceLoad(waiting=4, open_counters=3, idle_counters=1, mean_handling_s=240), 1, 80),
+        (ServiceLoad(waiting=4, open_counters=3, idle_counters=0, mean_handling_s=240), 0, 80),
+        (ServiceLoad(waiting=4, open_counters=3, idle_counters=0, mean_handling_s=240), 5, 480),
+    ],
+)
+def test_service_load_estimate(load: ServiceLoad, ahead: int, expected: int) -> None:
+    assert load.estimate(ahead) == expected
+    assert load.new_ticket_estimate == load.estimate(load.waiting)
+
+
+def _issue(session, clock, code: str, n: int, **kw) -> list[Ticket]:
+    tickets = []
+    for _ in range(n):
+        clock.advance(seconds=10)
+        tickets.append(issue_ticket(session, clock, code, **kw))
+    session.commit()
+    return tickets
+
+
+def _check_queue(session, clock, service_id: int, tickets: list[Ticket], **inputs) -> None:
+    """Every waiting ticket's position and estimate, and the kiosk's, match the hand-worked figures."""
+    load = service_loads(session, clock)[service_id]
+    assert (load.waiting, load.open_counters, load.idle_counters, load.mean_handling_s) == (
+        len(tickets),
+        inputs["open_counters"],
+        inputs["idle"],
+        inputs["mean_s"],
+    )
+    for ahead, ticket in enumerate(tickets):
+        view = ticket_view(session, clock, ticket)
+        assert (view["position"], view["ahead"]) == (ahead + 1, ahead)
+        assert view["estimated_wait_s"] == by_hand(ahead, **inputs)
+    listed = waiting_positions(session, clock, service_id, load)
+    assert [(p["number"], p["estimated_wait_s"]) for p in listed] == [
+        (t.number, by_hand(i, **inputs)) for i, t in enumerate(tickets)
+    ]
+    kiosk = {s["code"]: s for s in service_list(session, clock, "en")}
+    code = tickets[0].service.code
+    assert (kiosk[code]["waiting"], kiosk[code]["estimated_wait_s"]) == (
+        len(tickets),
+        by_hand(len(tickets), **inputs),
+    )
+
+
+def test_no_counter_open(session, clock, make_service, make_counter, make_user):
+    """Nobody on duty (one counter closed, one paused): estimated as if one counter opened."""
+    a = make_service("A")
+    make_counter("1", [a])
+    paused = make_counter("2", [a])
+    clerk = make_user("clerk").id
+    open_counter(session, clock, paused.id, clerk)
+    pause_counter(session, clock, paused.id, clerk)
+    session.commit()
+    tickets = _issue(session, clock, "A", 3)
+    _check_queue(session, clock, a.id, tickets, open_counters=0, idle=0, mean_s=300.0)
+    assert [ticket_view(session, clock, t)["estimated_wait_s"] for t in tickets] == [300, 600, 900]
+
+
+def test_idle_counters_call_at_once(session, clock, make_service, make_counter):
+    """Two idle counters serve A; a third, open, serves only B and does not count."""
+    a, b = make_service("A"), make_service("B")
+    for name, services in (("1", [a]), ("2", [a, b]), ("3", [b])):
+        open_counter(session, clock, make_counter(name, services).id, None)
+    session.commit()
+    tickets = _issue(session, clock, "A", 5)
+    _check_queue(session, clock, a.id, tickets, open_counters=2, idle=2, mean_s=300.0)
+    assert [ticket_view(session, clock, t)["estimated_wait_s"] for t in tickets] == [0, 0, 150, 300, 450]
+
+
+def test_busy_counters_call_when_they_finish(session, clock, make_service, make_counter):
+    """Three open counters serve A; two hold visitors, one is idle."""
+    a = make_service("A")
+    counters = [make_counter(str(i), [a]) for i in (1, 2, 3)]
+    for counter in counters:
+        open_counter(session, clock, counter.id, None)
+    session.commit()
+    _issue(session, clock, "A", 2)
+    for counter in counters[:2]:
+        call_next(session, clock, counter.id)
+    session.commit()
+    tickets = _issue(session, clock, "A", 4)
+    _check_queue(session, clock, a.id, tickets, open_counters=3, idle=1, mean_s=300.0)
+    assert [ticket_view(session, clock, t)["estimated_wait_s"] for t in tickets] == [0, 100, 200, 300]
+
+
+def _serve(session, clock, counter_id: int, code: str, minutes: float, *, no_show: bool = False) -> None:
+    ticket = issue_ticket(session, clock, code)
+    call_next(session, clock, counter_id)
+    clock.advance(minutes=minutes)
+    if no_show:
+        mark_no_show(session, clock, ticket.token)
+    else:
+        finish_visit(session, clock, ticket.token, VisitRecord("resolved"))
+    session.commit()
+
+
+def test_recent_handling_times(session, clock, make_service, make_counter):
+    """m is the mean call-to-finish time of A's finished tickets of the past week only."""
+    a, b = make_service("A"), make_service("B")
+    desk = make_counter("history", [a, b])
+    monday = clock.now()
+    clock.set(monday - timedelta(days=10))
+    _serve(session, clock, desk.id, "A", 50)  # too old to count
+    clock.set(monday - timedelta(days=2))
+    _serve(session, clock, desk.id, "A", 10)  # 600 s
+    clock.set(monday)
+    for minutes in (2, 4, 6):  # 120, 240, 360 s
+        _serve(session, clock, desk.id, "A", minutes)
+    _serve(session, clock, desk.id, "B", 50)  # another service
+    _serve(session, clock, desk.id, "A", 50, no_show=True)  # not a finished visit
+    close_counter(session, clock, desk.id, None)
+    open_counter(session, clock, make_counter("1", [a]).id, None)
+    session.commit()
+
+    tickets = _issue(session, clock, "A", 3)
+    mean = (600 + 120 + 240 + 360) / 4
+    _check_queue(session, clock, a.id, tickets, open_counters=1, idle=1, mean_s=mean)
+    assert [ticket_view(session, clock, t)["estimated_wait_s"] for t in tickets] == [0, 330, 660]
+
+
+def test_only_the_last_twenty_visits_count(session, clock, make_service, make_counter):
+    a = make_service("A")
+    desk = make_counter("1", [a])
+    _serve(session, clock, desk.id, "A", 60)  # the 21st most recent: left out
+    for _ in range(20):
+        _serve(session, clock, desk.id, "A", 1.5)
+    close_counter(session, clock, desk.id, None)
+    session.commit()
+    tickets = _issue(session, clock, "A", 2)
+    _check_queue(session, clock, a.id, tickets, open_counters=0, idle=0, mean_s=90.0)
+    assert [ticket_view(session, clock, t)["estimated_wait_s"] for t in tickets] == [90, 180]
+
+
+def test_position_under_priority_first(session, clock, make_service, make_counter, configure_hall):
+    """Priority tickets stand before every normal ticket; each kind in issue order."""
+    configure_hall(priority_policy=PriorityPolicy.PRIORITY_FIRST)
+    a = make_service("A")
+    kinds = "n p n p n".split()
+    tickets = [_issue(session, clock, "A", 1, priority=k == "p")[0] for k in kinds]
+    in_call_order = [tickets[1], tickets[3], tickets[0], tickets[2], tickets[4]]
+    _check_queue(session, clock, a.id, in_call_order, open_counters=0, idle=0, mean_s=300.0)
+
+
+def test_a_ticket_that_is_not_waiting_has_no_position(session, clock, make_service, make_counter):
+    a = make_service("A")
+    counter = make_counter("1", [a])
+    first, second = _issue(session, clock, "A", 2)
+    call_next(session, clock, counter.id)
+    session.commit()
+    called = ticket_view(session, clock, first)
+    assert (called["position"], called["estimated_wait_s"], called["counter"]) == (
+        None,
+        None,
+        {"id": counter.id, "name": "1"},
+    )
+    # The one who was second is now first, and the busy counter is not idle.
+    assert ticket_view(session, clock, second)["position"] == 1
+    assert ticket_view(session, clock, second)["estimated_wait_s"] == by_hand(
+        0, open_counters=1, idle=0, mean_s=300.0
+    )

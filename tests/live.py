@@ -1,0 +1,162 @@
+"""A real server process (gunicorn, as in production) on a free port, for browser and scale tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_PASSWORD = "demo-pass-123"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    """A running server: its base URL and the environment it was started with."""
+
+    url: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+    log: Path | None = None
+
+    def restart(self, pause_s: float = 0.0) -> None:
+        """Stop the server, wait, and start it again on the same port (clients must reconnect)."""
+        stop_server(self.process)
+        time.sleep(pause_s)
+        self.process = start_server(self.env, int(self.url.rsplit(":", 1)[1]), self.log)
+
+    def flask(self, *args: str) -> str:
+        """Run a Flask CLI command against the same database; returns its output."""
+        done = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "kiosk", *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        return done.stdout
+
+    def token(self, username: str) -> dict[str, str]:
+        """Bearer headers for a user (issue-token prints the token as its last line)."""
+        return {"Authorization": f"Bearer {self.flask('issue-token', username).strip().splitlines()[-1]}"}
+
+
+def server_env(database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a test server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QMS_")}
+    env.update(
+        QMS_DATABASE_URL=database_url,
+        QMS_SECRET_KEY="live-test-secret",
+        QMS_TICKET_RATE_LIMIT="0",
+        QMS_DEMO_PASSWORD=DEMO_PASSWORD,
+        PYTHONUNBUFFERED="1",
+        **extra,
+    )
+    return env
+
+
+def prepare_database(env: dict[str, str]) -> None:
+    """Create the tables and the demo hall in the server's database."""
+    for command in ("init-db", "seed-demo"):
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "kiosk", command],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+            timeout=120,
+        )
+
+
+def start_server(env: dict[str, str], port: int, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start gunicorn (one worker, threads: as `make run` does) and wait until it answers."""
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            "1",
+            "--threads",
+            "32",
+            "--graceful-timeout",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "kiosk.wsgi:app",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    if log:
+        out.close()  # type: ignore[union-attr]
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            if requests.get(url + "/api/v1/services", timeout=5).ok:
+                return process
+        except requests.RequestException:
+            time.sleep(0.1)
+    stop_server(process)
+    raise RuntimeError("server did not start in time")
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server and its worker (its own process group), killing them if they linger."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        process.wait()
+    # The worker may outlive the master for a moment: wait until the group is gone.
+    for _ in range(100):
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)
+
+
+@contextmanager
+def live_server(
+    env: dict[str, str], *, prepare: bool = True, log: Path | None = None
+) -> Iterator[LiveServer]:
+    """A server on a free port for the duration of the block."""
+    if prepare:
+        prepare_database(env)
+    port = free_port()
+    server = LiveServer(f"http://127.0.0.1:{port}", env, start_server(env, port, log), log)
+    try:
+        yield server
+    finally:
+        stop_server(server.process)

@@ -52,7 +52,7 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "PERMANENT_SESSION_LIFETIME": int(env.get("QMS_SESSION_MINUTES", "480")) * 60,
+        "PERMANENT_SESSION_LIFETIME": int(env.get("QMS_SESSION_MINUTES", "30")) * 60,
         "WTF_CSRF_CHECK_DEFAULT": False,  # checked in a before_request hook, see kiosk/auth.py
         "WTF_CSRF_TIME_LIMIT": None,
     }

@@ -40,13 +40,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
 
     from . import api, auth, cli, errors, filters, i18n, pages, realtime
-    from .rooms import counter, display, kiosk, records, ticket
+    from .rooms import counter, display, kiosk, quality, records, ticket
 
     i18n.init_app(app)
     filters.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    rooms = (kiosk.bp, ticket.bp, display.bp, counter.bp, records.bp)
+    rooms = (kiosk.bp, ticket.bp, display.bp, counter.bp, records.bp, quality.bp)
     for blueprint in (auth.bp, api.bp, pages.bp, *rooms):
         app.register_blueprint(blueprint)
     cli.init_app(app)

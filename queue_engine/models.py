@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -297,6 +298,32 @@ class Complaint(Base):
     visit: Mapped[Visit] = relationship(back_populates="complaint")
 
 
+class RectificationCase(Base):
+    """A bad rating's rectification (差评整改), from opening to the follow-up call and close."""
+
+    __tablename__ = "rectification_cases"
+    __table_args__ = (Index("ix_rectification_status_due", "status", "due_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    opened_at: Mapped[datetime]
+    due_date: Mapped[date] = mapped_column(Date)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    finding: Mapped[str] = mapped_column(Text, default="")
+    measures: Mapped[str] = mapped_column(Text, default="")
+    rectified_at: Mapped[datetime | None]
+    follow_up_reached: Mapped[bool | None] = mapped_column(Boolean)
+    follow_up_view: Mapped[str] = mapped_column(Text, default="")
+    re_rating: Mapped[int | None] = mapped_column(Integer)
+    followed_up_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+    visit: Mapped[Visit] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+
+
 class TicketEvent(Base):
     """One row of the append-only log: every state change writes exactly one."""
 
@@ -341,6 +368,11 @@ class Hall(Base):
     # {"0": [["08:30", "17:30"]], ...}: weekday (Monday = 0) to opening intervals; empty = always.
     opening_hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
     closed_dates: Mapped[list[Any]] = mapped_column(default=list)
+    # NULL: the environment's default (QMS_TIMEZONE / QMS_LANGUAGES); set: overrides it.
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    languages: Mapped[list[Any] | None] = mapped_column(JSON)
+    # The business day closes (open tickets expire) this long after the day's last closing time.
+    day_close_delay_min: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
 
 
 class KioskDevice(Base):
@@ -367,3 +399,46 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(128), default="")
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ReportDay(Base):
+    """A past business day whose report figures are final and kept in ReportCell rows."""
+
+    __tablename__ = "report_days"
+
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    # The cells' layout; a day built by an older layout is computed from the tickets again.
+    version: Mapped[int] = mapped_column(Integer)
+    built_at: Mapped[datetime]
+
+
+class ReportCell(Base):
+    """A final day's figures for one (issued service, counter, clerk): counts, packed durations.
+
+    A cache of the tickets and their visits (queue_engine/report_cells.py builds it and can
+    rebuild it at any time); no foreign keys, so that it never stands in the way of anything.
+    """
+
+    __tablename__ = "report_cells"
+    __table_args__ = (Index("ix_report_cells_day", "business_date", "service_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date)
+    service_id: Mapped[int] = mapped_column(Integer)
+    counter_id: Mapped[int | None] = mapped_column(Integer)
+    staff_id: Mapped[int | None] = mapped_column(Integer)
+    issued: Mapped[int] = mapped_column(Integer, default=0)
+    served: Mapped[int] = mapped_column(Integer, default=0)
+    no_show: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled: Mapped[int] = mapped_column(Integer, default=0)
+    expired: Mapped[int] = mapped_column(Integer, default=0)
+    open: Mapped[int] = mapped_column(Integer, default=0)
+    transferred_out: Mapped[int] = mapped_column(Integer, default=0)
+    # Whole seconds, int32 little-endian, one per ticket: issue -> first call, call -> start,
+    # start -> finish; then 24 counts by local hour (arrivals, services) and 5 (ratings 1-5).
+    waits: Mapped[bytes] = mapped_column(LargeBinary)
+    walks: Mapped[bytes] = mapped_column(LargeBinary)
+    service_times: Mapped[bytes] = mapped_column(LargeBinary)
+    arrivals_by_hour: Mapped[bytes] = mapped_column(LargeBinary)
+    served_by_hour: Mapped[bytes] = mapped_column(LargeBinary)
+    ratings: Mapped[bytes] = mapped_column(LargeBinary)

@@ -8,7 +8,9 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .calling import active_ticket
 from .clock import Clock
+from .counters import close_counter, current_session
 from .errors import (
     AlreadyRated,
     HallClosed,
@@ -20,8 +22,10 @@ from .errors import (
 from .events import record
 from .hall import hall_settings, is_open
 from .lookups import service_by_code, ticket_by_token
-from .models import OPEN_STATUSES, Source, Ticket, TicketStatus
+from .models import OPEN_STATUSES, Counter, CounterState, Source, Ticket, TicketStatus
 from .numbering import format_number, next_sequence
+from .rectification import open_case_if_bad
+from .report_cells import finalize_days
 
 RATING_DAYS = 7
 MAX_COMMENT = 1000
@@ -136,6 +140,7 @@ def rate_visit(
     visit.rating_comment = (comment or "").strip() or None
     visit.rated_at = now
     visit.rating_source = source[:16]
+    open_case_if_bad(session, clock, visit)
     record(session, ticket, "rated", now, counter_id=visit.counter_id, score=overall, via=source)
     return ticket
 
@@ -143,7 +148,9 @@ def rate_visit(
 def close_business_day(session: Session, clock: Clock, day: date | None = None) -> int:
     """Expire every ticket still open from business days up to ``day`` (default: before today).
 
-    Nothing is deleted: expired tickets stay for the reports.
+    Nothing is deleted: expired tickets stay for the reports.  Counters left open on those
+    days are closed too (see ``close_counters_left_open``).  Idempotent, and safe when several
+    processes run it at once: the rows it changes are locked and re-checked.
     """
     last_day = day if day is not None else clock.today() - timedelta(days=1)
     stale = session.scalars(
@@ -158,4 +165,30 @@ def close_business_day(session: Session, clock: Clock, day: date | None = None) 
         ticket.status = TicketStatus.EXPIRED
         ticket.closed_at = now
         record(session, ticket, "expired", now, counter_id=ticket.counter_id, was=previous)
+    close_counters_left_open(session, clock, last_day)
+    finalize_days(session, clock)  # store the report figures of days that can no longer change
     return len(stale)
+
+
+def close_counters_left_open(session: Session, clock: Clock, last_day: date) -> int:
+    """Close the counters whose duty began on or before ``last_day``; returns how many.
+
+    A clerk who went home without closing would otherwise keep the counter from the next
+    day's clerk (counter_in_use).  A counter opened after that day is left alone, and so is
+    one still holding a ticket of a later day.
+    """
+    _start, day_end = clock.day_bounds(last_day)
+    left_open = session.scalars(
+        select(Counter)
+        .where(Counter.state != CounterState.CLOSED, Counter.active.is_(True))
+        .order_by(Counter.id)
+    ).all()
+    closed = 0
+    for counter in left_open:
+        duty = current_session(session, counter.id)
+        since = duty.opened_at if duty is not None else counter.state_since
+        if (since is not None and since >= day_end) or active_ticket(session, counter.id) is not None:
+            continue
+        close_counter(session, clock, counter.id, counter.staff_id, force=True)
+        closed += 1
+    return closed

@@ -16,4 +16,4 @@ def _refuse_impossible_token(endpoint: str | None, values: dict[str, Any] | None
         raise UnknownTicket("No ticket has this token.")
 
 
-from . import counters, openapi, public, staff_tickets, stats  # noqa: E402,F401
+from . import counters, openapi, public, ratings, staff_tickets, stats  # noqa: E402,F401

@@ -343,6 +343,30 @@ PATHS: dict[str, Any] = {
             "responses": {"200": _json(_ref("DailySummary"), "The summary"), **ERRORS},
         }
     },
+    "/ratings": {
+        "get": {
+            "summary": "Rated visits for the provincial review platform (no contact data)",
+            "description": "Fields: visit_number, business_date, service, counter, clerk_id, issued_at, "
+            "called_at, finished_at, rated_at, level (1-5), level_name, efficiency, service_level, "
+            "attitude, comment, channel. format=csv gives the same fields as CSV columns.",
+            "security": STAFF,
+            "parameters": [
+                {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+                {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+                {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}},
+            ],
+            "responses": {
+                "200": {
+                    "description": "The ratings",
+                    "content": {
+                        "application/json": {"schema": {"type": "object"}},
+                        "text/csv": {"schema": {"type": "string"}},
+                    },
+                },
+                **ERRORS,
+            },
+        }
+    },
     "/openapi.json": {
         "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}
     },

@@ -24,7 +24,9 @@ def event_count(session: Session) -> int:
 def events_of(session: Session, ticket_id: int) -> list[TicketEvent]:
     """A ticket's event log, oldest first."""
     return list(
-        session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id))
+        session.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
+        )
     )
 
 

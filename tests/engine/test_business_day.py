@@ -124,7 +124,11 @@ def test_close_business_day_up_to_a_given_day(session, clock, make_service):
 
     assert close_business_day(session, clock, day=date(2026, 1, 6)) == 2
     session.commit()
-    assert [ticket_row(session, by_day[d].id)["status"] for d in (5, 6, 7)] == ["expired", "expired", "waiting"]
+    assert [ticket_row(session, by_day[d].id)["status"] for d in (5, 6, 7)] == [
+        "expired",
+        "expired",
+        "waiting",
+    ]
 
 
 def test_close_business_day_leaves_today_open(session, clock, make_service):

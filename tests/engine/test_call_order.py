@@ -94,7 +94,8 @@ def test_issue_time_decides_not_the_order_rows_were_written(session, clock, make
 
 
 def test_a_counter_with_nobody_waiting_for_its_services(session, clock, make_service, make_counter):
-    a, b = make_service("A"), make_service("B")
+    a = make_service("A")
+    make_service("B")
     counter = make_counter("1", [a])
     make_counter("idle", [])
     _issue(session, clock, "B")
@@ -182,8 +183,7 @@ def test_priority_policy_call_order(
     counter = make_counter("1", [a, b])
     # Alternate services so that the policy is seen to work across the counter's services.
     issued = [
-        _issue(session, clock, "AB"[i % 2], priority=kind == "p")
-        for i, kind in enumerate(arrivals.split())
+        _issue(session, clock, "AB"[i % 2], priority=kind == "p") for i, kind in enumerate(arrivals.split())
     ]
     assert _drain(session, clock, counter.id) == [issued[i].number for i in expected]
 
@@ -234,7 +234,8 @@ def test_calling_out_of_order_needs_a_short_reason(session, clock, make_service,
 
 
 def test_calling_out_of_order_only_for_the_counters_services(session, clock, make_service, make_counter):
-    a, b = make_service("A"), make_service("B")
+    a = make_service("A")
+    make_service("B")
     counter = make_counter("1", [a])
     ticket = _issue(session, clock, "B")
     with pytest.raises(InvalidInput):

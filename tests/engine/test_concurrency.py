@@ -26,7 +26,6 @@ from queue_engine import (
     finish_visit,
     issue_ticket,
     mark_no_show,
-    open_counter,
 )
 from queue_engine.errors import CounterBusy, NoTicketWaiting
 from queue_engine.hall import hall_settings
@@ -183,7 +182,6 @@ def test_counters_calling_at_once_drain_the_queue_first_come_first_served(
     # Across counters, first come first served up to the number of counters calling at once.
     by_call_time = session.scalars(select(Ticket.id).order_by(Ticket.called_at)).all()
     displacement = max(abs(call_rank - issue_rank[t]) for call_rank, t in enumerate(by_call_time))
-    print("DISPLACEMENT", database_url[:10], displacement)
     if database_url.startswith("sqlite"):
         assert displacement == 0, "BEGIN IMMEDIATE serialises call-next: strict order"
     else:
@@ -227,7 +225,7 @@ def test_a_counter_never_holds_two_tickets(
         for round_ in range(rounds):
             outcomes: list[object] = []
 
-            def press(_i: int) -> None:
+            def press(_i: int, outcomes: list[object] = outcomes) -> None:
                 with session_factory() as s:
                     try:
                         ticket = call_next(s, clock, counter_id, clerk)
@@ -276,7 +274,9 @@ def test_the_database_refuses_a_second_active_ticket_on_a_counter(
 
     # Closed tickets may name the counter as often as they like.
     session.execute(
-        update(Ticket).where(Ticket.id.in_([second.id, third.id])).values(status="done", counter_id=counter.id)
+        update(Ticket)
+        .where(Ticket.id.in_([second.id, third.id]))
+        .values(status="done", counter_id=counter.id)
     )
     session.commit()
     assert first.status == "called"

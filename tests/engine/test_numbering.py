@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -73,8 +74,6 @@ def test_numbers_restart_at_local_midnight_not_utc_midnight(session, clock, make
 
 def test_numbers_follow_the_clocks_timezone(session, clock, make_service):
     """The same instant belongs to another business day in a hall west of Greenwich."""
-    from zoneinfo import ZoneInfo
-
     make_service("A")
     clock.set(datetime(2026, 1, 5, 16, 1, tzinfo=UTC))  # Shanghai: 6 Jan 00:01
     shanghai = _issue(session, clock, "A")

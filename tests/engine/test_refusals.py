@@ -94,7 +94,12 @@ def _close_hall_today(sc: Scene) -> None:
 # (name, preparation committed first, the refused operation, the error it raises)
 Case = tuple[str, Callable[[Scene], object] | None, Callable[[Scene], object], type[QueueError]]
 CASES: list[Case] = [
-    ("call-next-while-holding", None, lambda sc: call_next(sc.session, sc.clock, sc.c1.id, sc.clerk1), CounterBusy),
+    (
+        "call-next-while-holding",
+        None,
+        lambda sc: call_next(sc.session, sc.clock, sc.c1.id, sc.clerk1),
+        CounterBusy,
+    ),
     (
         "call-ticket-while-holding",
         None,
@@ -107,7 +112,12 @@ CASES: list[Case] = [
         lambda sc: close_counter(sc.session, sc.clock, sc.c1.id, sc.clerk1),
         CounterBusy,
     ),
-    ("call-next-paused", _pause_c2, lambda sc: call_next(sc.session, sc.clock, sc.c2.id, sc.clerk2), CounterPaused),
+    (
+        "call-next-paused",
+        _pause_c2,
+        lambda sc: call_next(sc.session, sc.clock, sc.c2.id, sc.clerk2),
+        CounterPaused,
+    ),
     (
         "call-ticket-paused",
         _pause_c2,
@@ -132,8 +142,18 @@ CASES: list[Case] = [
         lambda sc: close_counter(sc.session, sc.clock, sc.c1.id, sc.clerk2),
         CounterInUse,
     ),
-    ("pause-a-closed-counter", None, lambda sc: pause_counter(sc.session, sc.clock, sc.c2.id, None), CounterClosed),
-    ("resume-an-open-counter", None, lambda sc: resume_counter(sc.session, sc.clock, sc.c1.id, None), CounterClosed),
+    (
+        "pause-a-closed-counter",
+        None,
+        lambda sc: pause_counter(sc.session, sc.clock, sc.c2.id, None),
+        CounterClosed,
+    ),
+    (
+        "resume-an-open-counter",
+        None,
+        lambda sc: resume_counter(sc.session, sc.clock, sc.c1.id, None),
+        CounterClosed,
+    ),
     ("call-next-nobody-waiting", None, lambda sc: call_next(sc.session, sc.clock, sc.c3.id), NoTicketWaiting),
     ("call-next-unknown-counter", None, lambda sc: call_next(sc.session, sc.clock, 999_999), UnknownCounter),
     ("issue-unknown-service", None, lambda sc: issue_ticket(sc.session, sc.clock, "Z"), UnknownService),
@@ -145,12 +165,32 @@ CASES: list[Case] = [
         lambda sc: issue_ticket(sc.session, sc.clock, "A", source="fax"),
         InvalidInput,
     ),
-    ("transfer-unknown-service", None, lambda sc: transfer(sc.session, sc.clock, sc.held.token, "Z"), UnknownService),
-    ("transfer-closed-service", None, lambda sc: transfer(sc.session, sc.clock, sc.held.token, "X"), ServiceClosed),
-    ("transfer-same-service", None, lambda sc: transfer(sc.session, sc.clock, sc.held.token, "A"), InvalidInput),
+    (
+        "transfer-unknown-service",
+        None,
+        lambda sc: transfer(sc.session, sc.clock, sc.held.token, "Z"),
+        UnknownService,
+    ),
+    (
+        "transfer-closed-service",
+        None,
+        lambda sc: transfer(sc.session, sc.clock, sc.held.token, "X"),
+        ServiceClosed,
+    ),
+    (
+        "transfer-same-service",
+        None,
+        lambda sc: transfer(sc.session, sc.clock, sc.held.token, "A"),
+        InvalidInput,
+    ),
     ("cancel-unknown-ticket", None, lambda sc: cancel(sc.session, sc.clock, "no-such-token"), UnknownTicket),
     ("recall-unknown-ticket", None, lambda sc: recall(sc.session, sc.clock, "no-such-token"), UnknownTicket),
-    ("rate-unknown-ticket", None, lambda sc: rate_visit(sc.session, sc.clock, "no-such-token", 5), UnknownTicket),
+    (
+        "rate-unknown-ticket",
+        None,
+        lambda sc: rate_visit(sc.session, sc.clock, "no-such-token", 5),
+        UnknownTicket,
+    ),
     (
         "call-ticket-unknown-number",
         None,
@@ -184,7 +224,9 @@ CASES: list[Case] = [
     (
         "finish-at-another-counter",
         None,
-        lambda sc: finish_visit(sc.session, sc.clock, sc.held.token, VisitRecord("resolved"), counter_id=sc.c2.id),
+        lambda sc: finish_visit(
+            sc.session, sc.clock, sc.held.token, VisitRecord("resolved"), counter_id=sc.c2.id
+        ),
         NotAtThisCounter,
     ),
     (

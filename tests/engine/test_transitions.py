@@ -78,7 +78,9 @@ def bring_to(h: Hall, status: str) -> Ticket:
         start_service(s, clock, ticket.token, staff_id=h.clerk1.id, counter_id=h.c1.id)
     if status == "done":
         clock.advance(minutes=1)
-        finish_visit(s, clock, ticket.token, VisitRecord("resolved"), staff_id=h.clerk1.id, counter_id=h.c1.id)
+        finish_visit(
+            s, clock, ticket.token, VisitRecord("resolved"), staff_id=h.clerk1.id, counter_id=h.c1.id
+        )
     if status == "no_show":
         mark_no_show(s, clock, ticket.token, staff_id=h.clerk1.id, counter_id=h.c1.id)
     if status == "cancelled":
@@ -94,7 +96,9 @@ def bring_to(h: Hall, status: str) -> Ticket:
 # Each operation as a clerk or visitor would do it; counter 2 is the free one.
 OPERATIONS: dict[str, Callable[[Hall, Ticket], object]] = {
     "call_next": lambda h, t: call_next(h.session, h.clock, h.c2.id, h.clerk2.id),
-    "call_ticket": lambda h, t: call_ticket(h.session, h.clock, h.c2.id, t.number, "frail visitor", h.clerk2.id),
+    "call_ticket": lambda h, t: call_ticket(
+        h.session, h.clock, h.c2.id, t.number, "frail visitor", h.clerk2.id
+    ),
     "recall": lambda h, t: recall(h.session, h.clock, t.token, staff_id=h.clerk1.id, counter_id=h.c1.id),
     "mark_no_show": lambda h, t: mark_no_show(
         h.session, h.clock, t.token, staff_id=h.clerk1.id, counter_id=h.c1.id
@@ -105,7 +109,9 @@ OPERATIONS: dict[str, Callable[[Hall, Ticket], object]] = {
     "finish_visit": lambda h, t: finish_visit(
         h.session, h.clock, t.token, VisitRecord("resolved"), staff_id=h.clerk1.id, counter_id=h.c1.id
     ),
-    "transfer": lambda h, t: transfer(h.session, h.clock, t.token, "B", staff_id=h.clerk1.id, counter_id=h.c1.id),
+    "transfer": lambda h, t: transfer(
+        h.session, h.clock, t.token, "B", staff_id=h.clerk1.id, counter_id=h.c1.id
+    ),
     "cancel": lambda h, t: cancel(h.session, h.clock, t.token),
     "rate_visit": lambda h, t: rate_visit(h.session, h.clock, t.token, 4),
 }
@@ -248,7 +254,9 @@ def test_a_whole_visit_leaves_one_event_per_step(hall: Hall) -> None:
         lambda: start_service(s, clock, ticket.token, staff_id=h1, counter_id=hall.c1.id),
         lambda: transfer(s, clock, ticket.token, "B", staff_id=h1, counter_id=hall.c1.id),
         lambda: call_next(s, clock, hall.c2.id, h2),
-        lambda: finish_visit(s, clock, ticket.token, VisitRecord("resolved"), staff_id=h2, counter_id=hall.c2.id),
+        lambda: finish_visit(
+            s, clock, ticket.token, VisitRecord("resolved"), staff_id=h2, counter_id=hall.c2.id
+        ),
         lambda: rate_visit(s, clock, ticket.token, 5, comment="quick"),
     ]
     for step in steps:

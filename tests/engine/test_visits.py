@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from queue_engine import VisitRecord, call_next, finish_visit, issue_ticket, rate_visit, start_service
 from queue_engine.errors import AlreadyRated, InvalidInput, InvalidTransition, RatingClosed
+from queue_engine.lookups import service_by_code
 from queue_engine.models import Category, Complaint, Ticket, Visit
 from queue_engine.stats import daily_summary
 
@@ -25,8 +26,6 @@ def served(session, clock, make_service, make_counter, make_user):
 
     def serve(code: str = "A", *, start: bool = True, record: VisitRecord | None = None) -> Ticket:
         if code not in counters:
-            from queue_engine.lookups import service_by_code
-
             counters[code] = make_counter(f"for {code}", [service_by_code(session, code)])
         ticket = issue_ticket(session, clock, code)
         session.commit()
@@ -110,7 +109,10 @@ def test_an_unusable_visit_record_is_refused(session, clock, make_service, make_
 def test_a_complaint_service_visit_opens_a_complaint(session, clock, served):
     due = date(2026, 1, 12)
     ticket = served(
-        "Q", record=VisitRecord("referred", complaint_department=" Housing ", complaint_priority="high", complaint_due=due)
+        "Q",
+        record=VisitRecord(
+            "referred", complaint_department=" Housing ", complaint_priority="high", complaint_due=due
+        ),
     )
     other = served("A")
     complaint = session.scalars(select(Complaint)).one()

@@ -1,0 +1,52 @@
+"""The ratings export for the provincial review platform (supervisors and admins)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from typing import Any
+
+from flask import Response, jsonify, request
+
+from queue_engine.audit import audit
+from queue_engine.rating_export import FIELDS, ratings_between
+
+from ..auth import MANAGER_ROLES, roles_required, staff
+from ..errors import ApiError
+from ..extensions import db
+from ..hall import clock
+from . import bp
+from .validation import query_date
+
+MAX_DAYS = 366
+
+
+@bp.get("/ratings")
+@roles_required(*MANAGER_ROLES)
+def ratings() -> Any:
+    """Rated visits of a date range (``from``, ``to``; ``format=csv`` for CSV); no contact data."""
+    today = clock().today()
+    start = query_date("from", today)
+    end = query_date("to", start)
+    if end < start or end - start > timedelta(days=MAX_DAYS):
+        raise ApiError(422, "invalid_input", f"to must be on or after from, within {MAX_DAYS} days.")
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise ApiError(422, "invalid_input", "format must be json or csv.")
+    rows = ratings_between(db.session, start, end)
+    audit(db.session, clock(), staff().id, "export_ratings", f"{start}..{end}", after={"count": len(rows)})
+    db.session.commit()
+    if fmt == "json":
+        return jsonify(
+            {"from": start.isoformat(), "to": end.isoformat(), "count": len(rows), "ratings": rows}
+        )
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=ratings-{start}-{end}.csv"},
+    )

@@ -1,0 +1,323 @@
+"""Report figures for a business day or a range, optionally for one service, counter or clerk.
+
+Everything is summed from report cells (see ``report_cells``: what each figure counts, which
+cell a ticket belongs to, how durations are measured); complaints are read live, since their
+status moves on after the day.  Durations are whole seconds; a summary gives their count,
+mean, median (the middle value, or the mean of the two middle ones) and 90th percentile
+(nearest rank: the smallest value with at least 90% of the values at or below it).
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter as Tally
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .clock import Clock
+from .complaints import is_overdue
+from .models import Complaint, Counter, Service, Ticket, User, Visit
+from .report_cells import Cell, group, load_cells
+
+MAX_DAYS = 366
+NEAR_TARGET = 0.8  # a longest wait past this share of the target is "near" (amber)
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """Which tickets a report covers: by the service issued for, the last counter, the clerk."""
+
+    service_id: int | None = None
+    counter_id: int | None = None
+    staff_id: int | None = None
+
+
+def summarise(values: Tally[int]) -> dict[str, Any]:
+    """Count, mean, median and 90th percentile (nearest rank) of whole-second durations."""
+    count = sum(values.values())
+    if not count:
+        return {"count": 0, "mean_s": None, "median_s": None, "p90_s": None}
+    wanted = sorted({(count + 1) // 2, count // 2 + 1, max(1, -(-9 * count // 10))})
+    found: dict[int, int] = {}
+    seen = 0
+    for value in sorted(values):
+        seen += values[value]
+        while wanted and wanted[0] <= seen:
+            found[wanted.pop(0)] = value
+        if not wanted:
+            break
+    median = (found[(count + 1) // 2] + found[count // 2 + 1]) / 2
+    total = sum(v * n for v, n in values.items())
+    return {
+        "count": count,
+        "mean_s": round(total / count, 1),
+        "median_s": round(median, 1),
+        "p90_s": float(found[max(1, -(-9 * count // 10))]),
+    }
+
+
+def _tally(cells: Iterable[Cell], name: str) -> Tally[int]:
+    joined: array[int] = array("i")
+    for c in cells:
+        joined.extend(getattr(c, name))
+    return Tally(joined)
+
+
+def _satisfaction(ratings: list[int], served: int) -> dict[str, Any]:
+    rated = sum(ratings)
+    return {
+        "ratings": rated,
+        "mean": round(sum((i + 1) * n for i, n in enumerate(ratings)) / rated, 2) if rated else None,
+        "distribution": {str(i + 1): ratings[i] for i in range(5)},
+        "response_rate": round(rated / served, 3) if served else None,
+    }
+
+
+def _add(target: list[int], values: Iterable[int]) -> list[int]:
+    return [a + b for a, b in zip(target, values, strict=True)]
+
+
+def _counts(cells: list[Cell]) -> dict[str, Any]:
+    counts = {name: 0 for name in ("issued", "served", "no_show", "cancelled", "expired", "open")}
+    transferred = 0
+    ratings = [0] * 5
+    for c in cells:
+        counts["issued"] += c.issued
+        counts["served"] += c.served
+        counts["no_show"] += c.no_show
+        counts["cancelled"] += c.cancelled
+        counts["expired"] += c.expired
+        counts["open"] += c.open
+        transferred += c.transferred_out
+        ratings = _add(ratings, c.ratings)
+    return {**counts, "transferred_out": transferred, "_ratings": ratings}
+
+
+def _over(waits: Tally[int], target_s: int) -> int:
+    return sum(n for value, n in waits.items() if value > target_s)
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 3) if whole else None
+
+
+def _service_figures(cells: list[Cell], target_s: int) -> dict[str, Any]:
+    counts = _counts(cells)
+    waits = _tally(cells, "waits")
+    over = _over(waits, target_s)
+    return {
+        **{k: v for k, v in counts.items() if not k.startswith("_")},
+        "wait": summarise(waits),
+        "walk": summarise(_tally(cells, "walks")),
+        "service_time": summarise(_tally(cells, "service_times")),
+        "over_target": {"count": over, "of": sum(waits.values()), "share": _share(over, sum(waits.values()))},
+        "satisfaction": _satisfaction(counts["_ratings"], counts["served"]),
+        "_waits": waits,
+    }
+
+
+def _person_figures(cells: list[Cell]) -> dict[str, Any]:
+    counts = _counts(cells)
+    return {
+        "served": counts["served"],
+        "no_show": counts["no_show"],
+        "transferred_out": counts["transferred_out"],
+        "service_time": summarise(_tally(cells, "service_times")),
+        "satisfaction": _satisfaction(counts["_ratings"], counts["served"]),
+    }
+
+
+def complaint_figures(
+    session: Session, clock: Clock, first: date, last: date, where: ReportFilter
+) -> dict[str, int]:
+    """Complaints raised at the period's visits: opened, resolved (or closed), still open, overdue."""
+    query = (
+        select(Complaint)
+        .join(Visit, Complaint.visit_id == Visit.id)
+        .join(Ticket, Visit.ticket_id == Ticket.id)
+        .where(Ticket.business_date.between(first, last))
+    )
+    if where.service_id is not None:
+        query = query.where(Ticket.issued_service_id == where.service_id)
+    if where.counter_id is not None:
+        query = query.where(Ticket.counter_id == where.counter_id)
+    if where.staff_id is not None:
+        query = query.where(Ticket.staff_id == where.staff_id)
+    today = clock.today()
+    figures = {"opened": 0, "resolved": 0, "open": 0, "overdue": 0}
+    for complaint in session.scalars(query):
+        figures["opened"] += 1
+        if complaint.status in ("resolved", "closed"):
+            figures["resolved"] += 1
+        else:
+            figures["open"] += 1
+        if is_overdue(complaint, today):
+            figures["overdue"] += 1
+    return figures
+
+
+def report(
+    session: Session, clock: Clock, first: date, last: date, where: ReportFilter | None = None
+) -> dict[str, Any]:
+    """Every figure of the period, as plain values (the page, the exports and the API show these)."""
+    if last < first:
+        raise ValueError("the period ends before it starts")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise ValueError(f"a report covers at most {MAX_DAYS} days")
+    where = where or ReportFilter()
+    cells = load_cells(
+        session,
+        clock,
+        first,
+        last,
+        service_id=where.service_id,
+        counter_id=where.counter_id,
+        staff_id=where.staff_id,
+    )
+    services = {s.id: s for s in session.scalars(select(Service))}
+    counters = {c.id: c for c in session.scalars(select(Counter))}
+    users = {u.id: u for u in session.scalars(select(User))}
+
+    per_service = []
+    totals_waits: Tally[int] = Tally()
+    over_total = 0
+    for service_id, group_cells in sorted(
+        group(cells, "service_id").items(),
+        key=lambda kv: (services[kv[0]].sort_order, services[kv[0]].code) if kv[0] in services else (9e9, ""),
+    ):
+        service = services.get(service_id)
+        target_s = (service.target_wait_min if service else 0) * 60
+        figures = _service_figures(group_cells, target_s)
+        waits = figures.pop("_waits")
+        totals_waits += waits
+        over_total += figures["over_target"]["count"]
+        per_service.append(
+            {
+                "service_id": service_id,
+                "code": service.code if service else str(service_id),
+                "name": dict(service.names) if service else {},
+                "target_wait_min": service.target_wait_min if service else None,
+                **figures,
+            }
+        )
+
+    counts = _counts(cells)
+    arrivals = [0] * 24
+    served_hours = [0] * 24
+    for c in cells:
+        arrivals = _add(arrivals, c.arrivals_by_hour)
+        served_hours = _add(served_hours, c.served_by_hour)
+    waited = sum(totals_waits.values())
+    totals = {
+        **{k: v for k, v in counts.items() if not k.startswith("_")},
+        "wait": summarise(totals_waits),
+        "walk": summarise(_tally(cells, "walks")),
+        "service_time": summarise(_tally(cells, "service_times")),
+        "over_target": {"count": over_total, "of": waited, "share": _share(over_total, waited)},
+        "satisfaction": _satisfaction(counts["_ratings"], counts["served"]),
+    }
+    by_staff = group([c for c in cells if c.staff_id is not None], "staff_id")
+    by_counter = group([c for c in cells if c.counter_id is not None], "counter_id")
+    staff = [
+        {
+            "user_id": uid,
+            "username": users[uid].username if uid in users else None,
+            "display_name": users[uid].display_name if uid in users else None,
+            **_person_figures(group_cells),
+        }
+        for uid, group_cells in sorted(by_staff.items())
+    ]
+    counter_rows = [
+        {
+            "counter_id": cid,
+            "name": counters[cid].name if cid in counters else str(cid),
+            **_person_figures(group_cells),
+        }
+        for cid, group_cells in sorted(by_counter.items())
+    ]
+    return {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "days": (last - first).days + 1,
+        "filters": {
+            "service": services[where.service_id].code if where.service_id in services else None,
+            "counter": where.counter_id,
+            "clerk": users[where.staff_id].username if where.staff_id in users else None,
+        },
+        "totals": totals,
+        "hours": [
+            {"hour": h, "issued": arrivals[h], "served": served_hours[h]}
+            for h in range(24)
+            if arrivals[h] or served_hours[h]
+        ],
+        "services": per_service,
+        "staff": [s for s in staff if s["served"] or s["no_show"] or s["transferred_out"]],
+        "counters": [c for c in counter_rows if c["served"] or c["no_show"] or c["transferred_out"]],
+        "complaints": complaint_figures(session, clock, first, last, where),
+    }
+
+
+def daily_summary(session: Session, clock: Clock, day: date) -> dict[str, Any]:
+    """One business day's report with the daily summary's field ``date`` (GET /stats/daily)."""
+    return {"date": day.isoformat(), **report(session, clock, day, day)}
+
+
+def wait_level(longest_s: float | None, target_min: int) -> str:
+    """'over' past the target, 'near' past NEAR_TARGET of it, else 'ok' (the live page's colours)."""
+    if longest_s is None or target_min <= 0:
+        return "ok"
+    target_s = target_min * 60
+    if longest_s > target_s:
+        return "over"
+    return "near" if longest_s >= NEAR_TARGET * target_s else "ok"
+
+
+# -- The flat table the CSV and XLSX exports hold, and the page marks (data-figure) ----------
+
+SUMMARY_KEYS = ("count", "mean_s", "median_s", "p90_s")
+COUNT_KEYS = ("issued", "served", "no_show", "cancelled", "transferred_out", "expired", "open")
+
+
+def _group_rows(section: str, key: str, figures: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
+    rows: list[tuple[str, str, str, Any]] = []
+    for name in COUNT_KEYS:
+        if name in figures:
+            rows.append((section, key, name, figures[name]))
+    for timing in ("wait", "walk", "service_time"):
+        if timing in figures:
+            rows += [(section, key, f"{timing}.{k}", figures[timing][k]) for k in SUMMARY_KEYS]
+    if "over_target" in figures:
+        rows += [(section, key, f"over_target.{k}", figures["over_target"][k]) for k in ("count", "share")]
+    sat = figures["satisfaction"]
+    rows += [(section, key, f"satisfaction.{k}", sat[k]) for k in ("ratings", "mean", "response_rate")]
+    rows += [(section, key, f"satisfaction.rated_{n}", sat["distribution"][str(n)]) for n in range(1, 6)]
+    return rows
+
+
+def figure_rows(result: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
+    """Every figure of a report as (section, key, figure, value): the exports' rows, in order."""
+    rows: list[tuple[str, str, str, Any]] = [
+        ("period", "", "from", result["from"]),
+        ("period", "", "to", result["to"]),
+        ("period", "", "days", result["days"]),
+        *(("filter", "", name, value) for name, value in result["filters"].items() if value is not None),
+    ]
+    rows += _group_rows("totals", "", result["totals"])
+    rows += [("complaints", "", name, value) for name, value in result["complaints"].items()]
+    hours = {h["hour"]: h for h in result["hours"]}
+    for hour in range(24):
+        if hour in hours:
+            rows.append(("hour", f"{hour:02d}", "issued", hours[hour]["issued"]))
+            rows.append(("hour", f"{hour:02d}", "served", hours[hour]["served"]))
+    for service in result["services"]:
+        rows += _group_rows("service", service["code"], service)
+    for person in result["staff"]:
+        rows += _group_rows("clerk", person["username"] or str(person["user_id"]), person)
+    for counter in result["counters"]:
+        rows += _group_rows("counter", counter["name"], counter)
+    return rows

@@ -1,0 +1,139 @@
+"""Bad ratings open rectification cases; the case's due date and its state machine."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from queue_engine import VisitRecord, call_next, finish_visit, issue_ticket, rate_visit
+from queue_engine.errors import InvalidInput, InvalidTransition
+from queue_engine.hall import hall_settings
+from queue_engine.models import RectificationCase
+from queue_engine.rectification import (
+    CASE_FLOW,
+    add_working_days,
+    assign_case,
+    close_case,
+    is_overdue,
+    record_follow_up_call,
+    record_rectification,
+    rectified_on_time,
+)
+
+
+@pytest.mark.parametrize(
+    ("start", "closed", "expected"),
+    [
+        # Monday + 15 working days = three whole weeks later, a Monday.
+        (date(2026, 1, 5), [], date(2026, 1, 26)),
+        # Friday: the weekend right after is skipped.
+        (date(2026, 1, 9), [], date(2026, 1, 30)),
+        # Saturday counts from the next Monday.
+        (date(2026, 1, 10), [], date(2026, 1, 30)),
+        # Two closed weekdays push the date by two working days.
+        (date(2026, 1, 5), ["2026-01-07", "2026-01-20"], date(2026, 1, 28)),
+        # A closed date on a weekend changes nothing.
+        (date(2026, 1, 5), ["2026-01-10"], date(2026, 1, 26)),
+    ],
+)
+def test_the_due_date_counts_working_days(start, closed, expected):
+    assert add_working_days(start, 15, closed) == expected
+
+
+@pytest.fixture
+def rated(session, clock, make_service, make_counter, make_user):
+    """Finish one visit and return a function that rates it."""
+    service = make_service("A")
+    counter = make_counter("1", [service])
+    make_user("boss", role="supervisor")
+    ticket = issue_ticket(session, clock, "A")
+    session.commit()
+    call_next(session, clock, counter.id)
+    finish_visit(session, clock, ticket.token, VisitRecord(outcome="resolved"))
+    session.commit()
+
+    def rate(score, **extra):
+        rate_visit(session, clock, ticket.token, score, **extra)
+        session.commit()
+        return session.query(RectificationCase).one_or_none()
+
+    return rate
+
+
+@pytest.mark.parametrize(("score", "opens"), [(1, True), (2, True), (3, False), (4, False), (5, False)])
+def test_only_dissatisfied_ratings_open_a_case(rated, score, opens):
+    case = rated(score, comment="等太久")
+    assert (case is not None) is opens
+
+
+def test_a_case_opened_on_a_monday_is_due_three_weeks_later_minus_closed_dates(session, clock, rated):
+    hall_settings(session).closed_dates = ["2026-01-14"]
+    session.commit()
+    case = rated(1)
+    assert case.status == "open"
+    assert case.due_date == date(2026, 1, 27)
+
+
+def test_the_whole_life_of_a_case(session, clock, rated, make_user):
+    case = rated(2, comment="态度差", attitude=1)
+    clerk = make_user("fixer")
+    with pytest.raises(InvalidTransition):
+        record_rectification(session, clock, case.id, "x", "y")  # nobody assigned yet
+    session.rollback()
+    assign_case(session, clock, case.id, clerk.id)
+    session.commit()
+    with pytest.raises(InvalidInput):
+        record_rectification(session, clock, case.id, "", "培训")
+    session.rollback()
+    record_rectification(session, clock, case.id, "窗口人员解释不清", "已开展服务礼仪培训")
+    session.commit()
+    with pytest.raises(InvalidInput):
+        record_follow_up_call(session, clock, case.id, reached=False, re_rating=4)
+    session.rollback()
+    record_follow_up_call(session, clock, case.id, reached=True, view="表示理解", re_rating=4)
+    close_case(session, clock, case.id)
+    session.commit()
+    assert (case.status, case.assignee_id, case.re_rating) == ("closed", clerk.id, 4)
+    assert rectified_on_time(case, clock)
+
+
+ORDER = list(CASE_FLOW)
+
+
+@pytest.mark.parametrize("target", ORDER)
+@pytest.mark.parametrize("start", ORDER)
+def test_illegal_moves_are_refused(session, clock, rated, make_user, start, target):
+    case = rated(1)
+    helper = make_user("helper")
+    case.status = start
+    session.commit()
+    steps = {
+        "assigned": lambda: assign_case(session, clock, case.id, helper.id),
+        "rectified": lambda: record_rectification(session, clock, case.id, "f", "m"),
+        "followed_up": lambda: record_follow_up_call(session, clock, case.id, reached=False),
+        "closed": lambda: close_case(session, clock, case.id),
+    }
+    if target == "open":
+        return  # nothing moves a case back to open
+    if target in CASE_FLOW[start]:
+        steps[target]()
+        session.commit()
+        assert case.status == target
+    else:
+        with pytest.raises(InvalidTransition):
+            steps[target]()
+        session.rollback()
+        assert session.get(RectificationCase, case.id).status == start
+
+
+def test_overdue_until_rectified(session, clock, rated, make_user):
+    case = rated(1)
+    assert not is_overdue(case, case.due_date)
+    late = date.fromordinal(case.due_date.toordinal() + 1)
+    assert is_overdue(case, late)
+    assign_case(session, clock, case.id, make_user("late").id)
+    clock.set(datetime(late.year, late.month, late.day, 2, 0, tzinfo=UTC))
+    record_rectification(session, clock, case.id, "f", "m")
+    assert not is_overdue(case, late)
+    assert not rectified_on_time(case, clock)

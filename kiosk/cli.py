@@ -126,3 +126,6 @@ def init_app(app: Flask) -> None:
     commands = (init_db, seed_demo_command, create_user, issue_token_command, close_day, register_kiosk)
     for command in commands:
         app.cli.add_command(command)
+    from . import cli_simulate
+
+    cli_simulate.init_app(app)

@@ -81,6 +81,18 @@ def publish(changes: list[dict[str, Any]]) -> None:
     session.rollback()  # end the read transaction (SQLite holds its write lock until then)
 
 
+def publish_settings_changed() -> None:
+    """After an admin's change is committed: kiosks refetch their buttons, boards redraw, panels refresh."""
+    session = db.session
+    socketio.emit("services:changed", {}, to="kiosk")
+    socketio.emit("display:snapshot", display_snapshot(session, clock()), to="display")
+    signal = {"services": [], "counters": [], "settings": True}
+    socketio.emit("queue:changed", signal, to="supervisor")
+    for counter_id in session.scalars(select(Counter.id)):
+        socketio.emit("queue:changed", signal, to=f"counter:{counter_id}")
+    session.rollback()  # end the read transaction
+
+
 def _counters_serving(service_ids: set[int]) -> set[int]:
     if not service_ids:
         return set()

@@ -35,11 +35,19 @@ class LiveServer:
     process: subprocess.Popen[bytes]
     log: Path | None = None
 
+    def stop(self) -> None:
+        """Stop the server (clients see it go away)."""
+        stop_server(self.process)
+
+    def start(self) -> None:
+        """Start the server again on the same port."""
+        self.process = start_server(self.env, int(self.url.rsplit(":", 1)[1]), self.log)
+
     def restart(self, pause_s: float = 0.0) -> None:
         """Stop the server, wait, and start it again on the same port (clients must reconnect)."""
-        stop_server(self.process)
+        self.stop()
         time.sleep(pause_s)
-        self.process = start_server(self.env, int(self.url.rsplit(":", 1)[1]), self.log)
+        self.start()
 
     def flask(self, *args: str) -> str:
         """Run a Flask CLI command against the same database; returns its output."""

@@ -155,3 +155,20 @@ def test_an_unknown_ticket_gets_a_friendly_page(server, new_page):
     assert response.status == 404
     assert "cannot find this ticket" in phone.locator("body").inner_text()
     assert "Traceback" not in phone.content()
+
+
+def test_the_kiosk_asks_visitors_to_see_the_desk_while_the_server_is_down_and_recovers(server, new_page):
+    page = new_page(1080, 1920)
+    page.goto(server.url + "/kiosk?lang=en")
+    server.stop()
+    try:
+        # The kiosk notices by itself (its live link drops), before any visitor touches it.
+        page.locator("#offline").wait_for(state="visible", timeout=15000)
+        assert "Please ask at the desk" in page.locator("#offline").inner_text()
+        shot(page, "kiosk-offline-en")
+    finally:
+        server.start()
+    page.locator("#offline").wait_for(state="hidden", timeout=20000)
+    page.locator("#services .service").first.wait_for()
+    page.click(".service[data-service='A']")
+    page.locator("#ticket-number").wait_for()

@@ -93,9 +93,10 @@ def test_a_bad_rating_becomes_a_case_a_supervisor_runs_to_the_end(app, rated_vis
     csrf = log_in(boss, "supervisor")
     page = boss.get("/quality").get_data(as_text=True)
     assert rated_visits[1]["number"] in page and "等了一个小时" in page
-    post = lambda path, **data: boss.post(
-        f"/quality/{case.id}/{path}", data=data, headers={"X-CSRFToken": csrf}
-    )  # noqa: E731
+
+    def post(path, **data):
+        return boss.post(f"/quality/{case.id}/{path}", data=data, headers={"X-CSRFToken": csrf})
+
     post("assign", assignee_id=str(fixer))
 
     # The responsible clerk sees the case and records the rectification.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from flask import Blueprint, g, render_template, request
@@ -31,17 +33,21 @@ def rating_words() -> dict[int, str]:
     }
 
 
-def _ticket_or_page(token: str) -> Ticket | tuple[str, int]:
-    try:
-        return ticket_by_token(db.session, token)
-    except QueueError:
-        return render_template("ticket/unknown.html"), 404
+def holder_page(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Load the token's ticket for a view (a friendly page when unknown) in the ticket's language."""
 
+    @wraps(view)
+    def wrapped(token: str) -> Any:
+        try:
+            ticket = ticket_by_token(db.session, token)
+        except QueueError:
+            return render_template("ticket/unknown.html"), 404
+        # The ticket keeps the language the visitor chose at the kiosk, unless they switch here.
+        asked = request.args.get("lang")
+        g.lang = asked if asked in languages() else ticket.lang
+        return view(ticket)
 
-def _page_language(ticket: Ticket) -> None:
-    # The ticket keeps the language the visitor chose at the kiosk, unless they switch here.
-    asked = request.args.get("lang")
-    g.lang = asked if asked in languages() else ticket.lang
+    return wrapped
 
 
 def _render(ticket: Ticket, template: str = "ticket/page.html", **extra: Any) -> Any:
@@ -55,24 +61,18 @@ def _render(ticket: Ticket, template: str = "ticket/page.html", **extra: Any) ->
 
 
 @bp.get("/<token>")
-def page(token: str) -> Any:
+@holder_page
+def page(found: Ticket) -> Any:
     """The live ticket: number, position, estimate; 'go to counter N' when called; rating after."""
-    found = _ticket_or_page(token)
-    if not isinstance(found, Ticket):
-        return found
-    _page_language(found)
     return _render(found)
 
 
 @bp.post("/<token>/cancel")
-def cancel_ticket(token: str) -> Any:
+@holder_page
+def cancel_ticket(found: Ticket) -> Any:
     """The visitor gives up their place."""
-    found = _ticket_or_page(token)
-    if not isinstance(found, Ticket):
-        return found
-    _page_language(found)
     try:
-        cancel(db.session, clock(), token)
+        cancel(db.session, clock(), found.token)
         commit()
     except QueueError:
         db.session.rollback()
@@ -88,19 +88,16 @@ def _optional_score(name: str) -> int | None:
 
 
 @bp.post("/<token>/rating")
-def rate(token: str) -> Any:
+@holder_page
+def rate(found: Ticket) -> Any:
     """The visitor's 1-5 rating of the finished visit (once)."""
-    found = _ticket_or_page(token)
-    if not isinstance(found, Ticket):
-        return found
-    _page_language(found)
     score = _optional_score("score")
     comment = request.form.get("comment", "").strip()
     try:
         rate_visit(
             db.session,
             clock(),
-            token,
+            found.token,
             score,
             comment=comment[:1000] or None,
             efficiency=_optional_score("efficiency"),

@@ -53,7 +53,7 @@ class ServiceLoad:
 
 def mean_handling_s(session: Session, clock: Clock, service_id: int) -> float:
     """Mean call-to-finish time of a service's recent finished tickets."""
-    since = clock.today() - timedelta(days=RECENT_DAYS)
+    since = clock.today() - timedelta(days=RECENT_DAYS - 1)  # today and the 6 days before
     rows = session.execute(
         select(Ticket.called_at, Ticket.finished_at)
         .where(

@@ -163,6 +163,21 @@ def test_recent_handling_times(session, clock, make_service, make_counter):
     assert [ticket_view(session, clock, t)["estimated_wait_s"] for t in tickets] == [0, 330, 660]
 
 
+def test_the_past_week_is_today_and_the_six_days_before(session, clock, make_service, make_counter):
+    a = make_service("A")
+    desk = make_counter("history", [a])
+    monday = clock.now()
+    clock.set(monday - timedelta(days=7))
+    _serve(session, clock, desk.id, "A", 40)  # a week ago today: outside the past 7 days
+    clock.set(monday - timedelta(days=6))
+    _serve(session, clock, desk.id, "A", 2)  # 120 s, the oldest day that counts
+    clock.set(monday)
+    close_counter(session, clock, desk.id, None)
+    session.commit()
+    tickets = _issue(session, clock, "A", 1)
+    _check_queue(session, clock, a.id, tickets, open_counters=0, idle=0, mean_s=120.0)
+
+
 def test_only_the_last_twenty_visits_count(session, clock, make_service, make_counter):
     a = make_service("A")
     desk = make_counter("1", [a])

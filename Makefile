@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export PORT
 # Each open WebSocket (board, kiosk, counter, visitor's phone) holds one server thread.
-QMS_THREADS ?= 500
+QMS_THREADS ?= 1000
 
 .PHONY: run test setup assets translations system-deps db lint bench clean
 
@@ -25,7 +25,8 @@ run: setup assets db
 	@sed 's/^/    /' instance/demo-logins.txt 2>/dev/null || echo "    (set by QMS_DEMO_PASSWORD or already created; see instance/demo-logins.txt)"
 	@echo
 	$(VENV)/bin/gunicorn --worker-class gthread --workers 1 --threads $(QMS_THREADS) \
-		--graceful-timeout 5 --bind $(HOST):$(PORT) kiosk.wsgi:app
+		--worker-connections $$(( $(QMS_THREADS) + 100 )) --graceful-timeout 5 \
+		--bind $(HOST):$(PORT) kiosk.wsgi:app
 
 test: setup assets system-deps lint
 	$(PY) -m pytest $(PYTEST_ARGS)

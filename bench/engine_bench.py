@@ -80,6 +80,7 @@ class Row:
     latencies_s: list[float] = field(default_factory=list)
     finished_at_s: list[float] = field(default_factory=list)  # successful ops' end, from the start
     errors: Tally[str] = field(default_factory=Tally)
+    error_samples: dict[str, str] = field(default_factory=dict)  # first message of each kind
     note: str = ""
     skipped: str = ""
 
@@ -129,6 +130,8 @@ def run_parallel(threads: int, total: int, make_op: Callable[[int], Callable[[],
                 op()
             except Exception as exc:  # counted and reported, never raised: this measures
                 errors[type(exc).__name__] += 1
+                with lock:
+                    row.error_samples.setdefault(type(exc).__name__, str(exc)[:300])
                 continue
             ended = time.perf_counter()
             latencies.append(ended - began)
@@ -147,6 +150,8 @@ def run_parallel(threads: int, total: int, make_op: Callable[[int], Callable[[],
         thread.join()
     row.seconds = time.perf_counter() - started
     row.finished_at_s = [end - started for end in row.finished_at_s]
+    for name, message in row.error_samples.items():
+        print(f"  ! {row.errors[name]} x {name}, the first: {message}", flush=True)
     row.ops = len(row.latencies_s)
     return row
 

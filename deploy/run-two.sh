@@ -8,12 +8,16 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 : "${QMS_REDIS_URL:?set QMS_REDIS_URL (the processes share events through it)}"
 : "${QMS_SECRET_KEY:?set QMS_SECRET_KEY (all processes must share it)}"
 export QMS_DATABASE_URL QMS_REDIS_URL QMS_SECRET_KEY
+export QMS_PROXY_COUNT=1  # nginx is in front: trust one X-Forwarded-For hop
+threads=${QMS_THREADS:-1000}
 cd "$root"
 .venv/bin/flask --app kiosk init-db
 .venv/bin/flask --app kiosk seed-demo
 pids=()
 for port in 5001 5002; do
-  .venv/bin/gunicorn --worker-class gthread --workers 1 --threads "${QMS_THREADS:-500}" \
+  # Each open WebSocket holds one thread; keep threads (and connections) above the screens.
+  .venv/bin/gunicorn --worker-class gthread --workers 1 --threads "$threads" \
+    --worker-connections "$((threads + 100))" --no-control-socket \
     --bind "127.0.0.1:$port" kiosk.wsgi:app &
   pids+=($!)
 done

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from queue_engine.clock import Clock
 from queue_engine.db import configure_engine
@@ -14,17 +16,24 @@ from queue_engine.db import configure_engine
 from .extensions import csrf, db, limiter, login_manager, socketio
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app from the environment, overridden by ``test_config`` when given."""
-    app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
+    instance = Path(os.environ.get("QMS_INSTANCE_PATH") or ROOT / "instance").resolve()
+    app = Flask(__name__, instance_path=str(instance))
     from .config import from_environment
 
-    app.config.from_mapping(from_environment(Path(app.instance_path)))
+    app.config.from_mapping(from_environment(instance, ROOT))
     if test_config:
         app.config.from_mapping(test_config)
     app.config.setdefault("QMS_CLOCK", Clock(ZoneInfo(app.config["QMS_TIMEZONE"])))
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("QMS_REDIS_URL") or "memory://"
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    if proxies := app.config.get("QMS_PROXY_COUNT"):
+        # Behind nginx: the visitor's address (for the ticket limit) and scheme come from it.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
     db.init_app(app)
     with app.app_context():
@@ -36,17 +45,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app,
         async_mode="threading",
         message_queue=app.config.get("QMS_REDIS_URL"),
+        channel=app.config.get("QMS_REDIS_CHANNEL", "qms"),
         cors_allowed_origins=app.config.get("QMS_CORS_ORIGINS"),
     )
 
     from . import api, auth, cli, errors, filters, i18n, pages, realtime
-    from .rooms import counter, display, kiosk, quality, records, ticket
+    from .rooms import admin, counter, display, kiosk, quality, records, supervisor, ticket
 
     i18n.init_app(app)
     filters.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    rooms = (kiosk.bp, ticket.bp, display.bp, counter.bp, records.bp, quality.bp)
+    rooms = (kiosk.bp, ticket.bp, display.bp, counter.bp, records.bp, quality.bp, admin.bp, supervisor.bp)
     for blueprint in (auth.bp, api.bp, pages.bp, *rooms):
         app.register_blueprint(blueprint)
     cli.init_app(app)

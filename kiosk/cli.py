@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from queue_engine import close_business_day
 from queue_engine.models import Counter, Role, User
+from queue_engine.schema import add_missing_columns
 
 from .auth import hash_password, issue_token
 from .extensions import db
@@ -34,8 +35,10 @@ def _user(username: str) -> User:
 @click.command("init-db")
 @with_appcontext
 def init_db() -> None:
-    """Create the tables (existing data is kept)."""
+    """Create the tables and add columns the models gained since (existing data is kept)."""
     db.create_all()
+    for column in add_missing_columns(db.engine)[0]:
+        click.echo(f"Added column {column}")
     click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
 
 
@@ -126,6 +129,7 @@ def init_app(app: Flask) -> None:
     commands = (init_db, seed_demo_command, create_user, issue_token_command, close_day, register_kiosk)
     for command in commands:
         app.cli.add_command(command)
-    from . import cli_simulate
+    from . import cli_config, cli_simulate
 
     cli_simulate.init_app(app)
+    cli_config.init_app(app)

@@ -9,8 +9,8 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from queue_engine.models import Service
-from queue_engine.report_cells import rebuild_days
+from queue_engine.models import ReportCell, ReportDay, ReportMonth, Service
+from queue_engine.report_cells import finalize_days
 from queue_engine.simulation import SimulationResult, SimulationSettings, simulate
 
 from .extensions import db
@@ -20,10 +20,14 @@ from .seed import seed_demo
 
 @click.command("simulate")
 @with_appcontext
-@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3660), help="Past days to create.")
+@click.option(
+    "--days", default=30, show_default=True, type=click.IntRange(1, 3660), help="Past days to create."
+)
 @click.option("--seed", default=1, show_default=True, type=int, help="Random seed (same seed, same history).")
 @click.option("--end", default=None, help="Last day to create, YYYY-MM-DD (default: yesterday).")
-@click.option("--load", default=0.9, show_default=True, type=click.FloatRange(0.05, 3.0), help="Peak-hour load.")
+@click.option(
+    "--load", default=0.9, show_default=True, type=click.FloatRange(0.05, 3.0), help="Peak-hour load."
+)
 def simulate_command(days: int, seed: int, end: str | None, load: float) -> None:
     """Create realistic past business days through the queue engine (demo hall if none)."""
     try:
@@ -50,8 +54,15 @@ def simulate_command(days: int, seed: int, end: str | None, load: float) -> None
 @click.command("reports-rebuild")
 @with_appcontext
 def reports_rebuild() -> None:
-    """Store the report figures of every final day again (after a change of timezone or layout)."""
-    stored = rebuild_days(db.session, clock())
+    """Store the report figures of every closed day again (after a change of timezone or layout).
+
+    The report tables are a cache of the tickets: they are dropped and created anew, so this
+    also repairs them after an upgrade that changed their columns.
+    """
+    tables = [ReportCell.__table__, ReportDay.__table__, ReportMonth.__table__]
+    db.metadata.drop_all(db.engine, tables=tables)
+    db.metadata.create_all(db.engine, tables=tables)
+    stored = finalize_days(db.session, clock())
     db.session.commit()
     click.echo(f"Stored the report figures of {len(stored)} day(s).")
 

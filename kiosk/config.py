@@ -34,15 +34,16 @@ def database_url(raw: str, root: Path) -> str:
     return raw
 
 
-def from_environment(instance_path: Path) -> dict[str, Any]:
-    """The app's configuration as read from the environment."""
+def from_environment(instance_path: Path, root: Path) -> dict[str, Any]:
+    """The app's configuration as read from the environment (relative paths from ``root``)."""
     env = os.environ
-    root = instance_path.parent
     languages = [lang.strip() for lang in env.get("QMS_LANGUAGES", "zh,en").split(",") if lang.strip()]
     return {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url(env.get("QMS_DATABASE_URL", DEFAULT_DATABASE), root),
         "QMS_REDIS_URL": env.get("QMS_REDIS_URL") or None,
+        "QMS_REDIS_CHANNEL": env.get("QMS_REDIS_CHANNEL", "qms"),
+        "QMS_PROXY_COUNT": int(env.get("QMS_PROXY_COUNT", "0")),
         "QMS_TIMEZONE": env.get("QMS_TIMEZONE", "Asia/Shanghai"),
         "QMS_LANGUAGES": languages or ["zh", "en"],
         "QMS_PRINTER": env.get("QMS_PRINTER") or None,

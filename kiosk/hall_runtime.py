@@ -10,12 +10,14 @@ Each process reads the row on its first app context and again at most every
 
 The day closer: one background task per server process closes each business day after its
 closing time (``queue_engine.business_day``).  Several processes may run it at once: closing
-is idempotent and row-locked.  ``QMS_AUTO_CLOSE_DAY`` (default: on, off under TESTING) turns
-it on, ``QMS_DAY_CLOSE_SECONDS`` (default 60) sets how often it looks.
+is idempotent and row-locked.  ``QMS_AUTO_CLOSE_DAY`` (environment or config; default on, off
+under TESTING) turns it on or off, ``QMS_DAY_CLOSE_SECONDS`` (config, default 60) sets how often
+it looks.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -58,6 +60,9 @@ def runtime(app: Flask) -> HallRuntime:
 
 def init_app(app: Flask) -> None:
     """Remember the environment's defaults; sync on app contexts; start the closer on a request."""
+    flag = os.environ.get("QMS_AUTO_CLOSE_DAY")
+    if flag is not None:
+        app.config.setdefault("QMS_AUTO_CLOSE_DAY", flag.strip().lower() not in ("0", "false", "off", "no"))
     app.extensions[EXTENSION] = HallRuntime(
         default_timezone=app.config["QMS_TIMEZONE"],
         default_languages=list(app.config["QMS_LANGUAGES"]),
@@ -87,9 +92,7 @@ def sync(app: Flask) -> bool:
     """Read the Hall row's timezone and languages and apply them; False if the row cannot be read."""
     try:
         with db.engine.connect() as connection:
-            row = connection.execute(
-                select(Hall.timezone, Hall.languages).order_by(Hall.id).limit(1)
-            ).first()
+            row = connection.execute(select(Hall.timezone, Hall.languages).order_by(Hall.id).limit(1)).first()
     except SQLAlchemyError:
         # No tables yet (before init-db), or a database without the new columns.
         return False

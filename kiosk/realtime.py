@@ -67,12 +67,14 @@ def publish(changes: list[dict[str, Any]]) -> None:
         )
     services = {c["service_id"] for c in changes if c.get("service_id")}
     services |= {t.transferred_from_id for t in tickets.values() if t.transferred_from_id}
-    sent_in_full = {t.token for t in tickets.values()}
     for service_id in services:
-        for position in waiting_positions(session, clk, service_id, loads[service_id]):
-            if position["token"] in sent_in_full:
-                continue
-            socketio.emit("ticket:position", position, to=f"ticket:{position['token']}")
+        # One message per queue, not one per waiting phone: each phone finds its own number.
+        code = session.get(Service, service_id).code  # type: ignore[union-attr]
+        order = [
+            {"number": p["number"], "ahead": p["ahead"], "estimated_wait_s": p["estimated_wait_s"]}
+            for p in waiting_positions(session, clk, service_id, loads[service_id])
+        ]
+        socketio.emit("queue:order", {"service": code, "waiting": order}, to=f"service:{code}")
     counters = {c["counter_id"] for c in changes if c.get("counter_id")}
     signal = {"services": sorted(services), "counters": sorted(counters)}
     socketio.emit("queue:changed", signal, to="supervisor")
@@ -132,6 +134,7 @@ def _join(data: Any) -> None:
             emit("error", {"code": "unknown_ticket"})
             return
         join_room(f"ticket:{ticket.token}")
+        join_room(f"service:{ticket.service.code}")
         emit("ticket:update", ticket_view(session, clk, ticket))
     elif room == "counter" and current_user.is_authenticated:
         counter = (

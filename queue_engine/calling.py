@@ -20,7 +20,7 @@ from .errors import (
 )
 from .events import record
 from .hall import hall_settings
-from .lookups import counter_by_id, service_by_code, ticket_by_token
+from .lookups import counter_by_id, locked, service_by_code, ticket_by_token
 from .models import (
     ACTIVE_STATUSES,
     Category,
@@ -81,7 +81,7 @@ def call_next(session: Session, clock: Clock, counter_id: int, staff_id: int | N
     hall = hall_settings(session)
     order = call_order(session, hall.priority_policy, hall.priority_every_n, service_ids, day)
     ticket = session.scalars(
-        waiting_query(service_ids, day).order_by(*order).limit(1).with_for_update(skip_locked=True)
+        locked(waiting_query(service_ids, day).order_by(*order).limit(1), skip_locked=True)
     ).first()
     if ticket is None:
         raise NoTicketWaiting(f"Nobody is waiting for counter {counter.name}.")
@@ -109,14 +109,15 @@ def call_ticket(
 
 def _waiting_ticket(session: Session, day: date, number_or_token: str) -> Ticket:
     found = session.scalars(
-        select(Ticket)
-        .where(
-            (Ticket.token == number_or_token)
-            | ((Ticket.number == number_or_token.upper()) & (Ticket.business_date == day))
+        locked(
+            select(Ticket)
+            .where(
+                (Ticket.token == number_or_token)
+                | ((Ticket.number == number_or_token.upper()) & (Ticket.business_date == day))
+            )
+            .order_by(Ticket.id.desc())
+            .limit(1)
         )
-        .order_by(Ticket.id.desc())
-        .limit(1)
-        .with_for_update()
     ).first()
     if found is None:
         found = ticket_by_token(session, number_or_token)  # raises UnknownTicket

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -402,12 +403,24 @@ class AuditEntry(Base):
 
 
 class ReportDay(Base):
-    """A past business day whose report figures are final and kept in ReportCell rows."""
+    """A closed business day whose report figures are kept in ReportCell rows."""
 
     __tablename__ = "report_days"
 
     business_date: Mapped[date] = mapped_column(Date, primary_key=True)
     # The cells' layout; a day built by an older layout is computed from the tickets again.
+    version: Mapped[int] = mapped_column(Integer)
+    # False while visitors may still rate the day's visits: its ratings are then read live.
+    final: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    built_at: Mapped[datetime]
+
+
+class ReportMonth(Base):
+    """A past month all of whose days are final: its cells are also kept merged, per month."""
+
+    __tablename__ = "report_months"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # its first day
     version: Mapped[int] = mapped_column(Integer)
     built_at: Mapped[datetime]
 
@@ -420,9 +433,11 @@ class ReportCell(Base):
     """
 
     __tablename__ = "report_cells"
-    __table_args__ = (Index("ix_report_cells_day", "business_date", "service_id"),)
+    __table_args__ = (Index("ix_report_cells_day", "period", "business_date", "service_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # "day": one business day; "month": a whole month of final days merged (business_date = the 1st).
+    period: Mapped[str] = mapped_column(String(8), default="day", server_default="day")
     business_date: Mapped[date] = mapped_column(Date)
     service_id: Mapped[int] = mapped_column(Integer)
     counter_id: Mapped[int | None] = mapped_column(Integer)

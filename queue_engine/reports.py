@@ -9,20 +9,19 @@ mean, median (the middle value, or the mean of the two middle ones) and 90th per
 
 from __future__ import annotations
 
-from array import array
 from collections import Counter as Tally
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session
 
 from .clock import Clock
-from .complaints import is_overdue
 from .models import Complaint, Counter, Service, Ticket, User, Visit
-from .report_cells import Cell, group, load_cells
+from .report_cells import COUNT_FIELDS, Cell, by_position, group, joined, load_cells
 
 MAX_DAYS = 366
 NEAR_TARGET = 0.8  # a longest wait past this share of the target is "near" (amber)
@@ -62,10 +61,17 @@ def summarise(values: Tally[int]) -> dict[str, Any]:
 
 
 def _tally(cells: Iterable[Cell], name: str) -> Tally[int]:
-    joined: array[int] = array("i")
-    for c in cells:
-        joined.extend(getattr(c, name))
-    return Tally(joined)
+    return Tally(joined(cells, name))
+
+
+_COUNTS = attrgetter(*COUNT_FIELDS)
+
+
+def _counts(cells: list[Cell]) -> dict[str, int]:
+    if not cells:
+        return dict.fromkeys(COUNT_FIELDS, 0)
+    columns = zip(*map(_COUNTS, cells), strict=True)
+    return {name: sum(column) for name, column in zip(COUNT_FIELDS, columns, strict=True)}
 
 
 def _satisfaction(ratings: list[int], served: int) -> dict[str, Any]:
@@ -78,26 +84,6 @@ def _satisfaction(ratings: list[int], served: int) -> dict[str, Any]:
     }
 
 
-def _add(target: list[int], values: Iterable[int]) -> list[int]:
-    return [a + b for a, b in zip(target, values, strict=True)]
-
-
-def _counts(cells: list[Cell]) -> dict[str, Any]:
-    counts = {name: 0 for name in ("issued", "served", "no_show", "cancelled", "expired", "open")}
-    transferred = 0
-    ratings = [0] * 5
-    for c in cells:
-        counts["issued"] += c.issued
-        counts["served"] += c.served
-        counts["no_show"] += c.no_show
-        counts["cancelled"] += c.cancelled
-        counts["expired"] += c.expired
-        counts["open"] += c.open
-        transferred += c.transferred_out
-        ratings = _add(ratings, c.ratings)
-    return {**counts, "transferred_out": transferred, "_ratings": ratings}
-
-
 def _over(waits: Tally[int], target_s: int) -> int:
     return sum(n for value, n in waits.items() if value > target_s)
 
@@ -106,19 +92,24 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 3) if whole else None
 
 
-def _service_figures(cells: list[Cell], target_s: int) -> dict[str, Any]:
+def _group_figures(cells: list[Cell], target_s: int | None) -> tuple[dict[str, Any], dict[str, Tally[int]]]:
+    """A group's figures, and its duration tallies (for the totals to add up)."""
     counts = _counts(cells)
-    waits = _tally(cells, "waits")
-    over = _over(waits, target_s)
-    return {
-        **{k: v for k, v in counts.items() if not k.startswith("_")},
-        "wait": summarise(waits),
-        "walk": summarise(_tally(cells, "walks")),
-        "service_time": summarise(_tally(cells, "service_times")),
-        "over_target": {"count": over, "of": sum(waits.values()), "share": _share(over, sum(waits.values()))},
-        "satisfaction": _satisfaction(counts["_ratings"], counts["served"]),
-        "_waits": waits,
+    tallies = {name: _tally(cells, name) for name in ("waits", "walks", "service_times")}
+    ratings = by_position(cells, "ratings", 5)
+    figures: dict[str, Any] = {
+        **counts,
+        "wait": summarise(tallies["waits"]),
+        "walk": summarise(tallies["walks"]),
+        "service_time": summarise(tallies["service_times"]),
+        "satisfaction": _satisfaction(ratings, counts["served"]),
+        "_ratings": ratings,
     }
+    if target_s is not None:
+        waited = sum(tallies["waits"].values())
+        over = _over(tallies["waits"], target_s)
+        figures["over_target"] = {"count": over, "of": waited, "share": _share(over, waited)}
+    return figures, tallies
 
 
 def _person_figures(cells: list[Cell]) -> dict[str, Any]:
@@ -128,36 +119,73 @@ def _person_figures(cells: list[Cell]) -> dict[str, Any]:
         "no_show": counts["no_show"],
         "transferred_out": counts["transferred_out"],
         "service_time": summarise(_tally(cells, "service_times")),
-        "satisfaction": _satisfaction(counts["_ratings"], counts["served"]),
+        "satisfaction": _satisfaction(by_position(cells, "ratings", 5), counts["served"]),
     }
 
 
+LONG_PERIOD_DAYS = 31
+
+# Over a long period there are far fewer complaints than tickets: start from the complaints.
+# CROSS JOIN keeps that order on SQLite (its planner would start from the tickets' date index);
+# PostgreSQL plans a CROSS JOIN with join conditions in WHERE like any inner join.
+_COMPLAINTS_FIRST = """
+SELECT c.status, CASE WHEN c.due_date < :today THEN 1 ELSE 0 END AS late, COUNT(*)
+FROM complaints c CROSS JOIN visits v CROSS JOIN tickets t
+WHERE v.id = c.visit_id AND t.id = v.ticket_id AND t.business_date BETWEEN :first AND :last {filters}
+GROUP BY c.status, late
+"""
+
+
 def complaint_figures(
-    session: Session, clock: Clock, first: date, last: date, where: ReportFilter
+    session: Session,
+    clock: Clock,
+    first: date,
+    last: date,
+    where: ReportFilter,
+    *,
+    complaints_first: bool | None = None,
 ) -> dict[str, int]:
-    """Complaints raised at the period's visits: opened, resolved (or closed), still open, overdue."""
-    query = (
-        select(Complaint)
-        .join(Visit, Complaint.visit_id == Visit.id)
-        .join(Ticket, Visit.ticket_id == Ticket.id)
-        .where(Ticket.business_date.between(first, last))
-    )
-    if where.service_id is not None:
-        query = query.where(Ticket.issued_service_id == where.service_id)
-    if where.counter_id is not None:
-        query = query.where(Ticket.counter_id == where.counter_id)
-    if where.staff_id is not None:
-        query = query.where(Ticket.staff_id == where.staff_id)
+    """Complaints raised at the period's visits: opened, resolved (or closed), still open, overdue.
+
+    Overdue as ``complaints.is_overdue``: past its due date and neither resolved nor closed.
+    ``complaints_first`` chooses the join order (default: for periods over LONG_PERIOD_DAYS).
+    """
     today = clock.today()
+    if complaints_first is None:
+        complaints_first = (last - first).days + 1 > LONG_PERIOD_DAYS
+    filters = {
+        "service_id": ("t.issued_service_id", Ticket.issued_service_id, where.service_id),
+        "counter_id": ("t.counter_id", Ticket.counter_id, where.counter_id),
+        "staff_id": ("t.staff_id", Ticket.staff_id, where.staff_id),
+    }
+    chosen = {name: spec for name, spec in filters.items() if spec[2] is not None}
+    if complaints_first:
+        sql = _COMPLAINTS_FIRST.format(
+            filters="".join(f" AND {col} = :{name}" for name, (col, _, _) in chosen.items())
+        )
+        params = {"today": today, "first": first, "last": last, **{n: spec[2] for n, spec in chosen.items()}}
+        rows = session.execute(text(sql), params).all()
+    else:
+        late = case((Complaint.due_date < today, 1), else_=0)
+        query = (
+            select(Complaint.status, late, func.count())
+            .join(Visit, Complaint.visit_id == Visit.id)
+            .join(Ticket, Visit.ticket_id == Ticket.id)
+            .where(
+                Ticket.business_date.between(first, last),
+                *(column == value for _, column, value in chosen.values()),
+            )
+            .group_by(Complaint.status, late)
+        )
+        rows = session.execute(query).all()
     figures = {"opened": 0, "resolved": 0, "open": 0, "overdue": 0}
-    for complaint in session.scalars(query):
-        figures["opened"] += 1
-        if complaint.status in ("resolved", "closed"):
-            figures["resolved"] += 1
+    for status, is_late, n in rows:
+        figures["opened"] += n
+        if status in ("resolved", "closed"):
+            figures["resolved"] += n
         else:
-            figures["open"] += 1
-        if is_overdue(complaint, today):
-            figures["overdue"] += 1
+            figures["open"] += n
+            figures["overdue"] += n if is_late else 0
     return figures
 
 
@@ -184,17 +212,19 @@ def report(
     users = {u.id: u for u in session.scalars(select(User))}
 
     per_service = []
-    totals_waits: Tally[int] = Tally()
+    totals_tallies: dict[str, Tally[int]] = {"waits": Tally(), "walks": Tally(), "service_times": Tally()}
     over_total = 0
     for service_id, group_cells in sorted(
         group(cells, "service_id").items(),
-        key=lambda kv: (services[kv[0]].sort_order, services[kv[0]].code) if kv[0] in services else (9e9, ""),
+        key=lambda kv: (
+            (services[kv[0]].sort_order, services[kv[0]].code) if kv[0] in services else (1 << 30, "")
+        ),
     ):
         service = services.get(service_id)
-        target_s = (service.target_wait_min if service else 0) * 60
-        figures = _service_figures(group_cells, target_s)
-        waits = figures.pop("_waits")
-        totals_waits += waits
+        figures, tallies = _group_figures(group_cells, (service.target_wait_min if service else 0) * 60)
+        figures.pop("_ratings")
+        for name, tally in tallies.items():
+            totals_tallies[name] += tally
         over_total += figures["over_target"]["count"]
         per_service.append(
             {
@@ -207,19 +237,16 @@ def report(
         )
 
     counts = _counts(cells)
-    arrivals = [0] * 24
-    served_hours = [0] * 24
-    for c in cells:
-        arrivals = _add(arrivals, c.arrivals_by_hour)
-        served_hours = _add(served_hours, c.served_by_hour)
-    waited = sum(totals_waits.values())
+    arrivals = by_position(cells, "arrivals_by_hour", 24)
+    served_hours = by_position(cells, "served_by_hour", 24)
+    waited = sum(totals_tallies["waits"].values())
     totals = {
-        **{k: v for k, v in counts.items() if not k.startswith("_")},
-        "wait": summarise(totals_waits),
-        "walk": summarise(_tally(cells, "walks")),
-        "service_time": summarise(_tally(cells, "service_times")),
+        **counts,
+        "wait": summarise(totals_tallies["waits"]),
+        "walk": summarise(totals_tallies["walks"]),
+        "service_time": summarise(totals_tallies["service_times"]),
         "over_target": {"count": over_total, "of": waited, "share": _share(over_total, waited)},
-        "satisfaction": _satisfaction(counts["_ratings"], counts["served"]),
+        "satisfaction": _satisfaction(by_position(cells, "ratings", 5), counts["served"]),
     }
     by_staff = group([c for c in cells if c.staff_id is not None], "staff_id")
     by_counter = group([c for c in cells if c.counter_id is not None], "counter_id")

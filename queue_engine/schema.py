@@ -15,10 +15,10 @@ from .models import Base
 
 def add_missing_columns(engine: Engine) -> tuple[list[str], list[str]]:
     """Add the models' columns that existing tables lack; returns (added, not addable) 'table.column'."""
-    inspector = inspect(engine)
     added: list[str] = []
     refused: list[str] = []
     with engine.begin() as connection:
+        inspector = inspect(connection)
         for table in Base.metadata.sorted_tables:
             if not inspector.has_table(table.name):
                 continue

@@ -182,15 +182,15 @@ def counter_conflicts(values: Mapping[str, Any], others: Iterable[Mapping[str, A
 
 
 def parse_hours_text(text: str) -> list[list[str]]:
-    """A day's hours as typed, ``08:30-12:00, 13:30-17:30``, as intervals; ValueError if malformed."""
+    """A day's hours as typed, ``08:30-12:00, 13:30-17:30``, as [start, end] intervals.
+
+    A part that is no interval comes back as ``[part, ""]``, for the validation to name it.
+    """
     intervals = []
-    for part in re.split(r"[,;，；\s]+", text.strip()):
-        if not part:
-            continue
-        bounds = re.split(r"[-–~]", part)
-        if len(bounds) != 2:
-            raise ValueError(part)
-        intervals.append([bounds[0].strip(), bounds[1].strip()])
+    for part in re.split(r"[,;，；\s]+", re.sub(r"\s*[-–~]\s*", "-", text.strip())):
+        if part:
+            bounds = part.split("-")
+            intervals.append([bounds[0], bounds[1]] if len(bounds) == 2 else [part, ""])
     return intervals
 
 

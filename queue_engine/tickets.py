@@ -21,7 +21,7 @@ from .errors import (
 )
 from .events import record
 from .hall import hall_settings, is_open
-from .lookups import service_by_code, ticket_by_token
+from .lookups import locked, service_by_code, ticket_by_token
 from .models import OPEN_STATUSES, Counter, CounterState, Source, Ticket, TicketStatus
 from .numbering import format_number, next_sequence
 from .rectification import open_case_if_bad
@@ -154,10 +154,11 @@ def close_business_day(session: Session, clock: Clock, day: date | None = None) 
     """
     last_day = day if day is not None else clock.today() - timedelta(days=1)
     stale = session.scalars(
-        select(Ticket)
-        .where(Ticket.status.in_(OPEN_STATUSES), Ticket.business_date <= last_day)
-        .order_by(Ticket.id)
-        .with_for_update()
+        locked(
+            select(Ticket)
+            .where(Ticket.status.in_(OPEN_STATUSES), Ticket.business_date <= last_day)
+            .order_by(Ticket.id)
+        )
     ).all()
     now = clock.now()
     for ticket in stale:

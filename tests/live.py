@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
+import tempfile
 import socket
 import subprocess
 import sys
@@ -68,10 +70,12 @@ class LiveServer:
 
 
 def server_env(database_url: str, **extra: str) -> dict[str, str]:
-    """The environment of a test server."""
+    """The environment of a test server; its instance/ folder is a temporary one of its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("QMS_")}
     env.update(
         QMS_DATABASE_URL=database_url,
+        QMS_INSTANCE_PATH=tempfile.mkdtemp(prefix="qms-instance-"),
+        QMS_REDIS_CHANNEL="qms-test-" + secrets.token_hex(4),
         QMS_SECRET_KEY="live-test-secret",
         QMS_TICKET_RATE_LIMIT="0",
         QMS_DEMO_PASSWORD=DEMO_PASSWORD,
@@ -110,6 +114,7 @@ def start_server(env: dict[str, str], port: int, log: Path | None = None) -> sub
             "32",
             "--graceful-timeout",
             "2",
+            "--no-control-socket",  # several test masters at once must not share one
             "--bind",
             f"127.0.0.1:{port}",
             "kiosk.wsgi:app",

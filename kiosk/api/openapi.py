@@ -187,14 +187,26 @@ SCHEMAS: dict[str, Any] = {
     },
     "DailySummary": {
         "type": "object",
-        "description": "Volumes, wait/service time (count, mean, median, p90 in seconds), "
-        "satisfaction, per service, hour and clerk.",
+        "description": "One business day's report: volumes (issued, served, no_show, cancelled, "
+        "transferred_out, expired, open), wait/walk/service_time (count, mean_s, median_s, p90_s; whole "
+        "seconds), over_target, satisfaction; per service (by the service issued for), hour, clerk and "
+        "counter; complaints raised at the day's visits.",
+        "required": ["date", "totals", "services", "hours", "staff"],
         "properties": {
             "date": {"type": "string", "format": "date"},
+            "from": {"type": "string", "format": "date"},
+            "to": {"type": "string", "format": "date"},
+            "days": {"type": "integer"},
+            "filters": {"type": "object"},
             "totals": {"type": "object"},
             "services": {"type": "array", "items": {"type": "object"}},
             "hours": {"type": "array", "items": {"type": "object"}},
             "staff": {"type": "array", "items": {"type": "object"}},
+            "counters": {"type": "array", "items": {"type": "object"}},
+            "complaints": {
+                "type": "object",
+                "properties": {k: {"type": "integer"} for k in ("opened", "resolved", "open", "overdue")},
+            },
         },
     },
 }

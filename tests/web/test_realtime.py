@@ -126,13 +126,16 @@ def test_waiting_holders_hear_their_new_position(phone, take_ticket, call_next):
 
     call_next(1)
 
-    positions = {token: named(received(sio), "ticket:position") for token, sio in sios.items()}
-    assert [(p["number"], p["position"]) for p in positions[second["token"]]] == [(second["number"], 1)]
-    assert [(p["number"], p["position"]) for p in positions[third["token"]]] == [(third["number"], 2)]
-    assert positions[other_service["token"]] == [], "a queue nobody left stays quiet"
-    for update in positions[second["token"]] + positions[third["token"]]:
-        assert isinstance(update["estimated_wait_s"], int)
-    assert first["token"] not in {p["token"] for ps in positions.values() for p in ps}
+    # One message for the whole queue of A; each phone finds its own number in it.
+    orders = {token: named(received(sio), "queue:order") for token, sio in sios.items()}
+    for holder in (second, third):
+        assert len(orders[holder["token"]]) == 1
+        assert orders[holder["token"]][0]["service"] == "A"
+    queue = orders[second["token"]][0]["waiting"]
+    assert [(w["number"], w["ahead"]) for w in queue] == [(second["number"], 0), (third["number"], 1)]
+    assert all(isinstance(w["estimated_wait_s"], int) for w in queue)
+    assert orders[other_service["token"]] == [], "a queue nobody left stays quiet"
+    assert first["number"] not in [w["number"] for w in queue]
 
 
 def tokens_in(payload: Any) -> set[str]:
@@ -156,8 +159,8 @@ def test_a_holder_hears_of_no_other_ticket(phone, take_ticket, call_next):
     call_next(1)
 
     events = received(sio)
-    assert named(events, "ticket:position"), "the holder heard of the move"
-    assert tokens_in(events) == {mine["token"]}
+    assert named(events, "queue:order"), "the holder heard of the move"
+    assert tokens_in(events) <= {mine["token"]}
     assert not {ahead["token"], behind["token"]} & tokens_in(events)
 
 

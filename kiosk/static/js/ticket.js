@@ -65,10 +65,22 @@
   }
 
   const root = page();
-  QMS.connect({ room: "ticket", token: root.dataset.token }, {
-    "ticket:update": apply,
-    "ticket:position": function (p) {
-      if (page() && p.token === page().dataset.token) showPosition(p.ahead, p.estimated_wait_s);
+  const join = { room: "ticket", token: root.dataset.token };
+  const socket = QMS.connect(join, {
+    "ticket:update": function (ticket) {
+      const current = page();
+      // A transfer moves the ticket to another queue: follow that queue from now on.
+      if (current && ticket.service !== current.dataset.service) {
+        current.dataset.service = ticket.service;
+        socket.emit("join", join);
+      }
+      apply(ticket);
+    },
+    "queue:order": function (queue) {
+      const current = page();
+      if (!current || queue.service !== current.dataset.service) return;
+      const mine = queue.waiting.find(function (w) { return w.number === current.dataset.number; });
+      if (mine) showPosition(mine.ahead, mine.estimated_wait_s);
     },
   }, function (up) {
     document.getElementById("link-state").hidden = up;

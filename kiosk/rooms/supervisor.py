@@ -1,0 +1,267 @@
+"""The supervisor's room: the hall live, reports with charts and exports, the staffing plan."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, abort, make_response, render_template, request
+from sqlalchemy import select
+
+from queue_engine.models import Counter, Service, User
+from queue_engine.reports import MAX_DAYS, ReportFilter, figure_rows, report
+from queue_engine.staffing import WEEKDAYS, staffing_plan
+from queue_engine.supervision import hall_overview
+
+from ..auth import MANAGER_ROLES, roles_required
+from ..charts import Series, bar_chart
+from ..extensions import db
+from ..hall import clock
+
+bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
+
+HEADER = ("section", "key", "figure", "value")
+
+
+@bp.app_template_filter("report_value")
+def report_value(value: Any, figure: str) -> str:
+    """A report figure as the page shows it: m:ss for seconds, % for shares, plain counts."""
+    if value is None or value == "":
+        return "—"
+    if figure.endswith("_s"):
+        seconds = round(float(value))
+        hours, rest = divmod(seconds, 3600)
+        return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+    if figure.endswith(("share", "response_rate")):
+        return f"{float(value) * 100:.1f}%"
+    if figure.endswith("satisfaction.mean"):
+        return f"{float(value):.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+@bp.app_template_filter("sv_time")
+def local_clock_time(instant: str | None) -> str:
+    """An ISO UTC instant as the hall's local time of day."""
+    if not instant:
+        return ""
+    return clock().local(datetime.fromisoformat(instant.replace("Z", "+00:00"))).strftime("%H:%M:%S")
+
+
+def _partial_or_page(partial: str, page: str, **context: Any) -> Response:
+    """An HTMX request gets the partial alone; anything else (and history restore) the full page."""
+    htmx = (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+    response = make_response(render_template(partial if htmx else page, **context))
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+@bp.get("")
+@roles_required(*MANAGER_ROLES)
+def live() -> Response:
+    """Queues against their targets, counters and alerts; refreshed on every change."""
+    return _partial_or_page(
+        "supervisor/_live.html", "supervisor/live.html", hall=hall_overview(db.session, clock())
+    )
+
+
+def _choices() -> dict[str, Any]:
+    return {
+        "services": db.session.scalars(select(Service).order_by(Service.sort_order, Service.code)).all(),
+        "counters": db.session.scalars(select(Counter).order_by(Counter.id)).all(),
+        "clerks": db.session.scalars(select(User).order_by(User.username)).all(),
+    }
+
+
+def _period() -> tuple[date, date]:
+    today = clock().today()
+    try:
+        first = date.fromisoformat(request.args["from"]) if request.args.get("from") else today
+        last = date.fromisoformat(request.args["to"]) if request.args.get("to") else first
+    except ValueError:
+        abort(422, "Dates are written YYYY-MM-DD.")
+    if last < first or (last - first).days + 1 > MAX_DAYS:
+        abort(422, f"A report covers 1 to {MAX_DAYS} days, 'from' first.")
+    return first, last
+
+
+def _filter() -> ReportFilter:
+    service_id = counter_id = staff_id = None
+    if code := request.args.get("service"):
+        service_id = db.session.scalars(select(Service.id).where(Service.code == code)).first()
+        if service_id is None:
+            abort(422, f"No service has the code {code!r}.")
+    if raw := request.args.get("counter"):
+        counter_id = int(raw) if raw.isdigit() else None
+        if counter_id is None or db.session.get(Counter, counter_id) is None:
+            abort(422, "No such counter.")
+    if username := request.args.get("clerk"):
+        staff_id = db.session.scalars(select(User.id).where(User.username == username)).first()
+        if staff_id is None:
+            abort(422, "No such clerk.")
+    return ReportFilter(service_id=service_id, counter_id=counter_id, staff_id=staff_id)
+
+
+def _report() -> dict[str, Any]:
+    first, last = _period()
+    return report(db.session, clock(), first, last, _filter())
+
+
+def _charts(result: dict[str, Any]) -> dict[str, Any]:
+    hours = {h["hour"]: h for h in result["hours"]}
+    span = range(min(hours), max(hours) + 1) if hours else range(8, 18)
+    sat = result["totals"]["satisfaction"]["distribution"]
+    services = result["services"]
+    return {
+        "hours": bar_chart(
+            [f"{h:02d}" for h in span],
+            [
+                Series("Arrivals · 取号", [hours[h]["issued"] if h in hours else 0 for h in span], "bar-a"),
+                Series("Served · 办结", [hours[h]["served"] if h in hours else 0 for h in span], "bar-b"),
+            ],
+            title="Arrivals and services by hour · 分时段取号与办结",
+        ),
+        "satisfaction": bar_chart(
+            ["1", "2", "3", "4", "5"],
+            [Series("Ratings · 评价数", [sat[str(n)] for n in range(1, 6)], "bar-c")],
+            title="Ratings 1-5 · 满意度分布",
+            width=320,
+        ),
+        "waits": bar_chart(
+            [s["code"] for s in services],
+            [
+                Series(
+                    "Median wait min · 等候中位数",
+                    [(s["wait"]["median_s"] or 0) / 60 for s in services],
+                    "bar-a",
+                ),
+                Series("P90 wait min · 90%等候", [(s["wait"]["p90_s"] or 0) / 60 for s in services], "bar-d"),
+                Series("Target min · 目标", [s["target_wait_min"] or 0 for s in services], "bar-t"),
+            ],
+            title="Waits against targets, minutes · 等候时长与目标（分钟）",
+            width=420,
+        ),
+    }
+
+
+def _figures(result: dict[str, Any]) -> dict[str, Any]:
+    return {f"{section}|{key}|{figure}": value for section, key, figure, value in figure_rows(result)}
+
+
+@bp.get("/reports")
+@roles_required(*MANAGER_ROLES)
+def reports() -> str:
+    """A period's figures, tables and charts, with the export and print links."""
+    result = _report()
+    return render_template(
+        "supervisor/reports.html",
+        r=result,
+        fig=_figures(result),
+        charts=_charts(result),
+        query=request.args.to_dict(),
+        **_choices(),
+    )
+
+
+def _export_name(result: dict[str, Any], extension: str) -> str:
+    span = result["from"] if result["from"] == result["to"] else f"{result['from']}_{result['to']}"
+    return f"report-{span}.{extension}"
+
+
+def _cell(value: Any) -> Any:
+    return "" if value is None else value
+
+
+@bp.get("/reports.csv")
+@roles_required(*MANAGER_ROLES)
+def reports_csv() -> Response:
+    """The page's figures as CSV rows (section, key, figure, value); UTF-8 with BOM for Excel."""
+    result = _report()
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(HEADER)
+    for row in figure_rows(result):
+        writer.writerow([_cell(v) for v in row])
+    response = Response(out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f"attachment; filename={_export_name(result, 'csv')}"
+    return response
+
+
+@bp.get("/reports.xlsx")
+@roles_required(*MANAGER_ROLES)
+def reports_xlsx() -> Response:
+    """The same rows as the CSV, in a workbook (sheet "figures"), numbers as numbers."""
+    from openpyxl import Workbook
+
+    result = _report()
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "figures"
+    sheet.append(HEADER)
+    for row in figure_rows(result):
+        sheet.append([_cell(v) for v in row])
+    sheet.freeze_panes = "A2"
+    for column, width in zip("ABCD", (12, 16, 30, 14), strict=True):
+        sheet.column_dimensions[column].width = width
+    data = io.BytesIO()
+    book.save(data)
+    response = Response(
+        data.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response.headers["Content-Disposition"] = f"attachment; filename={_export_name(result, 'xlsx')}"
+    return response
+
+
+@bp.get("/reports/print")
+@roles_required(*MANAGER_ROLES)
+def reports_print() -> str:
+    """The daily report (or a period's) laid out for one A4 page."""
+    result = _report()
+    return render_template(
+        "supervisor/print.html", r=result, fig=_figures(result), charts=_charts(result), now=clock().now()
+    )
+
+
+@bp.get("/staffing")
+@roles_required(*MANAGER_ROLES)
+def staffing() -> str:
+    """Counters needed per hour of a weekday (Erlang C) beside the counters that were open."""
+    today = clock().today()
+    try:
+        weekday = int(request.args.get("weekday", today.weekday()))
+        weeks = int(request.args.get("weeks", 8))
+        target = float(request.args["target"]) if request.args.get("target") else None
+    except ValueError:
+        abort(422, "weekday, weeks and target are numbers.")
+    if not 0 <= weekday <= 6 or not 1 <= weeks <= 53 or (target is not None and not 0 < target <= 240):
+        abort(422, "weekday 0-6, weeks 1-53, target 1-240 minutes.")
+    where = _filter()
+    plan = staffing_plan(
+        db.session, clock(), weekday=weekday, weeks=weeks, service_id=where.service_id, target_min=target
+    )
+    hours = plan["hours"]
+    chart = bar_chart(
+        [f"{h['hour']:02d}" for h in hours],
+        [
+            Series("Needed · 需开窗口", [h["needed"] for h in hours], "bar-d"),
+            Series("Open · 实开窗口", [h["open"] for h in hours], "bar-b"),
+        ],
+        title="Counters needed and open by hour · 分时段需开与实开窗口",
+    )
+    return render_template(
+        "supervisor/staffing.html",
+        plan=plan,
+        chart=chart,
+        weekdays=WEEKDAYS,
+        query=request.args.to_dict(),
+        yesterday=today - timedelta(days=1),
+        **_choices(),
+    )

@@ -1,0 +1,301 @@
+"""Supervisor pages over HTTP: the report page, its CSV and XLSX, the API agree; who may see them."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+
+from queue_engine.reports import figure_rows
+from tests.web.staff_login import log_in
+
+FIGURE = re.compile(r'<(td|span|strong)[^>]*data-figure="([^"]*)" data-value="([^"]*)"[^>]*>(.*?)</\1>', re.S)
+PAGES = [
+    "/supervisor",
+    "/supervisor/reports",
+    "/supervisor/reports.csv",
+    "/supervisor/reports.xlsx",
+    "/supervisor/reports/print",
+    "/supervisor/staffing",
+]
+
+
+@pytest.fixture
+def busy_day(client, auth, take_ticket, call_next, clock) -> dict[str, Any]:
+    """Today: a served and rated visit, a no-show, a cancellation, a transfer served in B, a wait."""
+    clerk1, clerk2 = auth("clerk1"), auth("clerk2")
+
+    def act(token: str, action: str, headers: dict[str, str], **body: Any) -> None:
+        answer = client.post(f"/api/v1/tickets/{token}/{action}", headers=headers, json=body or None)
+        assert answer.status_code in (200, 201), answer.get_json()
+
+    first, second, third, fourth = take_ticket("A"), take_ticket("A"), take_ticket("B"), take_ticket("A")
+    clock.advance(minutes=3)
+    assert call_next(1).get_json()["ticket"]["token"] == first["token"]
+    clock.advance(seconds=40)
+    act(first["token"], "start", clerk1)
+    clock.advance(minutes=2)
+    assert call_next(2).get_json()["ticket"]["token"] == second["token"]
+    clock.advance(minutes=2)
+    act(second["token"], "no-show", clerk2)
+    assert client.post(f"/api/v1/tickets/{third['token']}/cancel").status_code == 200
+    clock.advance(minutes=4, seconds=13)
+    act(first["token"], "finish", clerk1, outcome="resolved")
+    assert client.post(f"/api/v1/tickets/{first['token']}/rating", json={"score": 4}).status_code == 201
+    assert call_next(1).get_json()["ticket"]["token"] == fourth["token"]
+    clock.advance(minutes=1)
+    act(fourth["token"], "transfer", clerk1, service="B")
+    clock.advance(minutes=6)
+    assert call_next(2).get_json()["ticket"]["token"] == fourth["token"]
+    clock.advance(seconds=55)
+    act(fourth["token"], "start", clerk2)
+    clock.advance(minutes=9, seconds=1)
+    act(fourth["token"], "finish", clerk2, outcome="referred")
+    assert client.post(f"/api/v1/tickets/{fourth['token']}/rating", json={"score": 2}).status_code == 201
+    take_ticket("C")  # still waiting
+    return {"day": clock.today()}
+
+
+@pytest.fixture
+def supervisor(app):
+    """A browser-like client logged in as the demo supervisor."""
+    browser = app.test_client()
+    log_in(browser, "supervisor")
+    return browser
+
+
+def normal(value: Any) -> Any:
+    """A value from HTML, CSV or XLSX, made comparable: numbers as floats, the rest as text."""
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def page_figures(text: str) -> dict[str, tuple[Any, str]]:
+    figures = {}
+    for _tag, key, value, shown in FIGURE.findall(text):
+        assert key not in figures, f"{key} shown twice"
+        figures[html.unescape(key)] = (normal(html.unescape(value)), html.unescape(shown).strip())
+    return figures
+
+
+def csv_figures(body: bytes) -> dict[str, Any]:
+    text = body.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["section", "key", "figure", "value"]
+    return {f"{s}|{k}|{f}": normal(v) for s, k, f, v in rows[1:]}
+
+
+def xlsx_figures(body: bytes) -> dict[str, Any]:
+    sheet = load_workbook(io.BytesIO(body), read_only=True)["figures"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("section", "key", "figure", "value")
+    return {f"{s}|{k or ''}|{f}": normal(v) for s, k, f, v in rows[1:]}
+
+
+def shown_as(figure: str, value: Any) -> str:
+    """How the page writes a value, to prove the text a person reads is the exported number."""
+    if value is None:
+        return "—"
+    if figure.endswith("_s"):
+        seconds = round(value)
+        return (
+            f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+            if seconds >= 3600
+            else (f"{seconds // 60}:{seconds % 60:02d}")
+        )
+    if figure.endswith(("share", "response_rate")):
+        return f"{value * 100:.1f}%"
+    if figure.endswith("satisfaction.mean"):
+        return f"{value:.2f}"
+    if isinstance(value, float) and value.is_integer():
+        return f"{int(value):,}"
+    return str(value)
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?service=A", "?counter=2", "?clerk=clerk1", "?service=B&clerk=clerk2"]
+)
+def test_the_page_the_csv_and_the_xlsx_hold_the_same_numbers(supervisor, busy_day, query):
+    page = supervisor.get("/supervisor/reports" + query)
+    exported_csv = supervisor.get("/supervisor/reports.csv" + query)
+    exported_xlsx = supervisor.get("/supervisor/reports.xlsx" + query)
+
+    assert page.status_code == exported_csv.status_code == exported_xlsx.status_code == 200
+    assert exported_csv.mimetype == "text/csv"
+    assert exported_xlsx.mimetype.endswith("spreadsheetml.sheet")
+    on_page = page_figures(page.get_data(as_text=True))
+    in_csv = csv_figures(exported_csv.data)
+    in_xlsx = xlsx_figures(exported_xlsx.data)
+    assert {k: v for k, (v, _shown) in on_page.items()} == in_csv == in_xlsx
+    for key, (value, shown) in on_page.items():
+        section, _key, figure = key.split("|")
+        if section not in ("period", "filter"):
+            assert shown == shown_as(figure, value), key
+
+
+def test_the_api_gives_the_same_numbers_as_the_exports(client, supervisor, auth, busy_day):
+    api = client.get("/api/v1/stats/daily", headers=auth("supervisor"))
+    exported = csv_figures(supervisor.get("/supervisor/reports.csv").data)
+
+    assert api.status_code == 200
+    summary = api.get_json()
+    assert summary["date"] == busy_day["day"].isoformat()
+    assert {f"{s}|{k}|{f}": normal(v) for s, k, f, v in figure_rows(summary)} == exported
+    # The figures the summary always had, read straight from the JSON.
+    assert exported["totals||issued"] == summary["totals"]["issued"] == 5
+    assert exported["totals||served"] == summary["totals"]["served"] == 2
+    assert exported["totals||no_show"] == summary["totals"]["no_show"] == 1
+    assert exported["totals||cancelled"] == summary["totals"]["cancelled"] == 1
+    assert exported["totals||transferred_out"] == summary["totals"]["transferred_out"] == 1
+    assert exported["totals||open"] == summary["totals"]["open"] == 1
+    assert exported["totals||service_time.mean_s"] == summary["totals"]["service_time"]["mean_s"]
+    assert summary["totals"]["service_time"]["count"] == 2
+    assert exported["totals||walk.median_s"] == summary["totals"]["walk"]["median_s"] == (40 + 55) / 2
+    assert exported["totals||satisfaction.mean"] == summary["totals"]["satisfaction"]["mean"] == 3.0
+    assert [s["code"] for s in summary["services"]] == ["A", "B", "C"]
+    assert {p["username"] for p in summary["staff"]} == {"clerk1", "clerk2"}
+
+
+def test_a_period_and_a_filter_show_in_the_exports(supervisor, busy_day, clock):
+    today = busy_day["day"]
+    query = f"?from={(today - timedelta(days=2)).isoformat()}&to={today.isoformat()}&service=A"
+
+    rows = csv_figures(supervisor.get("/supervisor/reports.csv" + query).data)
+
+    assert rows["period||days"] == 3
+    assert rows["filter||service"] == "A"
+    assert rows["totals||issued"] == 3  # A's three tickets, the transferred one included
+    assert rows["totals||transferred_out"] == 1
+    assert "service|B|issued" not in rows
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_anonymous_visitors_are_sent_to_log_in(client, path):
+    answer = client.get(path)
+
+    assert answer.status_code == 302
+    assert answer.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_clerks_may_not_see_the_supervisor_pages(app, path):
+    clerk = app.test_client()
+    log_in(clerk, "clerk1")
+
+    assert clerk.get(path).status_code == 403
+
+
+@pytest.mark.parametrize("user", ["supervisor", "admin"])
+@pytest.mark.parametrize("path", PAGES)
+def test_supervisors_and_admins_see_them(app, busy_day, path, user):
+    browser = app.test_client()
+    log_in(browser, user)
+
+    assert browser.get(path).status_code == 200
+
+
+def test_the_daily_summary_api_refuses_anonymous_and_clerks(client, auth):
+    assert client.get("/api/v1/stats/daily").status_code == 401
+    assert client.get("/api/v1/stats/daily", headers=auth("clerk1")).status_code == 403
+    assert client.get("/api/v1/stats/daily", headers=auth("admin")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?from=2026-01-05&to=2026-01-01",
+        "?from=yesterday",
+        "?from=2025-01-01&to=2026-01-05",
+        "?service=Z",
+        "?counter=99",
+        "?counter=one",
+        "?clerk=nobody",
+    ],
+)
+def test_a_report_refuses_a_bad_period_or_filter(supervisor, query):
+    assert supervisor.get("/supervisor/reports" + query).status_code == 422
+    assert supervisor.get("/supervisor/reports.csv" + query).status_code == 422
+
+
+@pytest.mark.parametrize("query", ["?weekday=7", "?weeks=0", "?weeks=x", "?target=0"])
+def test_the_staffing_plan_refuses_bad_numbers(supervisor, query):
+    assert supervisor.get("/supervisor/staffing" + query).status_code == 422
+
+
+def test_the_live_page_is_a_partial_for_htmx_and_changes_after_a_call(
+    supervisor, take_ticket, call_next, clock
+):
+    ticket = take_ticket("A")
+    full = supervisor.get("/supervisor")
+    partial = supervisor.get("/supervisor", headers={"HX-Request": "true"})
+
+    assert full.status_code == partial.status_code == 200
+    assert "HX-Request" in full.headers["Vary"] and "HX-Request" in partial.headers["Vary"]
+    assert "<html" in full.get_data(as_text=True) and "data-supervisor" in full.get_data(as_text=True)
+    body = partial.get_data(as_text=True)
+    assert "<html" not in body and body.lstrip().startswith('<section id="supervisor-live"')
+    assert 'hx-trigger="queue-changed from:body, every 30s"' in body
+    assert ticket["number"] not in body
+
+    clock.advance(minutes=11)
+    call_next(1)
+    after = supervisor.get("/supervisor", headers={"HX-Request": "true"}).get_data(as_text=True)
+
+    row = re.search(r'<tr class="state-open" data-counter-id="1">(.*?)</tr>', after, re.S)
+    assert row and ticket["number"] in row.group(1)
+    take_ticket("A")
+    clock.advance(minutes=11)
+    late = supervisor.get("/supervisor", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'class="service-card level-over" data-service="A"' in late
+    assert 'id="wait-alerts"' in late
+
+
+def test_the_print_page_is_one_day_laid_out_for_a4(supervisor, busy_day):
+    answer = supervisor.get("/supervisor/reports/print")
+
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert 'class="a4"' in text and "staff-nav" not in text
+    assert f"Daily report · 日报 {busy_day['day'].isoformat()}" in text
+
+
+def test_the_staffing_plan_page_shows_needed_and_open_counters(supervisor, busy_day, clock):
+    clock.advance(days=7)
+    answer = supervisor.get(f"/supervisor/staffing?weekday={busy_day['day'].weekday()}&weeks=2&target=10")
+
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert 'id="plan"' in text and '<svg class="chart"' in text
+    row = re.search(r'<tr class="[^"]*" data-hour="9">(.*?)</tr>', text, re.S)
+    assert row, "the hour of the busy day is planned"
+    # Five arrivals in that hour, 0.78 Erlang: one counter would give a mean wait of
+    # rho / (1 - rho) * h, about half an hour, over the 10 minutes; two give under two minutes.
+    assert '<td class="needed">2</td>' in row.group(1)
+
+
+def test_the_simulate_command_makes_past_days_and_reports_read_them(app, runner):
+    result = runner.invoke(
+        args=["simulate", "--days", "2", "--end", "2026-01-02", "--seed", "3", "--load", "0.3"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "Simulated 2 working day(s)" in result.output
+    rebuilt = runner.invoke(args=["reports-rebuild"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    browser = app.test_client()
+    log_in(browser, "supervisor")
+    rows = csv_figures(browser.get("/supervisor/reports.csv?from=2026-01-01&to=2026-01-02").data)
+    issued = int(result.output.split("issued ")[1].split(",")[0])
+    assert rows["totals||issued"] == issued > 0
+    assert runner.invoke(args=["simulate", "--end", "2026-13-01"]).exit_code != 0
+    assert date(2026, 1, 2).weekday() == 4  # Thursday and Friday: both working days

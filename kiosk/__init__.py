@@ -15,7 +15,6 @@ from queue_engine.db import configure_engine
 
 from .extensions import csrf, db, limiter, login_manager, socketio
 
-
 ROOT = Path(__file__).resolve().parent.parent
 
 

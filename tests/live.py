@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import tempfile
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager

@@ -9,6 +9,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from queue_engine.errors import QueueError
 from queue_engine.models import ReportCell, ReportDay, ReportMonth, Service
 from queue_engine.report_cells import finalize_days
 from queue_engine.simulation import SimulationResult, SimulationSettings, simulate
@@ -44,7 +45,10 @@ def simulate_command(days: int, seed: int, end: str | None, load: float) -> None
         click.echo(f"{day.isoformat()}: {result.counts.get('issued', 0)} tickets so far", err=True)
 
     settings = SimulationSettings(days=days, seed=seed, end=last, load=load)
-    result = simulate(db.session, clock().tz, settings, progress)
+    try:
+        result = simulate(db.session, clock().tz, settings, progress)
+    except QueueError as error:
+        raise click.ClickException(error.message) from None
     counts = ", ".join(f"{name} {n}" for name, n in sorted(result.counts.items()))
     click.echo(f"Simulated {len(result.days)} working day(s): {counts or 'nothing'}.")
     if result.skipped:

@@ -43,6 +43,10 @@ def _flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested dicts as dotted keys (names.en, opening_hours.0), so a diff names what changed."""
     flat: dict[str, Any] = {}
     for key, value in values.items():
+        if isinstance(value, list) and value and all(isinstance(v, dict) and "code" in v for v in value):
+            value = {v["code"]: v for v in value}  # an imported file's services, by code
+        elif isinstance(value, list) and value and all(isinstance(v, dict) and "name" in v for v in value):
+            value = {v["name"]: v for v in value}  # ... and its counters, by name
         if isinstance(value, dict) and value:
             flat.update(_flat(value, f"{prefix}{key}."))
         else:

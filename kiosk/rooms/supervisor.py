@@ -58,7 +58,7 @@ def _partial_or_page(partial: str, page: str, **context: Any) -> Response:
         and request.headers.get("HX-History-Restore-Request") != "true"
     )
     response = make_response(render_template(partial if htmx else page, **context))
-    response.headers["Vary"] = "HX-Request"
+    response.vary.add("HX-Request")
     return response
 
 

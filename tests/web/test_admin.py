@@ -742,6 +742,8 @@ def test_importing_through_the_page_applies_the_file_or_only_checks_it(app, admi
     assert in_db(app, select(Counter.active).where(Counter.name == "4")) == [(False,)]
     assert "Questions" in html(admin.client.get("/kiosk/services?lang=en"))
     assert [r.action for r in audit_rows(app)][-1] == "import_config"
+    log = html(admin.get("/admin/audit?action=import_config"))
+    assert "services.A.names.en" in log and "Questions" in log and "counters.4.active" in log
 
 
 def _file(data: bytes) -> Any:

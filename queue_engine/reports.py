@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from .clock import Clock
 from .models import Complaint, Counter, Service, Ticket, User, Visit
+from .quality_figures import ranking, rectification_figures
 from .report_cells import COUNT_FIELDS, Cell, by_position, group, joined, load_cells
 
 MAX_DAYS = 366
@@ -80,7 +81,11 @@ def _satisfaction(ratings: list[int], served: int) -> dict[str, Any]:
         "ratings": rated,
         "mean": round(sum((i + 1) * n for i, n in enumerate(ratings)) / rated, 2) if rated else None,
         "distribution": {str(i + 1): ratings[i] for i in range(5)},
+        # Rating coverage: rated visits / served visits.
         "response_rate": round(rated / served, 3) if served else None,
+        # Satisfaction rate (满意率): 满意 and 非常满意 among the ratings.
+        "satisfaction_rate": round((ratings[3] + ratings[4]) / rated, 3) if rated else None,
+        "bad": ratings[0] + ratings[1],
     }
 
 
@@ -189,8 +194,17 @@ def complaint_figures(
     return figures
 
 
+DEFAULT_MIN_RATINGS = 10
+
+
 def report(
-    session: Session, clock: Clock, first: date, last: date, where: ReportFilter | None = None
+    session: Session,
+    clock: Clock,
+    first: date,
+    last: date,
+    where: ReportFilter | None = None,
+    *,
+    min_ratings: int = DEFAULT_MIN_RATINGS,
 ) -> dict[str, Any]:
     """Every figure of the period, as plain values (the page, the exports and the API show these)."""
     if last < first:
@@ -286,6 +300,20 @@ def report(
         "staff": [s for s in staff if s["served"] or s["no_show"] or s["transferred_out"]],
         "counters": [c for c in counter_rows if c["served"] or c["no_show"] or c["transferred_out"]],
         "complaints": complaint_figures(session, clock, first, last, where),
+        "quality": rectification_figures(
+            session,
+            clock,
+            first,
+            last,
+            service_id=where.service_id,
+            counter_id=where.counter_id,
+            staff_id=where.staff_id,
+        ),
+        "ranking": {
+            "min_ratings": min_ratings,
+            "staff": ranking(staff, min_ratings),
+            "counters": ranking(counter_rows, min_ratings),
+        },
     }
 
 
@@ -321,7 +349,10 @@ def _group_rows(section: str, key: str, figures: dict[str, Any]) -> list[tuple[s
     if "over_target" in figures:
         rows += [(section, key, f"over_target.{k}", figures["over_target"][k]) for k in ("count", "share")]
     sat = figures["satisfaction"]
-    rows += [(section, key, f"satisfaction.{k}", sat[k]) for k in ("ratings", "mean", "response_rate")]
+    rows += [
+        (section, key, f"satisfaction.{k}", sat[k])
+        for k in ("ratings", "mean", "response_rate", "satisfaction_rate", "bad")
+    ]
     rows += [(section, key, f"satisfaction.rated_{n}", sat["distribution"][str(n)]) for n in range(1, 6)]
     return rows
 
@@ -336,6 +367,12 @@ def figure_rows(result: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
     ]
     rows += _group_rows("totals", "", result["totals"])
     rows += [("complaints", "", name, value) for name, value in result["complaints"].items()]
+    rows += [("quality", "", name, value) for name, value in result["quality"].items()]
+    rows.append(("ranking", "", "min_ratings", result["ranking"]["min_ratings"]))
+    for person in result["ranking"]["staff"]:
+        rows.append(("ranking_staff", person["username"] or str(person["user_id"]), "rank", person["rank"]))
+    for counter in result["ranking"]["counters"]:
+        rows.append(("ranking_counters", counter["name"], "rank", counter["rank"]))
     hours = {h["hour"]: h for h in result["hours"]}
     for hour in range(24):
         if hour in hours:

@@ -34,7 +34,7 @@ def report_value(value: Any, figure: str) -> str:
         seconds = round(float(value))
         hours, rest = divmod(seconds, 3600)
         return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-    if figure.endswith(("share", "response_rate")):
+    if figure.endswith(("share", "_rate")):
         return f"{float(value) * 100:.1f}%"
     if figure.endswith("satisfaction.mean"):
         return f"{float(value):.2f}"

@@ -47,6 +47,7 @@ from queue_engine.models import (
     User,
 )
 from queue_engine.report_cells import finalize_days, load_cells
+from queue_engine.rectification import add_working_days
 from queue_engine.reports import ReportFilter, complaint_figures, figure_rows, report
 from queue_engine.staffing import counters_needed, erlang_c, mean_wait_s, staffing_plan
 from queue_engine.supervision import hall_overview
@@ -165,6 +166,8 @@ def satisfaction(ratings: list[int], served: int) -> dict[str, Any]:
         "mean": round(sum(ratings) / len(ratings), 2) if ratings else None,
         "distribution": {str(n): ratings.count(n) for n in range(1, 6)},
         "response_rate": round(len(ratings) / served, 3) if served else None,
+        "satisfaction_rate": round(sum(1 for r in ratings if r >= 4) / len(ratings), 3) if ratings else None,
+        "bad": sum(1 for r in ratings if r <= 2),
     }
 
 
@@ -269,7 +272,22 @@ def expected(session, clock, first: date, last: date, where: ReportFilter) -> di
     finished = Tally(clock.local(t.finished_at).hour for t in chosen if t.status == "done")
     complaints = [t.visit.complaint for t in chosen if t.visit is not None and t.visit.complaint is not None]
     today = clock.today()
+    bad_visits = [t.visit for t in chosen if t.visit is not None and (t.visit.rating or 5) <= 2]
+    late = sum(1 for v in bad_visits if add_working_days(clock.business_date(v.rated_at), 15, []) < today)
     return {
+        # Each bad rating opened one case; the hand-built hall rectifies none of them, so every
+        # case past its due date counts against the on-time rate.
+        "quality": {
+            "cases": len(bad_visits),
+            "rectified": 0,
+            "rectified_on_time": 0,
+            "on_time_rate": 0.0 if late else None,
+            "overdue": late,
+            "followed_up": 0,
+            "follow_up_rate": None,
+            "reached": 0,
+            "reply_rate": None,
+        },
         "totals": figures(chosen, transfers),
         "services": per_service,
         "staff": staff,
@@ -303,6 +321,7 @@ def comparable(result: dict[str, Any]) -> dict[str, Any]:
         "counters": [{"name": c["name"], **{k: c[k] for k in person_keys}} for c in result["counters"]],
         "hours": result["hours"],
         "complaints": result["complaints"],
+        "quality": result["quality"],
     }
 
 

@@ -113,7 +113,7 @@ def shown_as(figure: str, value: Any) -> str:
             if seconds >= 3600
             else (f"{seconds // 60}:{seconds % 60:02d}")
         )
-    if figure.endswith(("share", "response_rate")):
+    if figure.endswith(("share", "_rate")):
         return f"{value * 100:.1f}%"
     if figure.endswith("satisfaction.mean"):
         return f"{value:.2f}"

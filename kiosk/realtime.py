@@ -59,7 +59,7 @@ def publish(changes: list[dict[str, Any]]) -> None:
             prompt = awaiting_rating(session, clk, change["counter_id"])
             if prompt is not None:
                 socketio.emit("rate:request", prompt, to=f"counter:{change['counter_id']}")
-    socketio.emit("display:snapshot", display_snapshot(session, clk), to="display")
+    socketio.emit("display:snapshot", display_snapshot(session, clk, loads=loads), to="display")
     socketio.emit("services:changed", {}, to="kiosk")
     for ticket in tickets.values():
         socketio.emit(

@@ -68,8 +68,8 @@ def mean_handling_s(session: Session, clock: Clock, service_id: int) -> float:
     return sum(spans) / len(spans) if spans else DEFAULT_HANDLING_S
 
 
-def service_loads(session: Session, clock: Clock) -> dict[int, ServiceLoad]:
-    """The load of every service, keyed by service id."""
+def service_loads(session: Session, clock: Clock, *, only: int | None = None) -> dict[int, ServiceLoad]:
+    """The load of every service (or of the service ``only``), keyed by service id."""
     today = clock.today()
     waiting: dict[int, int] = {
         service_id: count
@@ -90,7 +90,8 @@ def service_loads(session: Session, clock: Clock) -> dict[int, ServiceLoad]:
         select(Counter).where(Counter.state == CounterState.OPEN, Counter.active.is_(True))
     ).all()
     loads = {}
-    for service in session.scalars(select(Service)):
+    services = select(Service) if only is None else select(Service).where(Service.id == only)
+    for service in session.scalars(services):
         serving = [c for c in open_counters if service in c.services]
         loads[service.id] = ServiceLoad(
             waiting=waiting.get(service.id, 0),

@@ -67,7 +67,7 @@ def ticket_view(
     ahead = tickets_ahead(session, ticket, hall_settings(session).priority_policy) if waiting else None
     estimate = None
     if waiting and ahead is not None:
-        load = (loads or service_loads(session, clock))[ticket.service_id]
+        load = (loads or service_loads(session, clock, only=ticket.service_id))[ticket.service_id]
         estimate = load.estimate(ahead)
     visit = ticket.visit
     return {
@@ -112,6 +112,7 @@ def display_snapshot(
     *,
     services: Iterable[str] | None = None,
     counters: Iterable[int] | None = None,
+    loads: dict[int, ServiceLoad] | None = None,
 ) -> dict[str, Any]:
     """What a hall board shows: the active call per counter, the last calls, waiting counts."""
     today = clock.today()
@@ -155,7 +156,7 @@ def display_snapshot(
         )
         if len(recent) >= RECENT_CALLS:
             break
-    loads = service_loads(session, clock)
+    loads = loads if loads is not None else service_loads(session, clock)
     services_shown = [
         s
         for s in session.scalars(

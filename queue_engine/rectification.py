@@ -173,3 +173,26 @@ def case_fields(case: RectificationCase) -> dict[str, Any]:
         "follow_up_view": case.follow_up_view,
         "re_rating": case.re_rating,
     }
+
+
+def open_cases_overview(session: Session, today: date, limit: int = 20) -> dict[str, Any]:
+    """Cases not yet closed (overdue first) for the supervisor's live page."""
+    cases = session.scalars(
+        select(RectificationCase)
+        .where(RectificationCase.status != "closed")
+        .order_by(RectificationCase.due_date, RectificationCase.id)
+    ).all()
+    rows = [
+        {
+            "id": c.id,
+            "number": c.visit.ticket.number,
+            "counter_id": c.visit.counter_id,
+            "rating": c.visit.rating,
+            "status": c.status,
+            "due_date": c.due_date.isoformat(),
+            "overdue": is_overdue(c, today),
+        }
+        for c in cases
+    ]
+    rows.sort(key=lambda r: (not r["overdue"], r["due_date"], r["id"]))
+    return {"open": len(rows), "overdue": sum(r["overdue"] for r in rows), "cases": rows[:limit]}

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, abort, make_response, render_template, re
 from sqlalchemy import select
 
 from queue_engine.models import Counter, Service, User
+from queue_engine.rectification import open_cases_overview
 from queue_engine.reports import MAX_DAYS, ReportFilter, figure_rows, report
 from queue_engine.staffing import WEEKDAYS, staffing_plan
 from queue_engine.supervision import hall_overview
@@ -67,7 +68,10 @@ def _partial_or_page(partial: str, page: str, **context: Any) -> Response:
 def live() -> Response:
     """Queues against their targets, counters and alerts; refreshed on every change."""
     return _partial_or_page(
-        "supervisor/_live.html", "supervisor/live.html", hall=hall_overview(db.session, clock())
+        "supervisor/_live.html",
+        "supervisor/live.html",
+        hall=hall_overview(db.session, clock()),
+        rectification=open_cases_overview(db.session, clock().today()),
     )
 
 

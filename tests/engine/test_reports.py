@@ -46,8 +46,8 @@ from queue_engine.models import (
     TicketEvent,
     User,
 )
-from queue_engine.report_cells import finalize_days, load_cells
 from queue_engine.rectification import add_working_days
+from queue_engine.report_cells import finalize_days, load_cells
 from queue_engine.reports import ReportFilter, complaint_figures, figure_rows, report
 from queue_engine.staffing import counters_needed, erlang_c, mean_wait_s, staffing_plan
 from queue_engine.supervision import hall_overview

@@ -19,6 +19,14 @@ def languages() -> list[str]:
     return list(current_app.config["QMS_LANGUAGES"])
 
 
+def ranking_min_ratings() -> int:
+    """How many ratings a clerk or counter needs to be ranked: ?min_ratings=, else the setting."""
+    raw = request.args.get("min_ratings", "")
+    if raw.isdigit() and 1 <= int(raw) <= 100_000:
+        return int(raw)
+    return int(current_app.config.get("QMS_RANKING_MIN_RATINGS", 10))
+
+
 def request_language(explicit: str | None = None) -> str:
     """The language asked for (``?lang=``), else the browser's best match, else the default."""
     supported = languages()

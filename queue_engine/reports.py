@@ -317,9 +317,11 @@ def report(
     }
 
 
-def daily_summary(session: Session, clock: Clock, day: date) -> dict[str, Any]:
+def daily_summary(
+    session: Session, clock: Clock, day: date, *, min_ratings: int = DEFAULT_MIN_RATINGS
+) -> dict[str, Any]:
     """One business day's report with the daily summary's field ``date`` (GET /stats/daily)."""
-    return {"date": day.isoformat(), **report(session, clock, day, day)}
+    return {"date": day.isoformat(), **report(session, clock, day, day, min_ratings=min_ratings)}
 
 
 def wait_level(longest_s: float | None, target_min: int) -> str:

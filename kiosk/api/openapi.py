@@ -351,7 +351,15 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "The daily summary (supervisors and admins)",
             "security": STAFF,
-            "parameters": [{"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}}],
+            "parameters": [
+                {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}},
+                {
+                    "name": "min_ratings",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1},
+                    "description": "ratings a clerk or counter needs to be ranked (QMS_RANKING_MIN_RATINGS)",
+                },
+            ],
             "responses": {"200": _json(_ref("DailySummary"), "The summary"), **ERRORS},
         }
     },

@@ -19,7 +19,7 @@ from queue_engine.supervision import hall_overview
 from ..auth import MANAGER_ROLES, roles_required
 from ..charts import Series, bar_chart
 from ..extensions import db
-from ..hall import clock
+from ..hall import clock, ranking_min_ratings
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
 
@@ -114,7 +114,7 @@ def _filter() -> ReportFilter:
 
 def _report() -> dict[str, Any]:
     first, last = _period()
-    return report(db.session, clock(), first, last, _filter())
+    return report(db.session, clock(), first, last, _filter(), min_ratings=ranking_min_ratings())
 
 
 def _charts(result: dict[str, Any]) -> dict[str, Any]:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from queue_engine import VisitRecord, call_next, finish_visit, issue_ticket, rate_visit
 from queue_engine.errors import InvalidInput, InvalidTransition
 from queue_engine.hall import hall_settings
-from queue_engine.models import RectificationCase
+from queue_engine.models import RectificationCase, Service
 from queue_engine.rectification import (
     CASE_FLOW,
     add_working_days,
@@ -137,3 +137,65 @@ def test_overdue_until_rectified(session, clock, rated, make_user):
     record_rectification(session, clock, case.id, "f", "m")
     assert not is_overdue(case, late)
     assert not rectified_on_time(case, clock)
+
+
+def test_the_quality_figures_count_each_case_by_its_outcome(
+    session, clock, make_service, make_counter, make_user
+):
+    from queue_engine.quality_figures import rectification_figures
+
+    make_service("A")
+    counter = make_counter("1", [session.query(Service).one()])
+    fixer = make_user("fixer")
+    day = clock.today()
+    cases = []
+    for _ in range(5):
+        ticket = issue_ticket(session, clock, "A")
+        session.commit()
+        call_next(session, clock, counter.id)
+        finish_visit(session, clock, ticket.token, VisitRecord(outcome="resolved"))
+        rate_visit(session, clock, ticket.token, 1)
+        session.commit()
+        cases.append(session.query(RectificationCase).order_by(RectificationCase.id.desc()).first())
+    due = cases[0].due_date
+    for case in cases[:3] + cases[4:]:
+        assign_case(session, clock, case.id, fixer.id)
+    record_rectification(session, clock, cases[0].id, "f", "m")  # on time, reached on the call
+    record_follow_up_call(session, clock, cases[0].id, reached=True, view="好", re_rating=5)
+    record_rectification(session, clock, cases[1].id, "f", "m")  # on time, not reached
+    record_follow_up_call(session, clock, cases[1].id, reached=False)
+    session.commit()
+    clock.set(datetime(due.year, due.month, due.day, 4, 0, tzinfo=UTC) + timedelta(days=3))
+    record_rectification(session, clock, cases[4].id, "f", "m")  # late
+    session.commit()
+    # cases[2] (assigned) and cases[3] (open) are now past due and not rectified.
+    figures = rectification_figures(session, clock, day, day)
+    assert figures == {
+        "cases": 5,
+        "rectified": 3,
+        "rectified_on_time": 2,
+        "on_time_rate": round(2 / (3 + 2), 3),
+        "overdue": 2,
+        "followed_up": 2,
+        "follow_up_rate": round(2 / 3, 3),
+        "reached": 1,
+        "reply_rate": 0.5,
+    }
+    assert rectification_figures(session, clock, day, day, counter_id=counter.id + 1)["cases"] == 0
+
+
+def test_the_ranking_leaves_out_small_samples_and_orders_by_satisfaction():
+    from queue_engine.quality_figures import ranking
+
+    def row(name, ratings, rate, mean):
+        return {"name": name, "satisfaction": {"ratings": ratings, "satisfaction_rate": rate, "mean": mean}}
+
+    rows = [
+        row("few", 3, 1.0, 5.0),
+        row("good", 12, 0.9, 4.6),
+        row("best", 10, 0.95, 4.5),
+        row("tie", 20, 0.9, 4.6),
+    ]
+    ranked = ranking(rows, min_ratings=10)
+    assert [(r["rank"], r["name"]) for r in ranked] == [(1, "best"), (2, "tie"), (3, "good")]
+    assert [r["name"] for r in ranking(rows, min_ratings=1)][0] == "few"

@@ -11,7 +11,7 @@ from queue_engine import VisitRecord, call_next, finish_visit, issue_ticket, rat
 from queue_engine.errors import AlreadyRated, InvalidInput, InvalidTransition, RatingClosed
 from queue_engine.lookups import service_by_code
 from queue_engine.models import Category, Complaint, Ticket, Visit
-from queue_engine.stats import daily_summary
+from queue_engine.reports import daily_summary
 
 from .helpers import event_count, events_of, ticket_row
 

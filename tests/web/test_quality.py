@@ -127,3 +127,17 @@ def test_another_clerk_cannot_see_a_case_not_theirs(app, rated_visits):
     log_in(clerk, "clerk4")
     assert clerk.get(f"/quality/{case_id}").status_code == 403
     assert rated_visits[1]["number"] not in clerk.get("/quality").get_data(as_text=True)
+
+
+def test_the_daily_figures_carry_the_quality_loop_and_rank_with_enough_ratings(client, auth, rated_visits):
+    headers = auth("supervisor")
+    answer = client.get("/api/v1/stats/daily?date=2026-01-05", headers=headers)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    daily = answer.get_json()
+    sat = daily["totals"]["satisfaction"]
+    assert (sat["ratings"], sat["bad"], sat["satisfaction_rate"]) == (2, 1, 0.5)
+    assert daily["quality"]["cases"] == 1
+    assert daily["ranking"]["min_ratings"] == 10 and daily["ranking"]["staff"] == []
+    ranked = client.get("/api/v1/stats/daily?date=2026-01-05&min_ratings=2", headers=headers).get_json()
+    assert [(r["rank"], r["username"]) for r in ranked["ranking"]["staff"]] == [(1, "clerk3")]
+    assert [r["name"] for r in ranked["ranking"]["counters"]] == ["3"]

@@ -11,6 +11,13 @@ from tests.live import DEMO_PASSWORD
 pytestmark = pytest.mark.browser
 
 
+def settled(page):
+    """Wait until htmx has finished every swap (new buttons are live only once it has)."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
+
+
 def log_in(page, server, username, next_path):
     page.goto(f"{server.url}/login?next={next_path}")
     page.fill("input[name=username]", username)
@@ -40,6 +47,8 @@ def test_a_whole_day_at_the_hall(server, new_page):
     clerk.goto(server.url + "/counter/4")
     clerk.click("#open-counter")
     clerk.locator("#workspace").wait_for()
+    clerk.wait_for_function("() => window.htmx !== undefined")
+    settled(clerk)
     clerk.keyboard.press("n")
     clerk.wait_for_function("n => document.getElementById('current-number')?.textContent === n", arg=number)
     shot(clerk, "day-2-counter-called")
@@ -53,8 +62,10 @@ def test_a_whole_day_at_the_hall(server, new_page):
     shot(board, "day-3-board")
 
     # The clerk starts, then finishes with the record; a complaint needs its department.
+    settled(clerk)
     clerk.keyboard.press("s")
     clerk.locator(".cur-status.status-serving").wait_for()
+    settled(clerk)
     clerk.keyboard.press("f")
     try:
         clerk.locator("#record-form").wait_for(timeout=5000)

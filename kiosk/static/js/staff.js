@@ -1,6 +1,8 @@
 // Staff pages: refusals (4xx) are shown, not dropped; keyboard shortcuts; live refresh signals.
 (function () {
   "use strict";
+  // No CSS transitions here: new buttons are live at once, so a quick key press is never lost.
+  htmx.config.defaultSettleDelay = 0;
   htmx.config.responseHandling = [
     { code: "204", swap: false },
     { code: "[23]..", swap: true },

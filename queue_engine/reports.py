@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session
@@ -28,6 +28,14 @@ MAX_DAYS = 366
 NEAR_TARGET = 0.8  # a longest wait past this share of the target is "near" (amber)
 
 
+class FilterIds(TypedDict):
+    """A report filter as keyword arguments."""
+
+    service_id: int | None
+    counter_id: int | None
+    staff_id: int | None
+
+
 @dataclass(frozen=True)
 class ReportFilter:
     """Which tickets a report covers: by the service issued for, the last counter, the clerk."""
@@ -35,6 +43,10 @@ class ReportFilter:
     service_id: int | None = None
     counter_id: int | None = None
     staff_id: int | None = None
+
+    def ids(self) -> FilterIds:
+        """The filter as the keyword arguments the figure functions take."""
+        return {"service_id": self.service_id, "counter_id": self.counter_id, "staff_id": self.staff_id}
 
 
 def summarise(values: Tally[int]) -> dict[str, Any]:
@@ -212,15 +224,7 @@ def report(
     if (last - first).days + 1 > MAX_DAYS:
         raise ValueError(f"a report covers at most {MAX_DAYS} days")
     where = where or ReportFilter()
-    cells = load_cells(
-        session,
-        clock,
-        first,
-        last,
-        service_id=where.service_id,
-        counter_id=where.counter_id,
-        staff_id=where.staff_id,
-    )
+    cells = load_cells(session, clock, first, last, **where.ids())
     services = {s.id: s for s in session.scalars(select(Service))}
     counters = {c.id: c for c in session.scalars(select(Counter))}
     users = {u.id: u for u in session.scalars(select(User))}
@@ -300,15 +304,7 @@ def report(
         "staff": [s for s in staff if s["served"] or s["no_show"] or s["transferred_out"]],
         "counters": [c for c in counter_rows if c["served"] or c["no_show"] or c["transferred_out"]],
         "complaints": complaint_figures(session, clock, first, last, where),
-        "quality": rectification_figures(
-            session,
-            clock,
-            first,
-            last,
-            service_id=where.service_id,
-            counter_id=where.counter_id,
-            staff_id=where.staff_id,
-        ),
+        "quality": rectification_figures(session, clock, first, last, **where.ids()),
         "ranking": {
             "min_ratings": min_ratings,
             "staff": ranking(staff, min_ratings),

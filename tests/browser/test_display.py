@@ -140,3 +140,10 @@ def test_the_board_recovers_by_itself_after_a_server_restart(server, new_page):
     )
     board.locator("#link-state").wait_for(state="hidden")
     finish(server, ticket, clerk)
+
+
+def test_a_board_for_some_counters_lists_only_their_queues(server, new_page):
+    board = new_page(1080, 1920)
+    board.goto(server.url + "/display?counters=4")  # counter 4 serves C and D only
+    codes = board.locator("#waiting .waiting-code").all_inner_texts()
+    assert codes == ["C", "D"]

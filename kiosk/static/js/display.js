@@ -59,9 +59,14 @@
         row.appendChild(bilingual("recent-counter", function (l) { return fill(l.counter_n, { counter: r.counter }); }));
         recent.appendChild(row);
       });
+    // A board for some counters lists the queues of the services those counters serve.
+    const served = {};
+    counters.forEach(function (c) { c.services.forEach(function (code) { served[code] = true; }); });
     const waiting = byId("waiting");
     waiting.replaceChildren();
-    snapshot.services.filter(function (s) { return shownService(s.code); }).forEach(function (s) {
+    snapshot.services.filter(function (s) {
+      return shownService(s.code) && (!filters.counters.length || served[s.code]);
+    }).forEach(function (s) {
       const row = el("li", "waiting-row");
       row.appendChild(el("span", "waiting-code", s.code));
       row.appendChild(bilingual("waiting-name", function (_l, lang) { return s.names[lang] || s.code; }));

@@ -30,14 +30,21 @@ def finish(server, ticket, headers, **record):
     assert answer.status_code == 200, answer.text
 
 
+def open_board(new_page, server, path="/display", size=(1920, 1080)):
+    """A board page, once its live link has joined (calls made before that are not announced)."""
+    board = new_page(*size)
+    board.goto(server.url + path)
+    board.locator("body[data-live='yes']").wait_for()
+    return board
+
+
 def announced(page):
     return page.evaluate("window.QMS_ANNOUNCED.slice()")
 
 
 def test_a_call_appears_and_is_announced_without_reload_and_a_recall_announces_again(server, new_page):
     clerk = server.token("clerk3")
-    board = new_page(1920, 1080)
-    board.goto(server.url + "/display")
+    board = open_board(new_page, server)
     board.evaluate("window.__sameDocument = true")
     take(server, "A")
     ticket = call_next(server, 3, clerk)
@@ -66,8 +73,7 @@ def test_a_call_appears_and_is_announced_without_reload_and_a_recall_announces_a
 
 def test_simultaneous_calls_are_announced_one_after_another(server, new_page):
     clerks = {1: server.token("clerk1"), 2: server.token("clerk2")}
-    board = new_page(1920, 1080)
-    board.goto(server.url + "/display")
+    board = open_board(new_page, server)
     board.evaluate(
         """() => { window.__banners = []; new MutationObserver(() => {
              window.__banners.push(document.getElementById('announcement').textContent);
@@ -95,8 +101,7 @@ def test_simultaneous_calls_are_announced_one_after_another(server, new_page):
 def test_a_board_for_one_area_shows_and_announces_only_that_area(server, new_page):
     clerk4 = server.token("clerk4")
     clerk3 = server.token("clerk3")
-    board = new_page(1080, 1920)
-    board.goto(server.url + "/display?counters=4")
+    board = open_board(new_page, server, "/display?counters=4", (1080, 1920))
     assert board.locator(".counter-tile").count() == 1
     take(server, "A")
     other = call_next(server, 3, clerk3)
@@ -127,9 +132,7 @@ def test_the_board_shows_no_personal_data(server, new_page):
 
 def test_the_board_recovers_by_itself_after_a_server_restart(server, new_page):
     clerk = server.token("clerk2")
-    board = new_page(1920, 1080)
-    board.goto(server.url + "/display")
-    board.locator("#link-state").wait_for(state="hidden")
+    board = open_board(new_page, server)
     server.restart(pause_s=1.0)
     take(server, "B")
     ticket = call_next(server, 2, clerk)

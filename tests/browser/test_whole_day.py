@@ -33,6 +33,8 @@ def test_a_whole_day_at_the_hall(server, new_page):
     tablet = new_page(1280, 800)
     log_in(tablet, server, "clerk4", "/counter/4/rate")
     assert tablet.locator("#rate").get_attribute("data-state") == "idle"
+    for screen in (board, tablet):
+        screen.locator("body[data-live='yes']").wait_for()
 
     # A visitor takes a complaint ticket at the kiosk.
     kiosk = new_page(1080, 1920)

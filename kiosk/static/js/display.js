@@ -123,7 +123,10 @@
 
   let queue = Promise.resolve();
   function announce(call) {
-    queue = queue.then(function () { return play(call); });
+    // An announcement that fails must never silence the ones after it.
+    queue = queue.then(function () { return play(call); }).catch(function (error) {
+      if (window.console) console.error("announcement failed", error);
+    });
   }
   function play(call) {
     const texts = langs.map(function (lang) {

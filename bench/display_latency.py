@@ -226,6 +226,8 @@ def server_env(database_url: str, redis_url: str | None) -> dict[str, str]:
         QMS_SECRET_KEY="display-bench",
         QMS_TICKET_RATE_LIMIT="0",
         QMS_DEMO_PASSWORD="display-bench-password",
+        # The servers' secret key and demo logins go to a folder of their own, not instance/.
+        QMS_INSTANCE_PATH=tempfile.mkdtemp(prefix="qms-bench-"),
         PYTHONUNBUFFERED="1",
     )
     if redis_url:
@@ -240,20 +242,6 @@ def flask_cli(env: dict[str, str], *args: str) -> str:
         cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=120,
     )  # fmt: skip
     return done.stdout
-
-
-@contextlib.contextmanager
-def demo_logins_kept() -> Iterator[None]:
-    """``seed-demo`` writes instance/demo-logins.txt whatever the database; undo that."""
-    path = ROOT / "instance" / "demo-logins.txt"
-    before = path.read_bytes() if path.exists() else None
-    try:
-        yield
-    finally:
-        if before is None:
-            path.unlink(missing_ok=True)
-        elif path.read_bytes() != before:
-            path.write_bytes(before)
 
 
 @functools.cache
@@ -406,9 +394,8 @@ def run_setup(
     database = pg_schema() if two else contextlib.nullcontext(f"sqlite:///{workdir / 'display.sqlite3'}")
     with database as database_url:
         env = server_env(database_url, redis_url if two else None)
-        with demo_logins_kept():
-            flask_cli(env, "init-db")
-            flask_cli(env, "seed-demo")
+        flask_cli(env, "init-db")
+        flask_cli(env, "seed-demo")
         token = flask_cli(env, "issue-token", "clerk1").strip().splitlines()[-1]
         shares = [clients - clients // 2, clients // 2] if two else [clients]
         no_control = _gunicorn_has("--no-control-socket")

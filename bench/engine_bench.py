@@ -311,20 +311,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextlib.contextmanager
-def demo_logins_kept() -> Iterator[None]:
-    """``seed-demo`` appends logins to instance/demo-logins.txt whatever the database; undo that."""
-    path = ROOT / "instance" / "demo-logins.txt"
-    before = path.read_bytes() if path.exists() else None
-    try:
-        yield
-    finally:
-        if before is None:
-            path.unlink(missing_ok=True)
-        elif path.read_bytes() != before:
-            path.write_bytes(before)
-
-
 def server_env(url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QMS_")}
     env.update(
@@ -332,6 +318,8 @@ def server_env(url: str) -> dict[str, str]:
         QMS_TICKET_RATE_LIMIT="0",
         QMS_SECRET_KEY="bench",
         QMS_DEMO_PASSWORD="bench-password",
+        # The server's secret key and demo logins go to a folder of their own, not instance/.
+        QMS_INSTANCE_PATH=tempfile.mkdtemp(prefix="qms-bench-"),
     )
     return env
 
@@ -392,9 +380,8 @@ def gunicorn(env: dict[str, str], log: Path) -> Iterator[str]:
 
 def over_http(kind: str, url: str, tickets: int, workdir: Path) -> Row:
     env = server_env(url)
-    with demo_logins_kept():
-        flask_cli(env, "init-db")
-        flask_cli(env, "seed-demo")
+    flask_cli(env, "init-db")
+    flask_cli(env, "seed-demo")
     with gunicorn(env, workdir / f"gunicorn-{kind}.log") as base:
         numbers: list[str] = []
         statuses: Tally[int] = Tally()

@@ -62,6 +62,10 @@ from urllib.parse import quote, urlsplit
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.live import free_port, server_env  # noqa: E402  (the servers the tests start, started alike)
+
 RESULTS = ROOT / "bench" / "results" / "display.md"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -132,13 +136,6 @@ async def _boards(conn: Connection, urls: list[str]) -> None:
 
 # --------------------------------------------------------------------------------------------
 # Servers, databases, Redis
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def local_only(url: str, what: str) -> None:
@@ -216,23 +213,6 @@ def private_redis(workdir: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-def server_env(database_url: str, redis_url: str | None) -> dict[str, str]:
-    """The environment of the bench's servers."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QMS_")}
-    env.update(
-        QMS_DATABASE_URL=database_url,
-        QMS_SECRET_KEY="display-bench",
-        QMS_TICKET_RATE_LIMIT="0",
-        QMS_DEMO_PASSWORD="display-bench-password",
-        # The servers' secret key and demo logins go to a folder of their own, not instance/.
-        QMS_INSTANCE_PATH=tempfile.mkdtemp(prefix="qms-bench-"),
-        PYTHONUNBUFFERED="1",
-    )
-    if redis_url:
-        env["QMS_REDIS_URL"] = redis_url
-    return env
 
 
 def flask_cli(env: dict[str, str], *args: str) -> str:
@@ -393,7 +373,7 @@ def run_setup(
     (workdir / "display.sqlite3").unlink(missing_ok=True)
     database = pg_schema() if two else contextlib.nullcontext(f"sqlite:///{workdir / 'display.sqlite3'}")
     with database as database_url:
-        env = server_env(database_url, redis_url if two else None)
+        env = server_env(database_url, **({"QMS_REDIS_URL": redis_url} if two and redis_url else {}))
         flask_cli(env, "init-db")
         flask_cli(env, "seed-demo")
         token = flask_cli(env, "issue-token", "clerk1").strip().splitlines()[-1]

@@ -28,7 +28,6 @@ import os
 import platform
 import secrets
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -53,6 +52,10 @@ from queue_engine.db import make_engine
 from queue_engine.models import Base, Counter, Outcome, Service
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.live import free_port, server_env  # noqa: E402  (the servers the tests start, started alike)
+
 VENV_BIN = ROOT / ".venv" / "bin"
 RESULTS = ROOT / "bench" / "results" / "engine.md"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -303,25 +306,6 @@ def in_process(kind: str, url: str, tickets: int, calls: int) -> list[Row]:
 
 # --------------------------------------------------------------------------------------------
 # HTTP through the real server
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def server_env(url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QMS_")}
-    env.update(
-        QMS_DATABASE_URL=url,
-        QMS_TICKET_RATE_LIMIT="0",
-        QMS_SECRET_KEY="bench",
-        QMS_DEMO_PASSWORD="bench-password",
-        # The server's secret key and demo logins go to a folder of their own, not instance/.
-        QMS_INSTANCE_PATH=tempfile.mkdtemp(prefix="qms-bench-"),
-    )
-    return env
 
 
 def flask_cli(env: dict[str, str], *args: str) -> None:

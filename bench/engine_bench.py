@@ -7,7 +7,7 @@ Measures (nothing is asserted; this is a benchmark, not a test):
    * issue rate: ``issue_ticket`` + commit, one transaction per ticket;
    * call-next rate: ``call_next`` + commit, then ``finish_visit`` + commit, so the counter frees;
    each with 1 thread and with 8 threads (8 threads call at 8 different counters), on SQLite (a temp file,
-   configured by ``queue_engine.db.make_engine``: WAL + BEGIN IMMEDIATE) and on PostgreSQL.
+   configured by ``queue_engine.core.db.make_engine``: WAL + BEGIN IMMEDIATE) and on PostgreSQL.
 2. Over HTTP: the real server started as production starts it (gunicorn, gthread, 1 worker,
    64 threads) after ``flask --app kiosk init-db`` and ``seed-demo``; 8 client threads POST
    ``/api/v1/tickets``; tickets/s and latency percentiles; on SQLite and on PostgreSQL.
@@ -48,8 +48,8 @@ from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from queue_engine import Clock, VisitRecord, call_next, finish_visit, issue_ticket
-from queue_engine.db import make_engine
-from queue_engine.models import Base, Counter, Outcome, Service
+from queue_engine.core.db import make_engine
+from queue_engine.core.models import Base, Counter, Outcome, Service
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -235,8 +235,8 @@ def pg_version() -> str:
 
 
 def seed(factory: sessionmaker[Session]) -> None:
-    """The demo hall of ``kiosk.seed`` plus counters 5-9 (serving every service)."""
-    from kiosk.seed import seed_demo
+    """The demo hall of ``kiosk.cli.seed`` plus counters 5-9 (serving every service)."""
+    from kiosk.cli.seed import seed_demo
 
     with factory() as session:
         seed_demo(session, None, password="bench-password")

@@ -40,9 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from queue_engine import FakeClock  # noqa: E402
-from queue_engine.db import make_engine  # noqa: E402
-from queue_engine.hall import hall_settings  # noqa: E402
-from queue_engine.models import (  # noqa: E402
+from queue_engine.core.db import make_engine  # noqa: E402
+from queue_engine.core.models import (  # noqa: E402
     Base,
     Category,
     Counter,
@@ -53,8 +52,9 @@ from queue_engine.models import (  # noqa: E402
     Ticket,
     User,
 )
-from queue_engine.report_cells import CELL_VERSION, finalize_days  # noqa: E402
-from queue_engine.reports import ReportFilter, figure_rows, report  # noqa: E402
+from queue_engine.hall.calendar import hall_settings  # noqa: E402
+from queue_engine.reporting.cells import CELL_VERSION, finalize_days  # noqa: E402
+from queue_engine.reporting.reports import ReportFilter, figure_rows, report  # noqa: E402
 from queue_engine.simulation import SimulationSettings, simulate  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -336,8 +336,8 @@ def main() -> None:
         build_history(args.engine_days, args.days, args.load)
     if args.build_only:
         return
-    from queue_engine.staffing import staffing_plan
-    from queue_engine.supervision import hall_overview
+    from queue_engine.reporting.staffing import staffing_plan
+    from queue_engine.reporting.supervision import hall_overview
 
     if not cells_current():
         print("report cells missing or stored by an older layout: storing them again", flush=True)

@@ -10,10 +10,9 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from queue_engine.clock import Clock
-from queue_engine.db import configure_engine
-
-from .extensions import csrf, db, limiter, login_manager, socketio
+from kiosk.extensions import csrf, db, limiter, login_manager, socketio
+from queue_engine.core.clock import Clock
+from queue_engine.core.db import configure_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,7 +21,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app from the environment, overridden by ``test_config`` when given."""
     instance = Path(os.environ.get("QMS_INSTANCE_PATH") or ROOT / "instance").resolve()
     app = Flask(__name__, instance_path=str(instance))
-    from .config import from_environment
+    from kiosk.config import from_environment
 
     app.config.from_mapping(from_environment(instance, ROOT))
     if test_config:
@@ -48,8 +47,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         cors_allowed_origins=app.config.get("QMS_CORS_ORIGINS"),
     )
 
-    from . import api, auth, cli, errors, filters, i18n, pages, realtime
-    from .rooms import admin, counter, display, kiosk, quality, records, supervisor, ticket
+    from kiosk import api, auth, cli, errors, filters, i18n, pages, realtime, runtime
+    from kiosk.rooms import admin, counter, display, kiosk, quality, records, supervisor, ticket
 
     i18n.init_app(app)
     filters.init_app(app)
@@ -60,4 +59,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     cli.init_app(app)
     realtime.init_app(app)
+    runtime.init_app(app)  # the hall's timezone and languages, and the day closer
     return app

@@ -24,9 +24,8 @@ from flask_login import UserMixin, current_user, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from queue_engine.models import Counter, Role, User
-
-from .extensions import csrf, db, login_manager
+from kiosk.extensions import csrf, db, login_manager
+from queue_engine.core.models import Counter, Role, User
 
 bp = Blueprint("auth", __name__)
 

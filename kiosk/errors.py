@@ -8,9 +8,8 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from queue_engine.errors import QueueError
-
-from .extensions import db
+from kiosk.extensions import db
+from queue_engine.core.errors import QueueError
 
 STATUS_BY_KIND = {"not_found": 404, "conflict": 409, "invalid": 422}
 

@@ -9,7 +9,7 @@ from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
-from queue_engine.models import Base
+from queue_engine.core.models import Base
 
 db = SQLAlchemy(model_class=Base)
 socketio = SocketIO()

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flask import Flask
 
-from .hall import clock
+from kiosk.context import clock
 
 
 def localtime(instant: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, g, request, session
 from flask_babel import Babel
 
-from .hall import languages
+from kiosk.context import languages
 
 babel = Babel()
 

@@ -10,10 +10,9 @@ import secrets
 from flask import current_app, request
 from sqlalchemy import select
 
-from queue_engine.models import KioskDevice
-
-from .auth import token_digest
-from .extensions import db, limiter
+from kiosk.auth import token_digest
+from kiosk.extensions import db, limiter
+from queue_engine.core.models import KioskDevice
 
 DEVICE_COOKIE = "qms_kiosk_device"
 DEVICE_COOKIE_DAYS = 3650

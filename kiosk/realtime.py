@@ -14,15 +14,14 @@ from flask_login import current_user
 from flask_socketio import emit, join_room
 from sqlalchemy import select
 
-from queue_engine.errors import QueueError, UnknownTicket
-from queue_engine.estimates import service_loads
-from queue_engine.events import take_changes
-from queue_engine.lookups import ticket_by_token
-from queue_engine.models import Counter, Service, Ticket
-from queue_engine.snapshots import awaiting_rating, display_snapshot, ticket_view, waiting_positions
-
-from .extensions import db, socketio
-from .hall import clock
+from kiosk.context import clock
+from kiosk.extensions import db, socketio
+from queue_engine.core.errors import QueueError, UnknownTicket
+from queue_engine.core.events import take_changes
+from queue_engine.core.lookups import ticket_by_token
+from queue_engine.core.models import Counter, Service, Ticket
+from queue_engine.queue.estimates import service_loads
+from queue_engine.queue.snapshots import awaiting_rating, display_snapshot, ticket_view, waiting_positions
 
 CALL_TYPES = ("called", "recalled")
 

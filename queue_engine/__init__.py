@@ -1,6 +1,8 @@
 """The queue engine: the hall's rules over a SQLAlchemy session, with no web framework."""
 
-from .calling import (
+from queue_engine.core.clock import Clock, FakeClock
+from queue_engine.quality.ratings import rate_visit
+from queue_engine.queue.calling import (
     VisitRecord,
     active_ticket,
     call_next,
@@ -11,9 +13,9 @@ from .calling import (
     start_service,
     transfer,
 )
-from .clock import Clock, FakeClock
-from .counters import close_counter, open_counter, pause_counter, resume_counter
-from .tickets import cancel, close_business_day, issue_ticket, rate_visit
+from queue_engine.queue.counters import close_counter, open_counter, pause_counter, resume_counter
+from queue_engine.queue.day import close_business_day
+from queue_engine.queue.tickets import cancel, issue_ticket
 
 __all__ = [
     "Clock",

@@ -38,15 +38,36 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .calling import VisitRecord, call_next, finish_visit, mark_no_show, recall, start_service, transfer
-from .clock import FakeClock
-from .complaints import update_complaint
-from .counters import close_counter, open_counter, pause_counter, resume_counter
-from .errors import NoTicketWaiting, QueueError
-from .events import take_changes
-from .hall import hall_settings, is_working_day
-from .models import Category, Complaint, Counter, CounterState, Outcome, Role, Service, Source, Ticket, User
-from .tickets import cancel, close_business_day, issue_ticket, rate_visit
+from queue_engine.core.clock import FakeClock
+from queue_engine.core.errors import NoTicketWaiting, QueueError
+from queue_engine.core.events import take_changes
+from queue_engine.core.models import (
+    Category,
+    Complaint,
+    Counter,
+    CounterState,
+    Outcome,
+    Role,
+    Service,
+    Source,
+    Ticket,
+    User,
+)
+from queue_engine.hall.calendar import hall_settings, is_working_day
+from queue_engine.quality.complaints import update_complaint
+from queue_engine.quality.ratings import rate_visit
+from queue_engine.queue.calling import (
+    VisitRecord,
+    call_next,
+    finish_visit,
+    mark_no_show,
+    recall,
+    start_service,
+    transfer,
+)
+from queue_engine.queue.counters import close_counter, open_counter, pause_counter, resume_counter
+from queue_engine.queue.day import close_business_day
+from queue_engine.queue.tickets import cancel, issue_ticket
 
 # Relative arrival intensity by local hour (the hall's busy mornings and mid-afternoons).
 HOUR_PROFILE = {

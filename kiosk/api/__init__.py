@@ -4,7 +4,7 @@ from typing import Any
 
 from flask import Blueprint
 
-from queue_engine.errors import UnknownTicket
+from queue_engine.core.errors import UnknownTicket
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -16,4 +16,4 @@ def _refuse_impossible_token(endpoint: str | None, values: dict[str, Any] | None
         raise UnknownTicket("No ticket has this token.")
 
 
-from . import counters, openapi, public, ratings, staff_tickets, stats  # noqa: E402,F401
+from kiosk.api import counters, openapi, public, ratings, staff_tickets, stats  # noqa: E402,F401

@@ -8,6 +8,12 @@ from typing import Any
 from flask import abort, jsonify
 from sqlalchemy import select
 
+from kiosk.api import bp
+from kiosk.api.validation import Field, json_body
+from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
+from kiosk.context import clock
+from kiosk.extensions import db
+from kiosk.realtime import commit
 from queue_engine import (
     active_ticket,
     call_next,
@@ -17,18 +23,12 @@ from queue_engine import (
     pause_counter,
     resume_counter,
 )
-from queue_engine.counters import last_handover
-from queue_engine.errors import NoTicketWaiting
-from queue_engine.lookups import counter_by_id
-from queue_engine.models import Counter
-from queue_engine.snapshots import iso, ticket_view
-
-from ..auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
-from ..extensions import db
-from ..hall import clock
-from ..realtime import commit
-from . import bp
-from .validation import Field, json_body
+from queue_engine.core.clock import iso
+from queue_engine.core.errors import NoTicketWaiting
+from queue_engine.core.lookups import counter_by_id
+from queue_engine.core.models import Counter
+from queue_engine.queue.counters import last_handover
+from queue_engine.queue.snapshots import ticket_view
 
 
 def counter_view(counter: Counter) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import jsonify
 
-from . import bp
+from kiosk.api import bp
 
 STAFF = [{"bearer": []}, {"cookie": []}]
 

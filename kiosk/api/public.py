@@ -6,17 +6,16 @@ from typing import Any
 
 from flask import jsonify, request
 
+from kiosk.api import bp
+from kiosk.api.validation import Field, json_body
+from kiosk.context import clock, languages, request_language
+from kiosk.extensions import db
+from kiosk.limits import ticket_limit
+from kiosk.realtime import commit
 from queue_engine import cancel, issue_ticket, rate_visit
-from queue_engine.lookups import ticket_by_token
-from queue_engine.models import Source
-from queue_engine.snapshots import display_snapshot, service_list, ticket_view
-
-from ..extensions import db
-from ..hall import clock, languages, request_language
-from ..limits import ticket_limit
-from ..realtime import commit
-from . import bp
-from .validation import Field, json_body
+from queue_engine.core.lookups import ticket_by_token
+from queue_engine.core.models import Source
+from queue_engine.queue.snapshots import display_snapshot, service_list, ticket_view
 
 
 @bp.get("/services")

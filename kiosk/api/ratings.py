@@ -9,15 +9,14 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
-from queue_engine.audit import audit
-from queue_engine.rating_export import FIELDS, ratings_between
-
-from ..auth import MANAGER_ROLES, roles_required, staff
-from ..errors import ApiError
-from ..extensions import db
-from ..hall import clock
-from . import bp
-from .validation import query_date
+from kiosk.api import bp
+from kiosk.api.validation import query_date
+from kiosk.auth import MANAGER_ROLES, roles_required, staff
+from kiosk.context import clock
+from kiosk.errors import ApiError
+from kiosk.extensions import db
+from queue_engine.hall.audit import audit
+from queue_engine.quality.rating_export import FIELDS, ratings_between
 
 MAX_DAYS = 366
 

@@ -8,19 +8,18 @@ from typing import Any
 
 from flask import abort, jsonify
 
+from kiosk.api import bp
+from kiosk.api.validation import Field, json_body
+from kiosk.auth import STAFF_ROLES, roles_required, staff
+from kiosk.context import clock
+from kiosk.errors import ApiError
+from kiosk.extensions import db
+from kiosk.realtime import commit
 from queue_engine import VisitRecord, finish_visit, mark_no_show, recall, start_service, transfer
-from queue_engine.calling import COMPLAINT_PRIORITIES, FIELD_LIMITS
-from queue_engine.lookups import ticket_by_token
-from queue_engine.models import Outcome, Role, Ticket
-from queue_engine.snapshots import ticket_view
-
-from ..auth import STAFF_ROLES, roles_required, staff
-from ..errors import ApiError
-from ..extensions import db
-from ..hall import clock
-from ..realtime import commit
-from . import bp
-from .validation import Field, json_body
+from queue_engine.core.lookups import ticket_by_token
+from queue_engine.core.models import Outcome, Role, Ticket
+from queue_engine.queue.calling import COMPLAINT_PRIORITIES, FIELD_LIMITS
+from queue_engine.queue.snapshots import ticket_view
 
 
 def authorise_ticket(token: str) -> Ticket:

@@ -6,13 +6,12 @@ from typing import Any
 
 from flask import jsonify
 
-from queue_engine.reports import daily_summary
-
-from ..auth import MANAGER_ROLES, roles_required
-from ..extensions import db
-from ..hall import clock, ranking_min_ratings
-from . import bp
-from .validation import query_date
+from kiosk.api import bp
+from kiosk.api.validation import query_date
+from kiosk.auth import MANAGER_ROLES, roles_required
+from kiosk.context import clock, ranking_min_ratings
+from kiosk.extensions import db
+from queue_engine.reporting.reports import daily_summary
 
 
 @bp.get("/stats/daily")

@@ -9,7 +9,7 @@ from typing import Any
 from flask import request
 from werkzeug.exceptions import BadRequest
 
-from ..errors import ApiError
+from kiosk.errors import ApiError
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,10 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
+from kiosk.context import clock
+from kiosk.extensions import db
+from kiosk.realtime import commit
 from queue_engine import (
     VisitRecord,
     active_ticket,
@@ -25,18 +29,13 @@ from queue_engine import (
     start_service,
     transfer,
 )
-from queue_engine.counters import last_handover
-from queue_engine.errors import InvalidInput, NoTicketWaiting, QueueError
-from queue_engine.followups import mark_follow_up_done, open_complaints, open_follow_ups
-from queue_engine.lookups import counter_by_id
-from queue_engine.models import Category, Counter, CounterState, Outcome, Service, Ticket, TicketStatus
-from queue_engine.ordering import fcfs_order
-from queue_engine.snapshots import awaiting_rating
-
-from ..auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
-from ..extensions import db
-from ..hall import clock
-from ..realtime import commit
+from queue_engine.core.errors import InvalidInput, NoTicketWaiting, QueueError
+from queue_engine.core.lookups import counter_by_id
+from queue_engine.core.models import Category, Counter, CounterState, Outcome, Service, Ticket, TicketStatus
+from queue_engine.quality.followups import mark_follow_up_done, open_complaints, open_follow_ups
+from queue_engine.queue.counters import last_handover
+from queue_engine.queue.ordering import fcfs_order
+from queue_engine.queue.snapshots import awaiting_rating
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
 

@@ -7,12 +7,11 @@ from typing import Any
 from flask import Blueprint, render_template, request
 from flask_babel import force_locale, gettext
 
-from queue_engine.hall import hall_settings
-from queue_engine.snapshots import display_snapshot
-
-from ..extensions import db
-from ..hall import clock, languages
-from ..i18n import HTML_LANG, LOCALES
+from kiosk.context import clock, languages
+from kiosk.extensions import db
+from kiosk.i18n import HTML_LANG, LOCALES
+from queue_engine.hall.calendar import hall_settings
+from queue_engine.queue.snapshots import display_snapshot
 
 bp = Blueprint("display", __name__, url_prefix="/display")
 

@@ -11,20 +11,19 @@ from flask_babel import format_datetime, gettext, ngettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from kiosk.context import clock, languages
+from kiosk.extensions import db
+from kiosk.i18n import current_language
+from kiosk.limits import DEVICE_COOKIE, DEVICE_COOKIE_DAYS, new_device_token, registered_device, ticket_limit
+from kiosk.printing import PrinterError, Slip, print_slip
+from kiosk.qr import qr_svg
+from kiosk.realtime import commit
 from queue_engine import issue_ticket
-from queue_engine.errors import HallClosed, QueueError, ServiceClosed
-from queue_engine.hall import hall_settings, is_open
-from queue_engine.lookups import ticket_by_token
-from queue_engine.models import KioskDevice, Source, Ticket
-from queue_engine.snapshots import service_list, ticket_view
-
-from ..extensions import db
-from ..hall import clock, languages
-from ..i18n import current_language
-from ..limits import DEVICE_COOKIE, DEVICE_COOKIE_DAYS, new_device_token, registered_device, ticket_limit
-from ..printing import PrinterError, Slip, print_slip
-from ..qr import qr_svg
-from ..realtime import commit
+from queue_engine.core.errors import HallClosed, QueueError, ServiceClosed
+from queue_engine.core.lookups import ticket_by_token
+from queue_engine.core.models import KioskDevice, Source, Ticket
+from queue_engine.hall.calendar import hall_settings, is_open
+from queue_engine.queue.snapshots import service_list, ticket_view
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 
@@ -168,7 +167,7 @@ def reprint(token: str) -> Any:
 @bp.get("/register/<token>")
 def register_device(token: str) -> Any:
     """Open once on a kiosk an admin registered: sets the device cookie (exempt from the limit)."""
-    from ..auth import token_digest
+    from kiosk.auth import token_digest
 
     device = db.session.scalars(
         select(KioskDevice).where(KioskDevice.token_hash == token_digest(token))

@@ -8,10 +8,14 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from queue_engine.audit import audit
-from queue_engine.errors import QueueError
-from queue_engine.models import RectificationCase, Role, User
-from queue_engine.rectification import (
+from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
+from kiosk.context import clock
+from kiosk.extensions import db
+from kiosk.realtime import commit
+from queue_engine.core.errors import QueueError
+from queue_engine.core.models import RectificationCase, Role, User
+from queue_engine.hall.audit import audit
+from queue_engine.quality.rectification import (
     CASE_FLOW,
     assign_case,
     case_fields,
@@ -20,11 +24,6 @@ from queue_engine.rectification import (
     record_follow_up_call,
     record_rectification,
 )
-
-from ..auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
-from ..extensions import db
-from ..hall import clock
-from ..realtime import commit
 
 bp = Blueprint("quality", __name__, url_prefix="/quality")
 

@@ -13,21 +13,20 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import Select, select
 
-from queue_engine.audit import audit
-from queue_engine.complaints import (
+from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
+from kiosk.context import clock
+from kiosk.extensions import db
+from kiosk.realtime import commit
+from queue_engine.core.errors import QueueError
+from queue_engine.core.models import Complaint, Role, Ticket, User, Visit
+from queue_engine.hall.audit import audit
+from queue_engine.quality.complaints import (
     COMPLAINT_FLOW,
     COMPLAINT_PRIORITIES,
     complaint_fields,
     is_overdue,
     update_complaint,
 )
-from queue_engine.errors import QueueError
-from queue_engine.models import Complaint, Role, Ticket, User, Visit
-
-from ..auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
-from ..extensions import db
-from ..hall import clock
-from ..realtime import commit
 
 bp = Blueprint("records", __name__)
 

@@ -10,16 +10,15 @@ from typing import Any
 from flask import Blueprint, Response, abort, make_response, render_template, request
 from sqlalchemy import select
 
-from queue_engine.models import Counter, Service, User
-from queue_engine.rectification import open_cases_overview
-from queue_engine.reports import MAX_DAYS, ReportFilter, figure_rows, report
-from queue_engine.staffing import WEEKDAYS, staffing_plan
-from queue_engine.supervision import hall_overview
-
-from ..auth import MANAGER_ROLES, roles_required
-from ..charts import Series, bar_chart
-from ..extensions import db
-from ..hall import clock, ranking_min_ratings
+from kiosk.auth import MANAGER_ROLES, roles_required
+from kiosk.charts import Series, bar_chart
+from kiosk.context import clock, ranking_min_ratings
+from kiosk.extensions import db
+from queue_engine.core.models import Counter, Service, User
+from queue_engine.quality.rectification import open_cases_overview
+from queue_engine.reporting.reports import MAX_DAYS, ReportFilter, figure_rows, report
+from queue_engine.reporting.staffing import WEEKDAYS, staffing_plan
+from queue_engine.reporting.supervision import hall_overview
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
 

@@ -9,15 +9,14 @@ from typing import Any
 from flask import Blueprint, g, render_template, request
 from flask_babel import gettext
 
+from kiosk.context import clock, languages
+from kiosk.extensions import db
+from kiosk.realtime import commit
 from queue_engine import cancel, rate_visit
-from queue_engine.errors import AlreadyRated, QueueError, RatingClosed
-from queue_engine.lookups import ticket_by_token
-from queue_engine.models import Ticket
-from queue_engine.snapshots import ticket_view
-
-from ..extensions import db
-from ..hall import clock, languages
-from ..realtime import commit
+from queue_engine.core.errors import AlreadyRated, QueueError, RatingClosed
+from queue_engine.core.lookups import ticket_by_token
+from queue_engine.core.models import Ticket
+from queue_engine.queue.snapshots import ticket_view
 
 bp = Blueprint("ticket", __name__, url_prefix="/t")
 

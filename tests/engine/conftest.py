@@ -12,9 +12,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from queue_engine import FakeClock
-from queue_engine.db import make_engine
-from queue_engine.hall import hall_settings
-from queue_engine.models import Base, Category, Counter, Hall, Service, User
+from queue_engine.core.db import make_engine
+from queue_engine.core.models import Base, Category, Counter, Hall, Service, User
+from queue_engine.hall.calendar import hall_settings
 from tests.conftest import DATABASES
 from tests.services import fresh_schema
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from queue_engine.models import Ticket, TicketEvent
+from queue_engine.core.models import Ticket, TicketEvent
 
 
 def ticket_row(session: Session, ticket_id: int) -> dict[str, Any]:

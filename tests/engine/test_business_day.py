@@ -18,8 +18,8 @@ from queue_engine import (
     mark_no_show,
     start_service,
 )
-from queue_engine.errors import InvalidTransition, NoTicketWaiting, UnknownTicket
-from queue_engine.models import Ticket
+from queue_engine.core.errors import InvalidTransition, NoTicketWaiting, UnknownTicket
+from queue_engine.core.models import Ticket
 
 from .helpers import event_count, event_types, ticket_row
 

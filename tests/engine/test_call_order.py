@@ -16,8 +16,8 @@ from queue_engine import (
     mark_no_show,
     transfer,
 )
-from queue_engine.errors import InvalidInput, NoTicketWaiting
-from queue_engine.models import PriorityPolicy, Ticket
+from queue_engine.core.errors import InvalidInput, NoTicketWaiting
+from queue_engine.core.models import PriorityPolicy, Ticket
 
 from .helpers import events_of, ticket_row
 

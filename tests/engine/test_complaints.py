@@ -7,10 +7,10 @@ from datetime import date
 import pytest
 
 from queue_engine import VisitRecord, call_next, finish_visit, issue_ticket
-from queue_engine.complaints import COMPLAINT_FLOW, is_overdue, update_complaint
-from queue_engine.errors import InvalidInput, InvalidTransition
-from queue_engine.followups import mark_follow_up_done, open_complaints, open_follow_ups
-from queue_engine.models import Category, Complaint
+from queue_engine.core.errors import InvalidInput, InvalidTransition
+from queue_engine.core.models import Category, Complaint
+from queue_engine.quality.complaints import COMPLAINT_FLOW, is_overdue, update_complaint
+from queue_engine.quality.followups import mark_follow_up_done, open_complaints, open_follow_ups
 
 STATUSES = list(COMPLAINT_FLOW)
 LEGAL = {(a, b) for a, targets in COMPLAINT_FLOW.items() for b in targets}

@@ -27,9 +27,9 @@ from queue_engine import (
     issue_ticket,
     mark_no_show,
 )
-from queue_engine.errors import CounterBusy, NoTicketWaiting
-from queue_engine.hall import hall_settings
-from queue_engine.models import ACTIVE_STATUSES, CounterSession, Hall, Ticket, TicketEvent
+from queue_engine.core.errors import CounterBusy, NoTicketWaiting
+from queue_engine.core.models import ACTIVE_STATUSES, CounterSession, Hall, Ticket, TicketEvent
+from queue_engine.hall.calendar import hall_settings
 
 from .conftest import MONDAY_9AM
 

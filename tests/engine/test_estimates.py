@@ -22,9 +22,9 @@ from queue_engine import (
     open_counter,
     pause_counter,
 )
-from queue_engine.estimates import ServiceLoad, service_loads
-from queue_engine.models import PriorityPolicy, Ticket
-from queue_engine.snapshots import service_list, ticket_view, waiting_positions
+from queue_engine.core.models import PriorityPolicy, Ticket
+from queue_engine.queue.estimates import ServiceLoad, service_loads
+from queue_engine.queue.snapshots import service_list, ticket_view, waiting_positions
 
 
 def by_hand(ahead: int, *, open_counters: int, idle: int, mean_s: float) -> int:

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from queue_engine import issue_ticket
-from queue_engine.errors import HallClosed
-from queue_engine.hall import is_working_day
-from queue_engine.models import Hall
+from queue_engine.core.errors import HallClosed
+from queue_engine.core.models import Hall
+from queue_engine.hall.calendar import is_working_day
 
 from .helpers import event_count
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from queue_engine import VisitRecord, call_next, cancel, finish_visit, issue_ticket, transfer
-from queue_engine.models import Ticket
+from queue_engine.core.models import Ticket
 
 from .helpers import ticket_row
 

@@ -19,11 +19,11 @@ from queue_engine import (
     open_counter,
     start_service,
 )
-from queue_engine.admin import save_hall
-from queue_engine.business_day import close_day_if_due, last_closable_day
-from queue_engine.errors import CounterInUse, HallClosed, NoTicketWaiting
-from queue_engine.hall import hall_settings
-from queue_engine.models import Counter, CounterSession, CounterState, Hall, Ticket, TicketEvent
+from queue_engine.core.errors import CounterInUse, HallClosed, NoTicketWaiting
+from queue_engine.core.models import Counter, CounterSession, CounterState, Hall, Ticket, TicketEvent
+from queue_engine.hall.admin import save_hall
+from queue_engine.hall.calendar import hall_settings
+from queue_engine.queue.day import close_day_if_due, last_closable_day
 
 from .helpers import ticket_row
 

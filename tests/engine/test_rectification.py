@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from queue_engine import VisitRecord, call_next, finish_visit, issue_ticket, rate_visit
-from queue_engine.errors import InvalidInput, InvalidTransition
-from queue_engine.hall import hall_settings
-from queue_engine.models import RectificationCase, Service
-from queue_engine.rectification import (
+from queue_engine.core.errors import InvalidInput, InvalidTransition
+from queue_engine.core.models import RectificationCase, Service
+from queue_engine.hall.calendar import hall_settings
+from queue_engine.quality.rectification import (
     CASE_FLOW,
     add_working_days,
     assign_case,
@@ -142,7 +142,7 @@ def test_overdue_until_rectified(session, clock, rated, make_user):
 def test_the_quality_figures_count_each_case_by_its_outcome(
     session, clock, make_service, make_counter, make_user
 ):
-    from queue_engine.quality_figures import rectification_figures
+    from queue_engine.quality.figures import rectification_figures
 
     make_service("A")
     counter = make_counter("1", [session.query(Service).one()])
@@ -185,7 +185,7 @@ def test_the_quality_figures_count_each_case_by_its_outcome(
 
 
 def test_the_ranking_leaves_out_small_samples_and_orders_by_satisfaction():
-    from queue_engine.quality_figures import ranking
+    from queue_engine.quality.figures import ranking
 
     def row(name, ratings, rate, mean):
         return {"name": name, "satisfaction": {"ratings": ratings, "satisfaction_rate": rate, "mean": mean}}

@@ -29,7 +29,7 @@ from queue_engine import (
     start_service,
     transfer,
 )
-from queue_engine.errors import (
+from queue_engine.core.errors import (
     CounterBusy,
     CounterClosed,
     CounterInUse,
@@ -44,8 +44,8 @@ from queue_engine.errors import (
     UnknownService,
     UnknownTicket,
 )
-from queue_engine.hall import hall_settings
-from queue_engine.models import Counter, Ticket
+from queue_engine.core.models import Counter, Ticket
+from queue_engine.hall.calendar import hall_settings
 
 from .helpers import event_count, ticket_row
 

@@ -33,7 +33,7 @@ from queue_engine import (
     start_service,
     transfer,
 )
-from queue_engine.models import (
+from queue_engine.core.models import (
     Category,
     Complaint,
     Counter,
@@ -46,11 +46,11 @@ from queue_engine.models import (
     TicketEvent,
     User,
 )
-from queue_engine.rectification import add_working_days
-from queue_engine.report_cells import finalize_days, load_cells
-from queue_engine.reports import ReportFilter, complaint_figures, figure_rows, report
-from queue_engine.staffing import counters_needed, erlang_c, mean_wait_s, staffing_plan
-from queue_engine.supervision import hall_overview
+from queue_engine.quality.rectification import add_working_days
+from queue_engine.reporting.cells import finalize_days, load_cells
+from queue_engine.reporting.reports import ReportFilter, complaint_figures, figure_rows, report
+from queue_engine.reporting.staffing import counters_needed, erlang_c, mean_wait_s, staffing_plan
+from queue_engine.reporting.supervision import hall_overview
 
 TZ = ZoneInfo("Asia/Shanghai")
 MONDAY, TUESDAY, WEDNESDAY = date(2026, 1, 5), date(2026, 1, 6), date(2026, 1, 7)

@@ -9,14 +9,14 @@ import pytest
 from sqlalchemy import delete, inspect, select, text
 
 from queue_engine import issue_ticket
-from queue_engine.admin import remove_counter, remove_service, save_counter, save_service
-from queue_engine.config_io import ConfigInvalid, check_config, dump_config, export_config, import_config
-from queue_engine.db import make_engine
-from queue_engine.hall import hall_settings
-from queue_engine.models import AuditEntry, Counter, Hall, Role, Service, counter_services
-from queue_engine.schema import add_missing_columns
-from queue_engine.settings import SettingsInvalid, clean_hall, clean_service, parse_hours_text
-from queue_engine.staff import update_user
+from queue_engine.core.db import make_engine
+from queue_engine.core.models import AuditEntry, Counter, Hall, Role, Service, counter_services
+from queue_engine.core.schema import add_missing_columns
+from queue_engine.hall.admin import remove_counter, remove_service, save_counter, save_service
+from queue_engine.hall.calendar import hall_settings
+from queue_engine.hall.config_io import ConfigInvalid, check_config, dump_config, export_config, import_config
+from queue_engine.hall.rules import SettingsInvalid, clean_hall, clean_service, parse_hours_text
+from queue_engine.hall.staff import update_user
 
 SERVICE = {
     "code": "A",

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from queue_engine.models import (
+from queue_engine.core.models import (
     OPEN_STATUSES,
     Category,
     Complaint,
@@ -17,7 +17,7 @@ from queue_engine.models import (
     TicketEvent,
     Visit,
 )
-from queue_engine.reports import report
+from queue_engine.reporting.reports import report
 from queue_engine.simulation import SimulationSettings, simulate
 
 TZ = ZoneInfo("Asia/Shanghai")

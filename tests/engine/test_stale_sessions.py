@@ -16,8 +16,8 @@ from queue_engine import (
     mark_no_show,
     open_counter,
 )
-from queue_engine.errors import CounterInUse, InvalidTransition
-from queue_engine.models import Counter, CounterSession, Ticket
+from queue_engine.core.errors import CounterInUse, InvalidTransition
+from queue_engine.core.models import Counter, CounterSession, Ticket
 
 from .helpers import event_types
 

@@ -28,8 +28,8 @@ from queue_engine import (
     start_service,
     transfer,
 )
-from queue_engine.errors import InvalidTransition, NoTicketWaiting, QueueError
-from queue_engine.models import Counter, Service, Ticket, TicketStatus, User
+from queue_engine.core.errors import InvalidTransition, NoTicketWaiting, QueueError
+from queue_engine.core.models import Counter, Service, Ticket, TicketStatus, User
 
 from .helpers import event_count, events_of, ticket_row
 

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from queue_engine import VisitRecord, call_next, finish_visit, issue_ticket, rate_visit, start_service
-from queue_engine.errors import AlreadyRated, InvalidInput, InvalidTransition, RatingClosed
-from queue_engine.lookups import service_by_code
-from queue_engine.models import Category, Complaint, Ticket, Visit
-from queue_engine.reports import daily_summary
+from queue_engine.core.errors import AlreadyRated, InvalidInput, InvalidTransition, RatingClosed
+from queue_engine.core.lookups import service_by_code
+from queue_engine.core.models import Category, Complaint, Ticket, Visit
+from queue_engine.reporting.reports import daily_summary
 
 from .helpers import event_count, events_of, ticket_row
 

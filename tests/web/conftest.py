@@ -13,13 +13,13 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-import kiosk.seed
+import kiosk.cli.seed
 from kiosk import create_app
 from kiosk.auth import issue_token
+from kiosk.cli.seed import seed_demo
 from kiosk.extensions import db
-from kiosk.seed import seed_demo
 from queue_engine import FakeClock
-from queue_engine.models import User
+from queue_engine.core.models import User
 
 DEMO_PASSWORD = "demo-pass-123"
 
@@ -48,7 +48,7 @@ def build_app(database_url: str, clock: FakeClock, **config: Any) -> Flask:
     application = create_app(settings)
     with pytest.MonkeyPatch.context() as patch:
         # Six demo hashes per test need not be slow; the CLI's create-user keeps the real cost.
-        patch.setattr(kiosk.seed, "hash_password", quick_hash)
+        patch.setattr(kiosk.cli.seed, "hash_password", quick_hash)
         with application.app_context():
             db.create_all()
             seed_demo(db.session, None, DEMO_PASSWORD)

@@ -15,9 +15,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from kiosk import create_app, hall_runtime
+from kiosk import create_app
+from kiosk import runtime as hall_runtime
 from kiosk.extensions import db, socketio
-from queue_engine.models import AuditEntry, Counter, CounterState, KioskDevice, Service, Ticket, User
+from queue_engine.core.models import AuditEntry, Counter, CounterState, KioskDevice, Service, Ticket, User
 
 from .conftest import DEMO_PASSWORD
 from .helpers import all_rows
@@ -851,7 +852,7 @@ def test_the_day_closer_runs_in_the_background(app_factory, clock):
     # 17:30 is closing time, plus a 60-minute delay: at 18:31 the day is over.
     admin_form = {"opening_hours": {str(d): [["08:30", "17:30"]] for d in range(5)}}
     with app.app_context():
-        from queue_engine.hall import hall_settings
+        from queue_engine.hall.calendar import hall_settings
 
         hall_settings(db.session).opening_hours = admin_form["opening_hours"]
         db.session.commit()

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from werkzeug.security import check_password_hash
 
 from kiosk.extensions import db
-from queue_engine.models import User
+from queue_engine.core.models import User
 
 from .conftest import DEMO_PASSWORD
 from .helpers import PUBLIC, all_rows, api_routes, error_of

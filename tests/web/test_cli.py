@@ -10,11 +10,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import inspect, select
 
-import kiosk.cli
-import kiosk.seed
+import kiosk.cli.commands
+import kiosk.cli.seed
 from kiosk import create_app
 from kiosk.extensions import db
-from queue_engine.models import Service, User
+from queue_engine.core.models import Service, User
 
 from .conftest import quick_hash
 from .helpers import all_rows
@@ -26,8 +26,8 @@ DEMO_USERS = ["admin", "supervisor", "clerk1", "clerk2", "clerk3", "clerk4"]
 def logins_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Where seed-demo keeps the demo logins, here (never the real instance/ folder)."""
     path = tmp_path / "instance" / "demo-logins.txt"
-    monkeypatch.setattr(kiosk.cli, "logins_file", lambda: path)
-    monkeypatch.setattr(kiosk.seed, "hash_password", quick_hash)  # six demo users per seed
+    monkeypatch.setattr(kiosk.cli.commands, "logins_file", lambda: path)
+    monkeypatch.setattr(kiosk.cli.seed, "hash_password", quick_hash)  # six demo users per seed
     monkeypatch.delenv("QMS_DEMO_PASSWORD", raising=False)
     return path
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from kiosk.extensions import db
-from queue_engine.models import Visit
+from queue_engine.core.models import Visit
 
 from .helpers import error_of
 

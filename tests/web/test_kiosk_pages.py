@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from kiosk.extensions import db
-from queue_engine.hall import hall_settings
-from queue_engine.models import Service, Ticket
+from queue_engine.core.models import Service, Ticket
+from queue_engine.hall.calendar import hall_settings
 
 
 def csrf(client, path="/kiosk"):

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from kiosk.extensions import db
-from queue_engine.models import AuditEntry, RectificationCase, User
-from queue_engine.rating_export import FIELDS
+from queue_engine.core.models import AuditEntry, RectificationCase, User
+from queue_engine.quality.rating_export import FIELDS
 from tests.web.staff_login import log_in
 
 SECRETS = ("吴先生", "13700001111", "身份证丢失补办")

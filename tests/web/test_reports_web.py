@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from queue_engine.reports import figure_rows
+from queue_engine.reporting.reports import figure_rows
 from tests.web.staff_login import log_in
 
 FIGURE = re.compile(r'<(td|span|strong)[^>]*data-figure="([^"]*)" data-value="([^"]*)"[^>]*>(.*?)</\1>', re.S)

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from kiosk.extensions import db
-from queue_engine.models import AuditEntry, Complaint, CounterSession, Ticket, Visit
+from queue_engine.core.models import AuditEntry, Complaint, CounterSession, Ticket, Visit
 from tests.web.staff_login import log_in, page_csrf
 
 WHO = ["anonymous", "clerk1", "clerk_elsewhere", "supervisor", "admin"]

@@ -1,0 +1,135 @@
+"""Flask CLI: init-db, seed-demo, create-user, issue-token, close-day."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from kiosk.auth import hash_password, issue_token
+from kiosk.cli.seed import seed_demo
+from kiosk.context import clock
+from kiosk.extensions import db
+from queue_engine import close_business_day
+from queue_engine.core.models import Counter, Role, User
+from queue_engine.core.schema import add_missing_columns
+
+
+def logins_file() -> Path:
+    """Where the demo passwords are kept (instance/, never in the repository)."""
+    return Path(current_app.instance_path) / "demo-logins.txt"
+
+
+def _user(username: str) -> User:
+    user = db.session.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise click.ClickException(f"No user named {username!r}.")
+    return user
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create the tables and add columns the models gained since (existing data is kept)."""
+    db.create_all()
+    for column in add_missing_columns(db.engine)[0]:
+        click.echo(f"Added column {column}")
+    click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@click.command("seed-demo")
+@with_appcontext
+@click.option("--password", default=None, help="One password for every demo user (default: random).")
+def seed_demo_command(password: str | None) -> None:
+    """Create the demo services A-D, counters 1-4 and users; print the demo logins."""
+    db.create_all()
+    seed_demo(db.session, logins_file(), password)
+    db.session.commit()
+    click.echo("Demo hall ready: services A-D, counters 1-4.")
+    if logins_file().exists():
+        click.echo("Demo logins (username password), also in instance/demo-logins.txt:")
+        click.echo(logins_file().read_text().rstrip())
+
+
+@click.command("create-user")
+@with_appcontext
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--display-name", default="")
+@click.option("--counters", default="", help="Counter ids the user may work at, e.g. 1,2")
+@click.password_option(envvar="QMS_NEW_USER_PASSWORD")
+def create_user(username: str, role: str, display_name: str, counters: str, password: str) -> None:
+    """Create a member of staff (the password is asked for, or QMS_NEW_USER_PASSWORD)."""
+    if db.session.scalars(select(User).where(User.username == username)).first():
+        raise click.ClickException(f"A user named {username!r} exists already.")
+    if len(password) < 8:
+        raise click.ClickException("The password must have at least 8 characters.")
+    ids = [int(c) for c in counters.split(",") if c.strip().isdigit()]
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        role=role,
+        password_hash=hash_password(password),
+        active=True,
+    )
+    user.counters = list(db.session.scalars(select(Counter).where(Counter.id.in_(ids))))
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"Created {role} {username}.")
+
+
+@click.command("issue-token")
+@with_appcontext
+@click.argument("username")
+def issue_token_command(username: str) -> None:
+    """Give a user a new API token (the old one stops working); the token is the last line."""
+    user = _user(username)
+    token = issue_token(user)
+    db.session.commit()
+    click.echo(f"API token for {username} (shown once; send it as 'Authorization: Bearer ...'):")
+    click.echo(token)
+
+
+@click.command("close-day")
+@with_appcontext
+@click.option(
+    "--date", "day", default=None, help="Expire open tickets up to this day (default: before today)."
+)
+def close_day(day: str | None) -> None:
+    """Expire tickets left open on past business days."""
+    try:
+        last_day = date.fromisoformat(day) if day else None
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--date") from None
+    count = close_business_day(db.session, clock(), last_day)
+    db.session.commit()
+    click.echo(f"Expired {count} ticket(s).")
+
+
+@click.command("register-kiosk")
+@with_appcontext
+@click.argument("name")
+def register_kiosk(name: str) -> None:
+    """Register a kiosk device (exempt from the ticket limit); prints the link to open on it once."""
+    from kiosk.rooms.kiosk import create_device
+
+    _device, token = create_device(name[:64])
+    db.session.commit()
+    click.echo(f"Open this address once on the kiosk {name!r} (keep it secret):")
+    click.echo(f"/kiosk/register/{token}")
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands."""
+    commands = (init_db, seed_demo_command, create_user, issue_token_command, close_day, register_kiosk)
+    for command in commands:
+        app.cli.add_command(command)
+    from kiosk.cli import config as cli_config
+    from kiosk.cli import simulate as cli_simulate
+
+    cli_simulate.init_app(app)
+    cli_config.init_app(app)

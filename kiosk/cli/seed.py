@@ -1,0 +1,97 @@
+"""The demo hall of DESIGN §8: services A-D, counters 1-4, admin, supervisor, clerk1-clerk4."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kiosk.auth import hash_password
+from queue_engine.core.models import Category, Counter, Role, Service, User
+from queue_engine.hall.calendar import hall_settings
+
+DEMO_SERVICES = [
+    # code, names, category, target wait (min)
+    ("A", {"zh": "咨询", "en": "Inquiry"}, Category.INQUIRY, 10),
+    ("B", {"zh": "办理", "en": "Transactions"}, Category.TRANSACTION, 20),
+    ("C", {"zh": "投诉", "en": "Complaints"}, Category.COMPLAINT, 15),
+    ("D", {"zh": "证照领取", "en": "Document collection"}, Category.OTHER, 10),
+]
+# Counters 1 and 2 serve every service; 3 and 4 a subset each.
+DEMO_COUNTERS = {1: "ABCD", 2: "ABCD", 3: "AB", 4: "CD"}
+DEMO_USERS = [
+    ("admin", "管理员 Admin", Role.ADMIN),
+    ("supervisor", "值班长 Supervisor", Role.SUPERVISOR),
+    *[(f"clerk{n}", f"{n}号窗口 Clerk {n}", Role.CLERK) for n in range(1, 5)],
+]
+
+
+def _demo_password(username: str) -> str:
+    shared = os.environ.get("QMS_DEMO_PASSWORD")
+    return shared or f"{username}-{secrets.token_hex(3)}"
+
+
+def seed_demo(session: Session, logins_file: Path | None, password: str | None = None) -> dict[str, str]:
+    """Create whatever of the demo hall is missing; return the logins created now."""
+    hall = hall_settings(session)
+    hall.name = hall.name or {"zh": "政务服务大厅", "en": "Service Hall"}
+    services: dict[str, Service] = {}
+    for order, (code, names, category, target) in enumerate(DEMO_SERVICES):
+        service = session.scalars(select(Service).where(Service.code == code)).first()
+        if service is None:
+            service = Service(
+                code=code,
+                prefix=code,
+                names=names,
+                category=category,
+                target_wait_min=target,
+                sort_order=order,
+                active=True,
+                start_number=1,
+            )
+            session.add(service)
+        services[code] = service
+    session.flush()
+    counters = []
+    for counter_id, codes in DEMO_COUNTERS.items():
+        counter = session.get(Counter, counter_id)
+        if counter is None:
+            counter = Counter(id=counter_id, name=str(counter_id), state="closed", active=True)
+            counter.services = [services[c] for c in codes]
+            session.add(counter)
+        counters.append(counter)
+    session.flush()
+    created: dict[str, str] = {}
+    for username, display, role in DEMO_USERS:
+        if session.scalars(select(User).where(User.username == username)).first() is not None:
+            continue
+        secret = password or _demo_password(username)
+        user = User(
+            username=username,
+            display_name=display,
+            role=role,
+            password_hash=hash_password(secret),
+            active=True,
+        )
+        user.counters = list(counters)  # clerkN opens counter N by default and may open any
+        session.add(user)
+        created[username] = secret
+    if created and logins_file is not None:
+        _write_logins(logins_file, created)
+    return created
+
+
+def _write_logins(logins_file: Path, created: dict[str, str]) -> None:
+    # A user created again (the database was reset) replaces its old line: a stale password
+    # listed first would be the one people try.
+    old = logins_file.read_text().splitlines() if logins_file.exists() else []
+    kept = [line for line in old if line.strip() and line.split()[0] not in created]
+    lines = kept + [f"{username:<12} {secret}" for username, secret in created.items()]
+    logins_file.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(logins_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write("\n".join(lines) + "\n")
+    logins_file.chmod(0o600)

@@ -1,0 +1,1 @@
+"""The queue itself: issuing, calling, counter duty, numbering, call order, estimates, screens, day close."""

@@ -1,0 +1,312 @@
+"""The counter's side of a ticket's life: call, recall, no-show, start, finish, transfer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from queue_engine.core.clock import Clock
+from queue_engine.core.errors import (
+    CounterBusy,
+    InvalidInput,
+    InvalidTransition,
+    NotAtThisCounter,
+    NoTicketWaiting,
+    ServiceClosed,
+)
+from queue_engine.core.events import record
+from queue_engine.core.lookups import counter_by_id, locked, service_by_code, ticket_by_token
+from queue_engine.core.models import (
+    ACTIVE_STATUSES,
+    Category,
+    Complaint,
+    Counter,
+    Outcome,
+    Ticket,
+    TicketStatus,
+    Visit,
+)
+from queue_engine.hall.calendar import hall_settings
+from queue_engine.queue.counters import ensure_on_duty
+from queue_engine.queue.ordering import call_order, waiting_query
+
+FIELD_LIMITS = {"customer_name": 128, "contact": 128, "description": 4000, "notes": 4000}
+COMPLAINT_PRIORITIES = ("low", "normal", "high", "urgent")
+
+
+def active_ticket(session: Session, counter_id: int) -> Ticket | None:
+    """The ticket a counter is calling or serving, if any."""
+    return session.scalars(
+        select(Ticket).where(Ticket.counter_id == counter_id, Ticket.status.in_(ACTIVE_STATUSES))
+    ).first()
+
+
+def _ready_counter(session: Session, clock: Clock, counter_id: int, staff_id: int | None) -> Counter:
+    counter = counter_by_id(session, counter_id, lock=True)
+    ensure_on_duty(session, clock, counter, staff_id)
+    if active_ticket(session, counter.id) is not None:
+        raise CounterBusy(f"Counter {counter.name} is still holding a ticket.")
+    return counter
+
+
+def _mark_called(
+    session: Session, clock: Clock, ticket: Ticket, counter: Counter, staff_id: int | None, **data: object
+) -> Ticket:
+    now = clock.now()
+    ticket.status = TicketStatus.CALLED
+    ticket.called_at = now
+    ticket.started_at = None
+    ticket.call_count = 1
+    ticket.counter_id = counter.id
+    ticket.staff_id = staff_id
+    record(session, ticket, "called", now, counter_id=counter.id, staff_id=staff_id, **data)
+    return ticket
+
+
+def call_next(session: Session, clock: Clock, counter_id: int, staff_id: int | None = None) -> Ticket:
+    """Call the earliest waiting ticket among the counter's services (first come, first served).
+
+    Opens a closed counter for the calling member of staff.  On PostgreSQL the candidate is
+    taken ``FOR UPDATE SKIP LOCKED``, so counters calling at the same instant each get a
+    different ticket without waiting on one another.
+    """
+    counter = _ready_counter(session, clock, counter_id, staff_id)
+    service_ids = [s.id for s in counter.services]
+    if not service_ids:
+        raise NoTicketWaiting(f"Counter {counter.name} serves no service.")
+    day = clock.today()
+    hall = hall_settings(session)
+    order = call_order(session, hall.priority_policy, hall.priority_every_n, service_ids, day)
+    ticket = session.scalars(
+        locked(waiting_query(service_ids, day).order_by(*order).limit(1), skip_locked=True)
+    ).first()
+    if ticket is None:
+        raise NoTicketWaiting(f"Nobody is waiting for counter {counter.name}.")
+    return _mark_called(session, clock, ticket, counter, staff_id)
+
+
+def call_ticket(
+    session: Session,
+    clock: Clock,
+    counter_id: int,
+    number_or_token: str,
+    reason: str,
+    staff_id: int | None = None,
+) -> Ticket:
+    """Call one waiting ticket out of order; the reason is kept in the event log."""
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 500:
+        raise InvalidInput("Calling out of order needs a reason (at most 500 characters).")
+    counter = _ready_counter(session, clock, counter_id, staff_id)
+    ticket = _waiting_ticket(session, clock.today(), number_or_token)
+    if ticket.service_id not in {s.id for s in counter.services}:
+        raise InvalidInput(f"Counter {counter.name} does not serve ticket {ticket.number}.")
+    return _mark_called(session, clock, ticket, counter, staff_id, out_of_order=True, reason=reason)
+
+
+def _waiting_ticket(session: Session, day: date, number_or_token: str) -> Ticket:
+    found = session.scalars(
+        locked(
+            select(Ticket)
+            .where(
+                (Ticket.token == number_or_token)
+                | ((Ticket.number == number_or_token.upper()) & (Ticket.business_date == day))
+            )
+            .order_by(Ticket.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if found is None:
+        found = ticket_by_token(session, number_or_token)  # raises UnknownTicket
+    if found.status != TicketStatus.WAITING:
+        raise InvalidTransition(f"Ticket {found.number} is not waiting; it is {found.status}.")
+    if found.business_date != day:
+        # Found by its token: a ticket left waiting on an earlier day is never called today.
+        raise InvalidTransition(f"Ticket {found.number} was taken on {found.business_date}, not today.")
+    return found
+
+
+def _held_ticket(
+    session: Session, token: str, allowed: tuple[str, ...], action: str, counter_id: int | None
+) -> Ticket:
+    ticket = ticket_by_token(session, token, lock=True)
+    if ticket.status not in allowed:
+        raise InvalidTransition(f"Ticket {ticket.number} is {ticket.status}; cannot {action}.")
+    if counter_id is not None and ticket.counter_id != counter_id:
+        raise NotAtThisCounter(f"Ticket {ticket.number} is not held by this counter.")
+    return ticket
+
+
+def recall(
+    session: Session, clock: Clock, token: str, *, staff_id: int | None = None, counter_id: int | None = None
+) -> Ticket:
+    """Call a called ticket again (the board announces it once more)."""
+    ticket = _held_ticket(session, token, (TicketStatus.CALLED,), "recall", counter_id)
+    now = clock.now()
+    ticket.call_count += 1
+    record(
+        session,
+        ticket,
+        "recalled",
+        now,
+        counter_id=ticket.counter_id,
+        staff_id=staff_id,
+        call_count=ticket.call_count,
+    )
+    return ticket
+
+
+def mark_no_show(
+    session: Session, clock: Clock, token: str, *, staff_id: int | None = None, counter_id: int | None = None
+) -> Ticket:
+    """The called visitor did not come (过号)."""
+    ticket = _held_ticket(session, token, (TicketStatus.CALLED,), "mark a no-show", counter_id)
+    now = clock.now()
+    ticket.status = TicketStatus.NO_SHOW
+    ticket.closed_at = now
+    record(session, ticket, "no_show", now, counter_id=ticket.counter_id, staff_id=staff_id)
+    return ticket
+
+
+def start_service(
+    session: Session, clock: Clock, token: str, *, staff_id: int | None = None, counter_id: int | None = None
+) -> Ticket:
+    """The called visitor has arrived at the counter."""
+    ticket = _held_ticket(session, token, (TicketStatus.CALLED,), "start", counter_id)
+    now = clock.now()
+    ticket.status = TicketStatus.SERVING
+    ticket.started_at = now
+    record(session, ticket, "started", now, counter_id=ticket.counter_id, staff_id=staff_id)
+    return ticket
+
+
+@dataclass(frozen=True)
+class VisitRecord:
+    """What the clerk writes down when closing a visit."""
+
+    outcome: str
+    customer_name: str = ""
+    contact: str = ""
+    description: str = ""
+    notes: str = ""
+    complaint_department: str | None = None
+    complaint_priority: str = "normal"
+    complaint_due: date | None = None
+
+    def validate(self) -> None:
+        """Refuse a record the hall could not use."""
+        if self.outcome not in set(Outcome):
+            choices = ", ".join(Outcome)
+            raise InvalidInput(f"outcome must be one of: {choices}.")
+        for name, limit in FIELD_LIMITS.items():
+            value = getattr(self, name)
+            if not isinstance(value, str) or len(value) > limit:
+                raise InvalidInput(f"{name} must be text of at most {limit} characters.")
+        if self.complaint_priority not in COMPLAINT_PRIORITIES:
+            raise InvalidInput(f"priority must be one of: {', '.join(COMPLAINT_PRIORITIES)}.")
+        if self.complaint_department is not None and len(self.complaint_department) > 128:
+            raise InvalidInput("department must be at most 128 characters.")
+
+
+def finish_visit(
+    session: Session,
+    clock: Clock,
+    token: str,
+    visit_record: VisitRecord,
+    *,
+    staff_id: int | None = None,
+    counter_id: int | None = None,
+) -> Ticket:
+    """Close the visit with its record; a complaint service's visit opens a Complaint."""
+    visit_record.validate()
+    ticket = _held_ticket(session, token, ACTIVE_STATUSES, "finish", counter_id)
+    now = clock.now()
+    implicit_start = ticket.started_at is None
+    if implicit_start:
+        # Finished without "start": count the visit from the call, not from now.
+        ticket.started_at = ticket.called_at
+    ticket.status = TicketStatus.DONE
+    ticket.finished_at = now
+    visit = Visit(
+        ticket_id=ticket.id,
+        service_id=ticket.service_id,
+        counter_id=ticket.counter_id,
+        staff_id=ticket.staff_id if staff_id is None else staff_id,
+        outcome=visit_record.outcome,
+        customer_name=visit_record.customer_name.strip(),
+        contact=visit_record.contact.strip(),
+        description=visit_record.description.strip(),
+        notes=visit_record.notes.strip(),
+        finished_at=now,
+    )
+    session.add(visit)
+    session.flush()
+    if ticket.service.category == Category.COMPLAINT or visit_record.complaint_department:
+        session.add(
+            Complaint(
+                visit_id=visit.id,
+                department=(visit_record.complaint_department or "").strip(),
+                priority=visit_record.complaint_priority,
+                due_date=visit_record.complaint_due,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    record(
+        session,
+        ticket,
+        "finished",
+        now,
+        counter_id=ticket.counter_id,
+        staff_id=staff_id,
+        outcome=visit_record.outcome,
+        implicit_start=implicit_start,
+    )
+    return ticket
+
+
+def transfer(
+    session: Session,
+    clock: Clock,
+    token: str,
+    service_code: str,
+    *,
+    staff_id: int | None = None,
+    counter_id: int | None = None,
+) -> Ticket:
+    """Send a called or served visitor to another service's queue.
+
+    Same number; the ticket keeps its place there by its original issue time.
+    """
+    target = service_by_code(session, service_code)
+    ticket = _held_ticket(session, token, ACTIVE_STATUSES, "transfer", counter_id)
+    if not target.active:
+        raise ServiceClosed(f"Service {target.code} is not taking tickets now.")
+    if target.id == ticket.service_id:
+        raise InvalidInput(f"Ticket {ticket.number} is already in service {target.code}.")
+    now = clock.now()
+    from_counter = ticket.counter_id
+    ticket.transferred_from = ticket.service
+    ticket.service = target
+    ticket.status = TicketStatus.WAITING
+    ticket.counter_id = None
+    ticket.staff_id = None
+    ticket.called_at = None
+    ticket.started_at = None
+    ticket.call_count = 0
+    ticket.transfer_count += 1
+    session.flush()
+    record(
+        session,
+        ticket,
+        "transferred",
+        now,
+        counter_id=from_counter,
+        staff_id=staff_id,
+        to_service=target.code,
+        from_service_id=ticket.transferred_from_id,
+    )
+    return ticket

@@ -1,0 +1,35 @@
+"""Ticket numbers: PREFIX + three digits, per service, restarting each business day."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from queue_engine.core.models import Service, ServiceDaySequence
+
+
+def format_number(prefix: str, sequence: int) -> str:
+    """The printed number: ``A001`` ... ``A999``, then ``A1000`` if a day ever gets there."""
+    return f"{prefix}{sequence:03d}"
+
+
+def next_sequence(session: Session, service: Service, day: date) -> int:
+    """Take the next sequence of a service's day, atomically.
+
+    One ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` statement: on PostgreSQL it holds
+    the (service, day) row lock until commit, so concurrent issuers, in any process, queue
+    behind it; on SQLite the IMMEDIATE transaction already serialises writers.
+    """
+    dialect = session.get_bind().dialect.name
+    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = ServiceDaySequence
+    stmt = insert_fn(table).values(
+        service_id=service.id, business_date=day, last_sequence=service.start_number
+    )
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[table.service_id, table.business_date],
+        set_={"last_sequence": table.last_sequence + 1},
+    ).returning(table.last_sequence)
+    return int(session.execute(upsert).scalar_one())

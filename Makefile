@@ -54,6 +54,8 @@ kiosk/static/vendor/.stamp: package.json package-lock.json
 system-deps:
 	@bash scripts/system-deps.sh
 
+# Upgrade the database in place (Alembic migrations; its data is kept), then seed the demo hall
+# only if the database holds none: seed-demo changes nothing where services, counters or users exist.
 db: setup
 	$(VENV)/bin/flask init-db
 	$(VENV)/bin/flask seed-demo

@@ -10,11 +10,13 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from kiosk.extensions import csrf, db, limiter, login_manager, socketio
+from kiosk.extensions import csrf, db, limiter, login_manager, migrate, socketio
 from queue_engine.core.clock import Clock
 from queue_engine.core.db import configure_engine
 
 ROOT = Path(__file__).resolve().parent.parent
+# The migration scripts ship inside the package, so that an installed app finds them.
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -36,6 +38,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
+    # `flask db ...`; render_as_batch: SQLite alters a table by copying it (see migrations/env.py).
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

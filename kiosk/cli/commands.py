@@ -1,4 +1,4 @@
-"""Flask CLI: init-db, seed-demo, create-user, issue-token, close-day."""
+"""Flask CLI: init-db (migrations), seed-demo, create-user, issue-token, close-day."""
 
 from __future__ import annotations
 
@@ -6,17 +6,20 @@ from datetime import date
 from pathlib import Path
 
 import click
+from alembic import command as alembic
+from alembic.runtime.migration import MigrationContext
+from alembic.util import CommandError
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.auth import hash_password, issue_token
-from kiosk.cli.seed import seed_demo
+from kiosk.cli.seed import hall_contents, seed_demo
 from kiosk.context import clock
 from kiosk.extensions import db
 from queue_engine import close_business_day
 from queue_engine.core.models import Counter, Role, User
-from queue_engine.core.schema import add_missing_columns
 
 
 def logins_file() -> Path:
@@ -31,25 +34,54 @@ def _user(username: str) -> User:
     return user
 
 
+def made_before_migrations() -> bool:
+    """Whether the database has the app's tables but no alembic_version (release 0.1 or earlier)."""
+    with db.engine.connect() as connection:
+        tables = set(inspect(connection).get_table_names())
+    return "alembic_version" not in tables and bool(tables & set(db.metadata.tables))
+
+
+def upgrade_database() -> str | None:
+    """Run the migrations up to the newest (kiosk/migrations); returns the database's revision.
+
+    A database made before migrations is adopted by the first one, which adds the indexes and
+    constraints that ``create_all`` never added to existing tables.  Each upgrade is one
+    transaction: when it fails, the database is left as it was.
+    """
+    if made_before_migrations():
+        click.echo("Tables made before migrations (release 0.1 or earlier): adopting them, every row kept.")
+    config = current_app.extensions["migrate"].migrate.get_config()
+    try:
+        alembic.upgrade(config, "head")
+    except (CommandError, RuntimeError, SQLAlchemyError) as error:
+        raise click.ClickException(f"Upgrade failed; the database is as it was. {error}") from error
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
 @click.command("init-db")
 @with_appcontext
 def init_db() -> None:
-    """Create the tables and add columns the models gained since (existing data is kept)."""
-    db.create_all()
-    for column in add_missing_columns(db.engine)[0]:
-        click.echo(f"Added column {column}")
-    click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
+    """Create or upgrade the database to the newest schema (Alembic migrations); data is kept."""
+    revision = upgrade_database()
+    url = db.engine.url.render_as_string(hide_password=True)
+    click.echo(f"Database ready (schema revision {revision}): {url}")
 
 
 @click.command("seed-demo")
 @with_appcontext
 @click.option("--password", default=None, help="One password for every demo user (default: random).")
 def seed_demo_command(password: str | None) -> None:
-    """Create the demo services A-D, counters 1-4 and users; print the demo logins."""
-    db.create_all()
-    seed_demo(db.session, logins_file(), password)
-    db.session.commit()
-    click.echo("Demo hall ready: services A-D, counters 1-4.")
+    """Create the demo services A-D, counters 1-4 and users in an empty database; print the logins."""
+    upgrade_database()
+    held = hall_contents(db.session)
+    if any(held.values()):
+        counts = ", ".join(f"{count} {kind}" for kind, count in held.items())
+        click.echo(f"The database already holds a hall ({counts}): seed-demo changed nothing.")
+    else:
+        seed_demo(db.session, logins_file(), password)
+        db.session.commit()
+        click.echo("Demo hall ready: services A-D, counters 1-4.")
     if logins_file().exists():
         click.echo("Demo logins (username password), also in instance/demo-logins.txt:")
         click.echo(logins_file().read_text().rstrip())

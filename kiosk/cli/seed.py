@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kiosk.auth import hash_password
@@ -27,6 +27,18 @@ DEMO_USERS = [
     ("supervisor", "值班长 Supervisor", Role.SUPERVISOR),
     *[(f"clerk{n}", f"{n}号窗口 Clerk {n}", Role.CLERK) for n in range(1, 5)],
 ]
+
+
+def hall_contents(session: Session) -> dict[str, int]:
+    """How many services, counters and users the database holds: a hall, once any is there.
+
+    The hall settings row is not counted: the app writes it on its own (its defaults).
+    """
+    return {
+        "services": session.scalar(select(func.count(Service.id))) or 0,
+        "counters": session.scalar(select(func.count(Counter.id))) or 0,
+        "users": session.scalar(select(func.count(User.id))) or 0,
+    }
 
 
 def _demo_password(username: str) -> str:

@@ -1,17 +1,15 @@
-"""The rules of the hall's set-up on the engine: values refused, history kept, admins kept, the
-configuration file's round trip and refusals, and old databases brought up to the models."""
+"""The rules of the hall's set-up on the engine: values refused, history kept, admins kept, and
+the configuration file's round trip and refusals.  (Old databases: tests/web/test_migrations.py.)"""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from sqlalchemy import delete, inspect, select, text
+from sqlalchemy import delete, select
 
 from queue_engine import issue_ticket
-from queue_engine.core.db import make_engine
 from queue_engine.core.models import AuditEntry, Counter, Hall, Role, Service, counter_services
-from queue_engine.core.schema import add_missing_columns
 from queue_engine.hall.admin import remove_counter, remove_service, save_counter, save_service
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.hall.config_io import ConfigInvalid, check_config, dump_config, export_config, import_config
@@ -214,33 +212,3 @@ def test_check_config_reports_every_problem_at_once():
     with pytest.raises(ConfigInvalid) as refused:
         check_config({"format": "x", "version": 2, "hall": {}, "services": [{}], "counters": "no"})
     assert len(refused.value.errors) == 4
-
-
-# -- old databases ------------------------------------------------------------------------------
-
-
-def test_an_old_database_gains_the_new_columns(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
-    with engine.begin() as connection:
-        connection.execute(
-            text(
-                "CREATE TABLE hall (id INTEGER PRIMARY KEY, name JSON NOT NULL,"
-                " priority_policy VARCHAR(16) NOT NULL, priority_every_n INTEGER NOT NULL,"
-                " kiosk_ticket_seconds INTEGER NOT NULL,"
-                " opening_hours JSON NOT NULL, closed_dates JSON NOT NULL)"
-            )
-        )
-        connection.execute(
-            text("""INSERT INTO hall VALUES (1, '{"zh": "大厅"}', 'strict', 3, 8, '{}', '[]')""")
-        )
-    added, refused = add_missing_columns(engine)
-    assert added == ["hall.timezone", "hall.languages", "hall.day_close_delay_min"] and refused == []
-    assert add_missing_columns(engine) == ([], [])
-    columns = {c["name"] for c in inspect(engine).get_columns("hall")}
-    assert {"timezone", "languages", "day_close_delay_min"} <= columns
-    from sqlalchemy.orm import Session
-
-    with Session(engine) as session:
-        hall = hall_settings(session)
-        assert (hall.timezone, hall.languages, hall.day_close_delay_min) == (None, None, 60)
-    engine.dispose()

@@ -14,7 +14,7 @@ import kiosk.cli.commands
 import kiosk.cli.seed
 from kiosk import create_app
 from kiosk.extensions import db
-from queue_engine.core.models import Service, User
+from queue_engine.core.models import Counter, Service, User
 
 from .conftest import quick_hash
 from .helpers import all_rows
@@ -75,14 +75,23 @@ def test_init_db_creates_the_tables_and_keeps_data(bare_app):
     result = runner.invoke(args=["init-db"])
 
     assert result.exit_code == 0, result.output
-    assert "Database ready" in result.output
+    assert "Database ready (schema revision " in result.output
     with bare_app.app_context():
         tables = set(inspect(db.engine).get_table_names())
-        assert {"tickets", "services", "counters", "users", "ticket_events", "visits"} <= tables
+        assert {
+            "tickets",
+            "services",
+            "counters",
+            "users",
+            "ticket_events",
+            "visits",
+            "alembic_version",
+        } <= tables
         db.session.add(Service(code="Q", prefix="Q", names={"en": "Q"}))
         db.session.commit()
     again = runner.invoke(args=["init-db"])
     assert again.exit_code == 0, again.output
+    assert "Upgraded" not in again.output, "the second run has nothing to do"
     with bare_app.app_context():
         assert db.session.scalars(select(Service.code)).all() == ["Q"]
 
@@ -141,6 +150,45 @@ def test_seed_demo_twice_changes_nothing(bare_app, logins_file):
     assert second.exit_code == 0, second.output
     assert all_rows(bare_app) == before
     assert printed_logins(second.output) == printed_logins(first.output)
+
+
+def test_seed_demo_leaves_a_hall_as_its_admin_changed_it(bare_app, logins_file):
+    runner = bare_app.test_cli_runner()
+    runner.invoke(args=["seed-demo"])
+    with bare_app.app_context():
+        db.session.scalars(select(Service).where(Service.code == "A")).one().names = {"en": "Passports"}
+        db.session.delete(db.session.get(Counter, 4))
+        db.session.delete(db.session.scalars(select(User).where(User.username == "clerk4")).one())
+        db.session.commit()
+    before = all_rows(bare_app)
+
+    result = runner.invoke(args=["seed-demo"])
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "already holds a hall (4 services, 3 counters, 5 users): seed-demo changed nothing" in result.output
+    )
+    assert all_rows(bare_app) == before
+    services = bare_app.test_client().get("/api/v1/services").get_json()
+    assert [s["names"]["en"] for s in services if s["code"] == "A"] == ["Passports"]
+
+
+def test_seed_demo_adds_nothing_to_a_hall_that_has_only_its_first_user(bare_app, logins_file):
+    runner = bare_app.test_cli_runner()
+    runner.invoke(args=["init-db"])
+    made = runner.invoke(
+        args=["create-user", "chief", "--role", "admin"], env={"QMS_NEW_USER_PASSWORD": "chief-pass-1"}
+    )
+    assert made.exit_code == 0, made.output
+
+    result = runner.invoke(args=["seed-demo"])
+
+    assert result.exit_code == 0, result.output
+    assert "seed-demo changed nothing" in result.output
+    assert bare_app.test_client().get("/api/v1/services").get_json() == []
+    with bare_app.app_context():
+        assert db.session.scalars(select(User.username)).all() == ["chief"]
+    assert not logins_file.exists(), "no demo logins were made"
 
 
 def test_after_a_database_reset_the_printed_passwords_are_the_new_ones(tmp_path, clock, logins_file):

@@ -6,11 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, jsonify
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from kiosk.api import bp
-from kiosk.api.validation import Field, json_body
-from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
+from kiosk.api.models import CalledTicket, CallTicket, CloseCounter, NoFields, OpenedCounter
+from kiosk.api.models import Counter as CounterAnswer
+from kiosk.api.operations import View, api_route
+from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, staff
 from kiosk.context import clock
 from kiosk.extensions import db
 from kiosk.realtime import commit
@@ -55,8 +58,12 @@ def allowed_counter(counter_id: int) -> Counter:
     return counter
 
 
+FORBIDDEN = {403: "forbidden: the caller may not work at this counter"}
+STATE = "counter_busy, counter_closed, counter_paused, counter_in_use"
+
+
 @bp.get("/counters")
-@roles_required(*STAFF_ROLES)
+@api_route(roles=STAFF_ROLES, answers={200: list[CounterAnswer]})
 def counters() -> Any:
     """Every active counter with its state; for clerks, the ones they may use."""
     user = staff()
@@ -65,10 +72,17 @@ def counters() -> Any:
 
 
 @bp.post("/counters/<int:counter_id>/call-next")
-@roles_required(*STAFF_ROLES)
-def call_next_ticket(counter_id: int) -> Any:
-    """Call the next visitor: 200 with the ticket, 204 when nobody waits, 409 when busy."""
-    json_body({})
+@api_route(
+    body=NoFields,
+    roles=STAFF_ROLES,
+    answers={200: CalledTicket, 204: None},
+    errors={**FORBIDDEN, 404: "unknown_counter", 409: STATE},
+)
+def call_next_ticket(counter_id: int, body: NoFields) -> Any:
+    """Call the next visitor: 200 with the ticket, 204 when nobody waits, 409 when busy.
+
+    A closed counter is opened for the caller on the way.
+    """
     allowed_counter(counter_id)
     try:
         ticket = call_next(db.session, clock(), counter_id, staff().id)
@@ -81,17 +95,16 @@ def call_next_ticket(counter_id: int) -> Any:
 
 
 @bp.post("/counters/<int:counter_id>/call")
-@roles_required(*STAFF_ROLES)
-def call_specific(counter_id: int) -> Any:
+@api_route(
+    body=CallTicket,
+    roles=STAFF_ROLES,
+    answers={200: CalledTicket},
+    errors={**FORBIDDEN, 404: "unknown_counter, unknown_ticket", 409: STATE},
+)
+def call_specific(counter_id: int, body: CallTicket) -> Any:
     """Call one waiting ticket (number or token) out of order, with a reason."""
-    body = json_body(
-        {
-            "ticket": Field(str, required=True, max_length=48),
-            "reason": Field(str, required=True, max_length=500),
-        }
-    )
     allowed_counter(counter_id)
-    ticket = call_ticket(db.session, clock(), counter_id, body["ticket"], body["reason"], staff().id)
+    ticket = call_ticket(db.session, clock(), counter_id, body.ticket, body.reason, staff().id)
     commit()
     return jsonify({"ticket": ticket_view(db.session, clock(), ticket)})
 
@@ -103,11 +116,22 @@ def _counter_action(counter_id: int, operation: Callable[..., Counter], **kwargs
     return jsonify(counter_view(counter))
 
 
+def counter_contract(
+    answer: type[CounterAnswer] = CounterAnswer, body: type[BaseModel] = NoFields
+) -> Callable[[View], View]:
+    """The contract every counter action shares: 200 with the counter."""
+    return api_route(
+        body=body,
+        roles=STAFF_ROLES,
+        answers={200: answer},
+        errors={**FORBIDDEN, 404: "unknown_counter", 409: STATE},
+    )
+
+
 @bp.post("/counters/<int:counter_id>/open")
-@roles_required(*STAFF_ROLES)
-def open_(counter_id: int) -> Any:
+@counter_contract(OpenedCounter)
+def open_(counter_id: int, body: NoFields) -> Any:
     """Go on duty at a counter; the answer carries the last shift's handover note."""
-    json_body({})
     allowed_counter(counter_id)
     counter = open_counter(db.session, clock(), counter_id, staff().id)
     commit()
@@ -115,27 +139,22 @@ def open_(counter_id: int) -> Any:
 
 
 @bp.post("/counters/<int:counter_id>/pause")
-@roles_required(*STAFF_ROLES)
-def pause(counter_id: int) -> Any:
+@counter_contract()
+def pause(counter_id: int, body: NoFields) -> Any:
     """Stop calling for a while."""
-    json_body({})
     return _counter_action(counter_id, pause_counter)
 
 
 @bp.post("/counters/<int:counter_id>/resume")
-@roles_required(*STAFF_ROLES)
-def resume(counter_id: int) -> Any:
+@counter_contract()
+def resume(counter_id: int, body: NoFields) -> Any:
     """Take calls again."""
-    json_body({})
     return _counter_action(counter_id, resume_counter)
 
 
 @bp.post("/counters/<int:counter_id>/close")
-@roles_required(*STAFF_ROLES)
-def close(counter_id: int) -> Any:
+@counter_contract(body=CloseCounter)
+def close(counter_id: int, body: CloseCounter) -> Any:
     """Go off duty, leaving a handover note; supervisors may close anyone's counter."""
-    body = json_body({"handover_note": Field(str, max_length=4000)})
     force = staff().role in MANAGER_ROLES
-    return _counter_action(
-        counter_id, close_counter, handover_note=body.get("handover_note") or "", force=force
-    )
+    return _counter_action(counter_id, close_counter, handover_note=body.handover_note or "", force=force)

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify
 
 from kiosk.api import bp
-from kiosk.api.validation import Field, json_body
+from kiosk.api.models import (
+    Display,
+    DisplayQuery,
+    IssueTicket,
+    LanguageQuery,
+    NoFields,
+    RateVisit,
+    RatingQuery,
+    RatingStored,
+    Service,
+    Ticket,
+)
+from kiosk.api.operations import api_route
 from kiosk.context import clock, languages, request_language
+from kiosk.errors import ApiError
 from kiosk.extensions import db
 from kiosk.limits import ticket_limit
 from kiosk.realtime import commit
@@ -19,80 +32,85 @@ from queue_engine.queue.snapshots import display_snapshot, service_list, ticket_
 
 
 @bp.get("/services")
-def services() -> Any:
-    """Open services with their waiting counts and the estimated wait for a new ticket."""
-    return jsonify(service_list(db.session, clock(), request_language()))
+@api_route(query=LanguageQuery, answers={200: list[Service]})
+def services(query: LanguageQuery) -> Any:
+    """Open services in kiosk order, with waiting counts and the estimated wait for a new ticket."""
+    return jsonify(service_list(db.session, clock(), request_language(query.lang)))
 
 
 @bp.post("/tickets")
 @ticket_limit
-def take_ticket() -> Any:
-    """Take a number for a service."""
-    body = json_body(
-        {
-            "service": Field(str, required=True, max_length=16),
-            "lang": Field(str, choices=tuple(languages())),
-            "priority": Field(bool),
-        }
-    )
+@api_route(
+    body=IssueTicket,
+    answers={201: Ticket},
+    errors={
+        404: "unknown_service",
+        409: "service_closed, hall_closed",
+        422: "lang is not one of the hall's languages",
+        429: "rate_limited: too many tickets from this address (QMS_TICKET_RATE_LIMIT)",
+    },
+)
+def take_ticket(body: IssueTicket) -> Any:
+    """Take a number for a service (rate-limited per client address)."""
+    if body.lang is not None and body.lang not in languages():
+        raise ApiError(422, "invalid_input", f"The field 'lang' must be one of: {', '.join(languages())}.")
     ticket = issue_ticket(
         db.session,
         clock(),
-        body["service"],
-        lang=body.get("lang") or request_language(),
+        body.service,
+        lang=body.lang or request_language(),
         source=Source.API,
-        priority=bool(body.get("priority")),
+        priority=bool(body.priority),
     )
     commit()
     return jsonify(ticket_view(db.session, clock(), ticket)), 201
 
 
 @bp.get("/tickets/<token>")
+@api_route(answers={200: Ticket}, errors={404: "unknown_ticket"})
 def ticket(token: str) -> Any:
     """A ticket as its holder sees it: status, position, estimate, counter."""
     return jsonify(ticket_view(db.session, clock(), ticket_by_token(db.session, token)))
 
 
 @bp.post("/tickets/<token>/cancel")
-def cancel_ticket(token: str) -> Any:
+@api_route(body=NoFields, answers={200: Ticket}, errors={404: "unknown_ticket", 409: "invalid_transition"})
+def cancel_ticket(token: str, body: NoFields) -> Any:
     """The holder gives up a waiting ticket."""
-    json_body({})
     ticket = cancel(db.session, clock(), token)
     commit()
     return jsonify(ticket_view(db.session, clock(), ticket))
 
 
 @bp.post("/tickets/<token>/rating")
-def rate(token: str) -> Any:
-    """The holder rates the finished visit, once."""
-    score = Field(int, minimum=1, maximum=5)
-    body = json_body(
-        {
-            "score": Field(int, required=True, minimum=1, maximum=5),
-            "comment": Field(str, max_length=1000),
-            "efficiency": score,
-            "level": score,
-            "attitude": score,
-        }
-    )
+@api_route(
+    body=RateVisit,
+    query=RatingQuery,
+    answers={201: RatingStored},
+    errors={
+        404: "unknown_ticket",
+        409: "invalid_transition (not finished), already_rated, rating_closed (after 7 days)",
+    },
+)
+def rate(token: str, body: RateVisit, query: RatingQuery) -> Any:
+    """The holder rates the finished visit, once, within 7 days."""
     ticket = rate_visit(
         db.session,
         clock(),
         token,
-        body["score"],
-        comment=body.get("comment"),
-        efficiency=body.get("efficiency"),
-        level=body.get("level"),
-        attitude=body.get("attitude"),
-        source=request.args.get("via", "phone")[:16],
+        body.score,
+        comment=body.comment,
+        efficiency=body.efficiency,
+        level=body.level,
+        attitude=body.attitude,
+        source=query.via[:16],
     )
     commit()
-    return jsonify({"token": ticket.token, "number": ticket.number, "score": body["score"]}), 201
+    return jsonify({"token": ticket.token, "number": ticket.number, "score": body.score}), 201
 
 
 @bp.get("/display")
-def display() -> Any:
+@api_route(query=DisplayQuery, answers={200: Display})
+def display(query: DisplayQuery) -> Any:
     """What a hall board shows; ``?services=A,B`` or ``?counters=1,2`` for one area."""
-    services = [s for s in request.args.get("services", "").split(",") if s.strip()]
-    counters = [int(c) for c in request.args.get("counters", "").split(",") if c.strip().isdigit()]
-    return jsonify(display_snapshot(db.session, clock(), services=services, counters=counters))
+    return jsonify(display_snapshot(db.session, clock(), services=query.services, counters=query.counters))

@@ -7,11 +7,12 @@ import io
 from datetime import timedelta
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify
 
 from kiosk.api import bp
-from kiosk.api.validation import query_date
-from kiosk.auth import MANAGER_ROLES, roles_required, staff
+from kiosk.api.models import RatingsExport, RatingsQuery
+from kiosk.api.operations import api_route
+from kiosk.auth import MANAGER_ROLES, staff
 from kiosk.context import clock
 from kiosk.errors import ApiError
 from kiosk.extensions import db
@@ -22,17 +23,23 @@ MAX_DAYS = 366
 
 
 @bp.get("/ratings")
-@roles_required(*MANAGER_ROLES)
-def ratings() -> Any:
-    """Rated visits of a date range (``from``, ``to``; ``format=csv`` for CSV); no contact data."""
-    today = clock().today()
-    start = query_date("from", today)
-    end = query_date("to", start)
+@api_route(
+    query=RatingsQuery,
+    roles=MANAGER_ROLES,
+    answers={200: RatingsExport},
+    csv=True,
+    errors={422: f"invalid_input: a date is not YYYY-MM-DD, to is before from or over {MAX_DAYS} days on"},
+)
+def ratings(query: RatingsQuery) -> Any:
+    """Rated visits of a date range (``from``, ``to``; ``format=csv`` for CSV); no contact data.
+
+    Each access is audited.
+    """
+    start = query.from_ or clock().today()
+    end = query.to or start
     if end < start or end - start > timedelta(days=MAX_DAYS):
         raise ApiError(422, "invalid_input", f"to must be on or after from, within {MAX_DAYS} days.")
-    fmt = request.args.get("format", "json")
-    if fmt not in ("json", "csv"):
-        raise ApiError(422, "invalid_input", "format must be json or csv.")
+    fmt = query.format
     rows = ratings_between(db.session, start, end)
     audit(db.session, clock(), staff().id, "export_ratings", f"{start}..{end}", after={"count": len(rows)})
     db.session.commit()

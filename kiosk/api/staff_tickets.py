@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import abort, jsonify
+from pydantic import BaseModel
 
 from kiosk.api import bp
-from kiosk.api.validation import Field, json_body
-from kiosk.auth import STAFF_ROLES, roles_required, staff
+from kiosk.api.models import FinishVisit, NoFields, TransferTicket
+from kiosk.api.models import Ticket as TicketAnswer
+from kiosk.api.operations import View, api_route
+from kiosk.auth import STAFF_ROLES, staff
 from kiosk.context import clock
-from kiosk.errors import ApiError
 from kiosk.extensions import db
 from kiosk.realtime import commit
 from queue_engine import VisitRecord, finish_visit, mark_no_show, recall, start_service, transfer
 from queue_engine.core.lookups import ticket_by_token
-from queue_engine.core.models import Outcome, Role, Ticket
-from queue_engine.queue.calling import COMPLAINT_PRIORITIES, FIELD_LIMITS
+from queue_engine.core.models import Role, Ticket
 from queue_engine.queue.snapshots import ticket_view
+
+FORBIDDEN = "forbidden: the ticket is at a counter the caller may not use, or another clerk's"
+TICKET_ERRORS = {403: FORBIDDEN, 404: "unknown_ticket", 409: "invalid_transition, not_at_this_counter"}
 
 
 def authorise_ticket(token: str) -> Ticket:
@@ -42,65 +45,55 @@ def _act(token: str, operation: Callable[..., Ticket], **kwargs: Any) -> Any:
     return jsonify(ticket_view(db.session, clock(), ticket))
 
 
+def ticket_contract(
+    body: type[BaseModel] = NoFields, errors: Mapping[int, str] | None = None
+) -> Callable[[View], View]:
+    """The contract every staff action on a ticket shares: 200 with the ticket."""
+    return api_route(
+        body=body, roles=STAFF_ROLES, answers={200: TicketAnswer}, errors={**TICKET_ERRORS, **(errors or {})}
+    )
+
+
 @bp.post("/tickets/<token>/recall")
-@roles_required(*STAFF_ROLES)
-def recall_ticket(token: str) -> Any:
+@ticket_contract()
+def recall_ticket(token: str, body: NoFields) -> Any:
     """Announce the called ticket again."""
-    json_body({})
     return _act(token, recall)
 
 
 @bp.post("/tickets/<token>/no-show")
-@roles_required(*STAFF_ROLES)
-def no_show(token: str) -> Any:
+@ticket_contract()
+def no_show(token: str, body: NoFields) -> Any:
     """The called visitor did not come."""
-    json_body({})
     return _act(token, mark_no_show)
 
 
 @bp.post("/tickets/<token>/start")
-@roles_required(*STAFF_ROLES)
-def start(token: str) -> Any:
+@ticket_contract()
+def start(token: str, body: NoFields) -> Any:
     """The called visitor is at the counter."""
-    json_body({})
     return _act(token, start_service)
 
 
 @bp.post("/tickets/<token>/finish")
-@roles_required(*STAFF_ROLES)
-def finish(token: str) -> Any:
-    """Close the visit with its record."""
-    body = json_body(
-        {
-            "outcome": Field(str, required=True, choices=tuple(Outcome)),
-            **{name: Field(str, max_length=limit) for name, limit in FIELD_LIMITS.items()},
-            "department": Field(str, max_length=128),
-            "priority": Field(str, choices=COMPLAINT_PRIORITIES),
-            "due_date": Field(str, max_length=10),
-        }
-    )
-    due = None
-    if body.get("due_date"):
-        try:
-            due = date.fromisoformat(body["due_date"])
-        except ValueError:
-            raise ApiError(422, "invalid_input", "due_date must be a date as YYYY-MM-DD.") from None
+@ticket_contract(FinishVisit)
+def finish(token: str, body: FinishVisit) -> Any:
+    """Close the visit with its record; a complaint service's visit opens a complaint."""
     record = VisitRecord(
-        outcome=body["outcome"],
-        customer_name=body.get("customer_name") or "",
-        contact=body.get("contact") or "",
-        description=body.get("description") or "",
-        notes=body.get("notes") or "",
-        complaint_department=body.get("department"),
-        complaint_priority=body.get("priority") or "normal",
-        complaint_due=due,
+        outcome=body.outcome,
+        customer_name=body.customer_name or "",
+        contact=body.contact or "",
+        description=body.description or "",
+        notes=body.notes or "",
+        complaint_department=body.department,
+        complaint_priority=body.priority or "normal",
+        complaint_due=body.due_date,
     )
     return _act(token, finish_visit, visit_record=record)
 
 
 @bp.post("/tickets/<token>/transfer")
-@roles_required(*STAFF_ROLES)
-def transfer_ticket(token: str) -> Any:
+@ticket_contract(TransferTicket, {404: "unknown_ticket, unknown_service", 422: "already in that service"})
+def transfer_ticket(token: str, body: TransferTicket) -> Any:
     """Send the visitor to another service's queue, keeping number and place."""
-    body = json_body({"service": Field(str, required=True, max_length=16)})
-    return _act(token, transfer, service_code=body["service"])
+    return _act(token, transfer, service_code=body.service)

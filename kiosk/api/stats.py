@@ -7,16 +7,25 @@ from typing import Any
 from flask import jsonify
 
 from kiosk.api import bp
-from kiosk.api.validation import query_date
-from kiosk.auth import MANAGER_ROLES, roles_required
+from kiosk.api.models import DailyQuery, DailySummary
+from kiosk.api.operations import api_route
+from kiosk.auth import MANAGER_ROLES
 from kiosk.context import clock, ranking_min_ratings
 from kiosk.extensions import db
 from queue_engine.reporting.reports import daily_summary
 
 
 @bp.get("/stats/daily")
-@roles_required(*MANAGER_ROLES)
-def daily() -> Any:
-    """The daily summary (``?date=YYYY-MM-DD``, default today in the hall's timezone)."""
-    day = query_date("date", clock().today())
+@api_route(
+    query=DailyQuery,
+    roles=MANAGER_ROLES,
+    answers={200: DailySummary},
+    errors={422: "invalid_input: date is not YYYY-MM-DD"},
+)
+def daily(query: DailyQuery) -> Any:
+    """The daily summary (``?date=YYYY-MM-DD``, default today in the hall's timezone).
+
+    Durations are whole seconds; per service by the service a ticket was issued for.
+    """
+    day = query.date or clock().today()
     return jsonify(daily_summary(db.session, clock(), day, min_ratings=ranking_min_ratings()))

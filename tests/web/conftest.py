@@ -20,6 +20,7 @@ from kiosk.cli.seed import seed_demo
 from kiosk.extensions import db
 from queue_engine import FakeClock
 from queue_engine.core.models import User
+from tests.contract import ContractClient
 
 DEMO_PASSWORD = "demo-pass-123"
 
@@ -46,6 +47,8 @@ def build_app(database_url: str, clock: FakeClock, **config: Any) -> Flask:
         **config,
     }
     application = create_app(settings)
+    # Every /api/v1 exchange of the web tests is held to the served OpenAPI document.
+    application.test_client_class = ContractClient
     with pytest.MonkeyPatch.context() as patch:
         # Six demo hashes per test need not be slow; the CLI's create-user keeps the real cost.
         patch.setattr(kiosk.cli.seed, "hash_password", quick_hash)

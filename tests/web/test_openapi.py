@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from kiosk.api.openapi import build_document
+
 from .helpers import PUBLIC, api_routes
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -93,8 +95,10 @@ def test_the_error_schema_matches_the_error_answers(client, document):
     error_schema = document["components"]["schemas"]["Error"]
     answer = client.get("/api/v1/tickets/no-such-token").get_json()
 
+    detail_schema = resolve(document, error_schema["properties"]["error"]["$ref"])
+
     assert set(answer) == set(error_schema["required"])
-    assert set(answer["error"]) == set(error_schema["properties"]["error"]["required"])
+    assert set(answer["error"]) == set(detail_schema["required"])
 
 
 def test_the_ticket_schema_requires_what_the_api_sends(client, document):
@@ -105,3 +109,36 @@ def test_the_ticket_schema_requires_what_the_api_sends(client, document):
     assert set(ticket) <= set(ticket_schema["properties"]), "fields sent but not described"
     statuses = set(ticket_schema["properties"]["status"]["enum"])
     assert {"waiting", "called", "serving", "done", "no_show", "cancelled", "expired"} <= statuses
+
+
+def test_every_refusal_is_documented_with_the_error_shape(document):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            for status, answer in operation["responses"].items():
+                if status.startswith("4"):
+                    schema = answer["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, status)
+            if operation.get("security"):
+                assert "401" in operation["responses"], (method, path)
+            if "requestBody" in operation:
+                assert {"400", "413", "415", "422"} <= set(operation["responses"]), (method, path)
+
+
+def test_query_arguments_are_documented(document):
+    def query(path: str, method: str = "get") -> set[str]:
+        parameters = document["paths"][path][method].get("parameters", [])
+        return {p["name"] for p in parameters if p["in"] == "query"}
+
+    assert query("/services") == {"lang"}
+    assert query("/display") == {"services", "counters"}
+    assert query("/stats/daily") == {"date", "min_ratings"}
+    assert query("/ratings") == {"from", "to", "format"}
+    assert query("/tickets/{token}/rating", "post") == {"via"}
+
+
+def test_a_route_without_a_declaration_stops_the_document(app_factory):
+    app = app_factory()
+    app.add_url_rule("/api/v1/undeclared", "undeclared", lambda: {})
+
+    with app.app_context(), pytest.raises(RuntimeError, match="/api/v1/undeclared .* no @api_route"):
+        build_document(app)

@@ -215,19 +215,20 @@ def test_a_call_through_one_process_reaches_a_board_on_the_other(cluster: Cluste
         ticket = take_ticket(cluster.first.url, "A")
         called = call_next(cluster.first.url, 1, cluster.clerk1)
         assert called is not None and called["number"] == ticket["number"]
-
-        event = board.call_of(ticket["number"])
-        assert event == {
-            "number": ticket["number"],
-            "service": "A",
-            "counter": "1",
-            "counter_id": 1,
-            "call_count": 1,
-            "lang": ticket["lang"],
-        }
-        serving = board.snapshot_serving(ticket["number"])["now_serving"]
-        assert [(e["number"], e["counter"]) for e in serving] == [(ticket["number"], "1")]
-        finish(cluster.first.url, ticket["token"], cluster.clerk1)
+        try:
+            event = board.call_of(ticket["number"])
+            assert event == {
+                "number": ticket["number"],
+                "service": "A",
+                "counter": "1",
+                "counter_id": 1,
+                "call_count": 1,
+                "lang": ticket["lang"],
+            }
+            serving = board.snapshot_serving(ticket["number"])["now_serving"]
+            assert [(e["number"], e["counter"]) for e in serving] == [(ticket["number"], "1")]
+        finally:
+            finish(cluster.first.url, ticket["token"], cluster.clerk1)
     finally:
         board.close()
 
@@ -247,21 +248,23 @@ def call_on_each_process(cluster: Cluster, boards: list[Board], service: str, vi
         ticket = take_ticket(via, service)
         called = call_next(url, counter_id, clerk)
         assert called is not None and called["number"] == ticket["number"]
-        for board in boards:
-            event = board.call_of(ticket["number"])
-            assert event == {
-                "number": ticket["number"],
-                "service": service,
-                "counter": str(counter_id),
-                "counter_id": counter_id,
-                "call_count": 1,
-                "lang": ticket["lang"],
-            }
-            serving = board.snapshot_serving(ticket["number"])["now_serving"]
-            assert [(e["number"], e["counter"]) for e in serving] == [(ticket["number"], str(counter_id))]
-        holder = requests.get(f"{via}/api/v1/tickets/{ticket['token']}", timeout=TIMEOUT_S).json()
-        assert holder["status"] == "called" and holder["counter"]["id"] == counter_id
-        finish(via, ticket["token"], clerk)
+        try:
+            for board in boards:
+                event = board.call_of(ticket["number"])
+                assert event == {
+                    "number": ticket["number"],
+                    "service": service,
+                    "counter": str(counter_id),
+                    "counter_id": counter_id,
+                    "call_count": 1,
+                    "lang": ticket["lang"],
+                }
+                serving = board.snapshot_serving(ticket["number"])["now_serving"]
+                assert [(e["number"], e["counter"]) for e in serving] == [(ticket["number"], str(counter_id))]
+            holder = requests.get(f"{via}/api/v1/tickets/{ticket['token']}", timeout=TIMEOUT_S).json()
+            assert holder["status"] == "called" and holder["counter"]["id"] == counter_id
+        finally:
+            finish(via, ticket["token"], clerk)  # the counter is free for the next test either way
         numbers.append(ticket["number"])
     return numbers
 

@@ -48,7 +48,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         async_mode="threading",
         message_queue=app.config.get("QMS_REDIS_URL"),
         channel=app.config.get("QMS_REDIS_CHANNEL", "qms"),
-        cors_allowed_origins=app.config.get("QMS_CORS_ORIGINS"),
+        # Unset (None): only the page's own origin, engine.io's default, which the stubs leave out.
+        cors_allowed_origins=app.config.get("QMS_CORS_ORIGINS"),  # type: ignore[arg-type]
     )
 
     from kiosk import api, auth, cli, errors, filters, i18n, pages, realtime, runtime

@@ -32,7 +32,7 @@ bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class StaffUser(UserMixin):
+class StaffUser(UserMixin):  # type: ignore[misc]  # flask_login has no types
     """The logged-in member of staff, as Flask-Login sees them (a thin wrapper)."""
 
     def __init__(self, user: User) -> None:
@@ -42,7 +42,7 @@ class StaffUser(UserMixin):
         self.username = user.username
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         """Deactivated staff cannot log in or use tokens."""
         return bool(self.user.active)
 
@@ -90,7 +90,6 @@ def _api_call_by_token() -> bool:
     return request.blueprint == "api" and request.headers.get("Authorization", "").startswith("Bearer ")
 
 
-@login_manager.user_loader
 def _load_user(user_id: str) -> StaffUser | None:
     if _api_call_by_token():
         # Judged by its token alone: such calls skip CSRF, so the cookie must not ride along.
@@ -99,7 +98,6 @@ def _load_user(user_id: str) -> StaffUser | None:
     return StaffUser(user) if user is not None and user.active else None
 
 
-@login_manager.request_loader
 def _load_bearer(req: Any) -> StaffUser | None:
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
@@ -114,7 +112,7 @@ def _load_bearer(req: Any) -> StaffUser | None:
 
 def staff() -> StaffUser:
     """The authenticated member of staff of this request."""
-    return cast(StaffUser, current_user._get_current_object())  # type: ignore[attr-defined]
+    return cast(StaffUser, current_user._get_current_object())
 
 
 def roles_required(*roles: str) -> Callable[[F], F]:
@@ -155,6 +153,8 @@ def _csrf_check() -> None:
 def init_app(app: Flask) -> None:
     """Hook CSRF checking and the login view into the app."""
     app.before_request(_csrf_check)
+    login_manager.user_loader(_load_user)
+    login_manager.request_loader(_load_bearer)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
 

@@ -21,7 +21,7 @@ def _nice_top(value: float) -> float:
     """A round number at or above ``value`` for the top of the scale."""
     if value <= 0:
         return 1
-    step = 10 ** (len(str(int(value))) - 1)
+    step = int(10 ** (len(str(int(value))) - 1))
     for factor in (1, 2, 2.5, 5, 10):
         if value <= factor * step:
             return factor * step

@@ -32,6 +32,6 @@ def request_language(explicit: str | None = None) -> str:
     supported = languages()
     wanted = explicit or request.args.get("lang")
     if wanted in supported:
-        return cast(str, wanted)
+        return wanted
     best = request.accept_languages.best_match(supported)
     return best or supported[0]

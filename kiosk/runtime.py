@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.context import clock
-from kiosk.extensions import db, socketio
+from kiosk.extensions import db, db_session, socketio
 from queue_engine.core.models import Hall
 from queue_engine.queue.day import close_day_if_due
 
@@ -116,7 +116,7 @@ def close_days_now(app: Flask) -> tuple[date, int]:
 
     with app.app_context():
         try:
-            day, expired = close_day_if_due(db.session, clock())
+            day, expired = close_day_if_due(db_session(), clock())
             commit()
         except Exception:
             db.session.rollback()

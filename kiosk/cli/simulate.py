@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import cast
 
 import click
 from flask import Flask
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import Table, select
 
 from kiosk.cli.seed import seed_demo
 from kiosk.context import clock
-from kiosk.extensions import db
+from kiosk.extensions import db, db_session
 from queue_engine.core.errors import QueueError
 from queue_engine.core.models import ReportCell, ReportDay, ReportMonth, Service
 from queue_engine.reporting.cells import finalize_days
@@ -36,7 +37,7 @@ def simulate_command(days: int, seed: int, end: str | None, load: float) -> None
         raise click.BadParameter("use YYYY-MM-DD", param_hint="--end") from None
     db.create_all()
     if db.session.scalars(select(Service)).first() is None:
-        seed_demo(db.session, None)
+        seed_demo(db_session(), None)
         db.session.commit()
         click.echo("No hall yet: created the demo hall (services A-D, counters 1-4, clerks).")
 
@@ -45,7 +46,7 @@ def simulate_command(days: int, seed: int, end: str | None, load: float) -> None
 
     settings = SimulationSettings(days=days, seed=seed, end=last, load=load)
     try:
-        result = simulate(db.session, clock().tz, settings, progress)
+        result = simulate(db_session(), clock().tz, settings, progress)
     except QueueError as error:
         raise click.ClickException(error.message) from None
     counts = ", ".join(f"{name} {n}" for name, n in sorted(result.counts.items()))
@@ -62,10 +63,10 @@ def reports_rebuild() -> None:
     The report tables are a cache of the tickets: they are dropped and created anew, so this
     also repairs them after an upgrade that changed their columns.
     """
-    tables = [ReportCell.__table__, ReportDay.__table__, ReportMonth.__table__]
+    tables = [cast(Table, model.__table__) for model in (ReportCell, ReportDay, ReportMonth)]
     db.metadata.drop_all(db.engine, tables=tables)
     db.metadata.create_all(db.engine, tables=tables)
-    stored = finalize_days(db.session, clock())
+    stored = finalize_days(db_session(), clock())
     db.session.commit()
     click.echo(f"Stored the report figures of {len(stored)} day(s).")
 

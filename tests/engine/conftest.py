@@ -1,25 +1,17 @@
-"""Engine fixtures: a plain SQLAlchemy session on each database, a movable clock, factories."""
+"""Engine fixtures: a plain SQLAlchemy session on each database, factories (the clock: tests/conftest.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from queue_engine import FakeClock
 from queue_engine.core.db import make_engine
 from queue_engine.core.models import Base, Category, Counter, Hall, Service, User
 from queue_engine.hall.calendar import hall_settings
-from tests.conftest import DATABASES
 from tests.services import fresh_schema
-
-# Monday 5 January 2026, 09:00 in Shanghai.
-MONDAY_9AM = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")
@@ -36,13 +28,10 @@ def postgres_schema_engine(postgres_base_url: str) -> Iterator[Engine]:
         eng.dispose()
 
 
-@pytest.fixture(params=DATABASES)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database of each kind: a new SQLite file, or the run's PostgreSQL schema."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'qms.sqlite3'}"
-    eng: Engine = request.getfixturevalue("postgres_schema_engine")
-    return eng.url.render_as_string(hide_password=False)
+@pytest.fixture
+def postgres_database_url(postgres_schema_engine: Engine) -> str:
+    """``database_url`` on PostgreSQL: the run's one schema (``engine`` empties its tables)."""
+    return postgres_schema_engine.url.render_as_string(hide_password=False)
 
 
 @pytest.fixture
@@ -76,12 +65,6 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session on the test database."""
     with session_factory() as s:
         yield s
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """The hall clock standing at Monday 09:00 in Asia/Shanghai."""
-    return FakeClock(tz=ZoneInfo("Asia/Shanghai"), current=MONDAY_9AM)
 
 
 @pytest.fixture

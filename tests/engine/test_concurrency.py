@@ -30,8 +30,7 @@ from queue_engine import (
 from queue_engine.core.errors import CounterBusy, NoTicketWaiting
 from queue_engine.core.models import ACTIVE_STATUSES, CounterSession, Hall, Ticket, TicketEvent
 from queue_engine.hall.calendar import hall_settings
-
-from .conftest import MONDAY_9AM
+from tests.conftest import MONDAY_9AM
 
 THREAD_TIMEOUT_S = 90
 

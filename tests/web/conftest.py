@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -28,12 +26,6 @@ DEMO_PASSWORD = "demo-pass-123"
 def quick_hash(password: str) -> str:
     """A cheap password hash for seeded test users (still a salted hash, never plaintext)."""
     return generate_password_hash(password, method="pbkdf2:sha256:1000")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """The hall clock at Monday 5 January 2026, 09:00 Shanghai."""
-    return FakeClock(tz=ZoneInfo("Asia/Shanghai"), current=datetime(2026, 1, 5, 1, 0, tzinfo=UTC))
 
 
 def build_app(database_url: str, clock: FakeClock, **config: Any) -> Flask:

@@ -10,15 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
 
-from queue_engine import FakeClock
-from tests.conftest import DATABASES
+from tests.conftest import DATABASES, monday_clock
 from tests.services import fresh_schema
 
 from .conftest import build_app, dispose
@@ -37,7 +34,7 @@ class Scene:
 @pytest.fixture(scope="module", params=DATABASES)
 def scene(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
     """A hall with a finished visit ('done'), a called ticket ('held') and a waiting one."""
-    clock = FakeClock(tz=ZoneInfo("Asia/Shanghai"), current=datetime(2026, 1, 5, 1, 0, tzinfo=UTC))
+    clock = monday_clock()  # module-wide, so not the per-test ``clock`` fixture
     with ExitStack() as stack:
         if request.param == "sqlite":
             url = f"sqlite:///{tmp_path_factory.mktemp('bad-input') / 'web.sqlite3'}"

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from kiosk.auth import hash_password, issue_token
 from kiosk.cli.seed import seed_demo
+from kiosk.cli.seed_large import seed_large
 from kiosk.context import clock
 from kiosk.extensions import db
 from queue_engine import close_business_day
@@ -44,12 +45,23 @@ def init_db() -> None:
 @click.command("seed-demo")
 @with_appcontext
 @click.option("--password", default=None, help="One password for every demo user (default: random).")
-def seed_demo_command(password: str | None) -> None:
-    """Create the demo services A-D, counters 1-4 and users; print the demo logins."""
+@click.option(
+    "--size",
+    type=click.Choice(["demo", "large"]),
+    default="demo",
+    help="demo: services A-D, counters 1-4; large: 12 services, 30 counters, 40 clerks.",
+)
+def seed_demo_command(password: str | None, size: str) -> None:
+    """Create the demo hall (or a large one) and its users; print the demo logins."""
     db.create_all()
-    seed_demo(db.session, logins_file(), password)
+    if size == "large":
+        seed_large(db.session, logins_file(), password)
+        summary = "Large hall ready: 12 services, 30 counters, 40 clerks."
+    else:
+        seed_demo(db.session, logins_file(), password)
+        summary = "Demo hall ready: services A-D, counters 1-4."
     db.session.commit()
-    click.echo("Demo hall ready: services A-D, counters 1-4.")
+    click.echo(summary)
     if logins_file().exists():
         click.echo("Demo logins (username password), also in instance/demo-logins.txt:")
         click.echo(logins_file().read_text().rstrip())

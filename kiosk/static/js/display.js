@@ -40,17 +40,22 @@
 
   // The grid that makes the called number largest: for each column count, the number's size is
   // bounded by the tile's height and by its width (about 4.4 characters wide).
-  // In a large hall a tile is a row: the counter's badge, then its number (4.4 + 2 characters).
-  function bestGrid(count, width, height, gap, wide) {
-    let best = { cols: 1, rows: Math.max(count, 1), size: 0 };
+  // Grids and tile shapes worth trying for `count` tiles, best first by a rough estimate of
+  // the number's size.  A tile is tall (name above, number below) or wide (the counter's
+  // badge beside its number); the number is about 2.8 characters' widths (4 glyphs).
+  function candidateGrids(count, width, height, gap, chrome) {
+    const found = [];
     for (let cols = 1; cols <= Math.max(count, 1); cols++) {
       const rows = Math.ceil(count / cols);
-      const w = (width - gap * (cols - 1)) / cols;
-      const h = (height - gap * (rows - 1)) / rows;
-      const size = wide ? Math.min(h * 0.72, w / 4.4) : Math.min(h * 0.52, w / 2.9);
-      if (size > best.size) best = { cols: cols, rows: rows, size: size };
+      const w = (width - gap * (cols - 1)) / cols - chrome;
+      const h = (height - gap * (rows - 1)) / rows - chrome;
+      // Capitals are about 0.73 of the font size: a number may be as large as its row / 0.73.
+      found.push({ cols: cols, rows: rows, wide: false, size: Math.min((h * 0.72) / 0.73, w / 2.8) });
+      found.push({ cols: cols, rows: rows, wide: true, size: Math.min((h * 0.85) / 0.73, (w * 0.62) / 2.8) });
     }
-    return best;
+    found.sort(function (x, y) { return y.size - x.size; });
+    const best = function (wide) { return found.filter(function (g) { return g.wide === wide; }).slice(0, 2); };
+    return best(false).concat(best(true));
   }
 
   // The largest font size (px, at most `max`) at which every node fits its box.
@@ -64,12 +69,14 @@
         return n.scrollWidth <= n.clientWidth + 1 && n.scrollHeight <= n.clientHeight + 1;
       });
     };
-    if (fits(hi)) return;
+    if (fits(hi)) { fits(Math.floor(hi)); return; }
     for (let i = 0; i < 12 && hi - lo > 0.5; i++) {
       const mid = (lo + hi) / 2;
       if (fits(mid)) lo = mid; else hi = mid;
     }
-    fits(Math.floor(lo));
+    // A little below the largest size that fits: later reflows (a badge refitted, a font that
+    // arrived) move boxes by a pixel or two, and a number must never be clipped.
+    fits(Math.floor(lo * 0.96));
   }
 
   function visibleCounters(snapshot) {
@@ -92,13 +99,13 @@
         tile.appendChild(bilingual("counter-name", function (l) { return fill(l.counter_n, { counter: c.name }); }));
         tile.appendChild(el("span", "counter-badge", c.name));
         tile.appendChild(el("span", "tile-number"));
-        tile.appendChild(el("span", "counter-state"));
       }
       if (grid.children[index] !== tile) grid.insertBefore(tile, grid.children[index] || null);
-      setText(tile.querySelector(".tile-number"), c.number || "—");
-      const state = tile.querySelector(".counter-state");
-      state.replaceChildren();
-      if (c.state !== "open") state.appendChild(bilingual("", function (l) { return l[c.state]; }));
+      // A closed or paused counter says so where its number would stand.
+      const number = tile.querySelector(".tile-number");
+      const stateText = c.state === "open" ? "" : langs.map(function (l) { return labels[l][c.state]; }).join(" ");
+      setText(number, stateText || c.number || "—");
+      number.classList.toggle("is-state", !!stateText);
       tile.classList.toggle("state-open", c.state === "open");
       tile.classList.toggle("state-paused", c.state === "paused");
       tile.classList.toggle("state-closed", c.state === "closed");
@@ -179,27 +186,49 @@
     box.classList.toggle("scrolling", text.scrollWidth > box.clientWidth);
   }
 
+  function applyGrid(grid, choice) {
+    document.body.dataset.tiles = choice.wide ? "wide" : "tall";
+    grid.style.gridTemplateColumns = "repeat(" + choice.cols + ", minmax(0, 1fr))";
+    grid.style.gridTemplateRows = "repeat(" + choice.rows + ", minmax(0, 1fr))";
+  }
+
+  const all = function (selector) { return Array.prototype.slice.call(document.querySelectorAll(selector)); };
+  let chosen = null;  // the grid in use, and the count and screen it was chosen for
+
+  function fitTiles(choice, unit) {
+    const numbers = all("#counters .tile-number:not(.is-state)");
+    fit(numbers, Math.min(choice.size * 1.3, 36 * unit), 2 * unit);
+    return numbers.length ? parseFloat(numbers[0].style.fontSize) : choice.size;
+  }
+
   function layout() {
-    const counters = Array.prototype.slice.call(byId("counters").children);
     const grid = byId("counters");
-    const area = byId("serving-area");
-    const gap = parseFloat(getComputedStyle(grid).columnGap) || 0;
-    const large = counters.length > 12;
-    document.body.dataset.size = large ? "large" : "small";
-    const best = bestGrid(counters.length, area.clientWidth, area.clientHeight, gap, large);
-    grid.style.gridTemplateColumns = "repeat(" + best.cols + ", minmax(0, 1fr))";
-    grid.style.gridTemplateRows = "repeat(" + best.rows + ", minmax(0, 1fr))";
+    const count = grid.children.length;
     const unit = Math.min(window.innerWidth, window.innerHeight) / 100;  // 1vmin
-    fit(grid.querySelectorAll(".tile-number").length ? Array.prototype.slice.call(grid.querySelectorAll(".tile-number")) : [],
-      Math.min(best.size, 28 * unit), 2 * unit);
-    fit(Array.prototype.slice.call(grid.querySelectorAll(large ? ".counter-badge" : ".counter-name")),
-      large ? best.size * 0.8 : 4.2 * unit, 1.4 * unit);
-    fit(Array.prototype.slice.call(grid.querySelectorAll(".counter-state")), 3 * unit, 1.2 * unit);
-    const recent = Array.prototype.slice.call(document.querySelectorAll("#recent .recent-row:not(.latest)"));
-    fit(recent, 5.2 * unit, 2.5 * unit);
-    fit(Array.prototype.slice.call(document.querySelectorAll("#recent .latest")), 11 * unit, 3 * unit);
-    fit(Array.prototype.slice.call(document.querySelectorAll("#waiting .waiting-row")), 3.6 * unit, 1.6 * unit);
-    fit(Array.prototype.slice.call(document.querySelectorAll("#next-line .next-text")), 4 * unit, 2 * unit);
+    document.body.dataset.size = count > 12 ? "large" : "small";
+    const key = count + "@" + window.innerWidth + "x" + window.innerHeight;
+    if (!chosen || chosen.key !== key) {
+      // Try the likeliest grids for real and keep the one whose numbers came out largest.
+      const area = byId("serving-area");
+      const gap = parseFloat(getComputedStyle(grid).columnGap) || 0;
+      let best = null;
+      candidateGrids(count, area.clientWidth, area.clientHeight, gap, 3 * unit).forEach(function (choice) {
+        applyGrid(grid, choice);
+        const size = fitTiles(choice, unit);
+        if (!best || size > best.achieved) best = { choice: choice, achieved: size };
+      });
+      chosen = { key: key, choice: best.choice };
+    }
+    applyGrid(grid, chosen.choice);
+    fitTiles(chosen.choice, unit);
+    const size = chosen.choice.size;
+    fit(all("#counters .tile-number.is-state"), Math.min(size * 0.45, 6 * unit), 1.2 * unit);
+    if (chosen.choice.wide) fit(all("#counters .counter-badge"), size * 0.8, 1.4 * unit);
+    else fit(all("#counters .counter-name"), 4.2 * unit, 1.4 * unit);
+    fit(all("#recent .recent-row:not(.latest)"), 5.2 * unit, 2.5 * unit);
+    fit(all("#recent .latest"), 14 * unit, 3 * unit);
+    fit(all("#waiting .waiting-row"), 3.6 * unit, 1.6 * unit);
+    fit(all("#next-line .next-text"), 4 * unit, 2 * unit);
   }
 
   function render(snapshot) {
@@ -302,6 +331,8 @@
 
   render(config.snapshot);
   window.addEventListener("resize", function () { render(lastSnapshot); });
+  // Text is measured in the fonts it is shown in: measure again once they have loaded.
+  if (document.fonts) document.fonts.ready.then(function () { chosen = null; layout(); });
   byId("sound-on").addEventListener("click", unlockAudio);
   unlockAudio();
   QMS.connect({ room: "display" }, {

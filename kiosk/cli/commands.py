@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.auth import hash_password, issue_token
 from kiosk.cli.seed import hall_contents, seed_demo
+from kiosk.cli.seed_large import seed_large
 from kiosk.context import clock
 from kiosk.extensions import db
 from queue_engine import close_business_day
@@ -71,13 +72,23 @@ def init_db() -> None:
 @click.command("seed-demo")
 @with_appcontext
 @click.option("--password", default=None, help="One password for every demo user (default: random).")
-def seed_demo_command(password: str | None) -> None:
-    """Create the demo services A-D, counters 1-4 and users in an empty database; print the logins."""
+@click.option(
+    "--size",
+    type=click.Choice(["demo", "large"]),
+    default="demo",
+    help="demo: services A-D, counters 1-4; large: 12 services, 30 counters, 40 clerks.",
+)
+def seed_demo_command(password: str | None, size: str) -> None:
+    """Create the demo hall (or, --size large, a real hall's size) in an empty database; print the logins."""
     upgrade_database()
     held = hall_contents(db.session)
     if any(held.values()):
         counts = ", ".join(f"{count} {kind}" for kind, count in held.items())
         click.echo(f"The database already holds a hall ({counts}): seed-demo changed nothing.")
+    elif size == "large":
+        seed_large(db.session, logins_file(), password)
+        db.session.commit()
+        click.echo("Large hall ready: 12 services, 30 counters, 40 clerks.")
     else:
         seed_demo(db.session, logins_file(), password)
         db.session.commit()

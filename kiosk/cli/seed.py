@@ -41,7 +41,7 @@ def hall_contents(session: Session) -> dict[str, int]:
     }
 
 
-def _demo_password(username: str) -> str:
+def demo_password(username: str) -> str:
     shared = os.environ.get("QMS_DEMO_PASSWORD")
     return shared or f"{username}-{secrets.token_hex(3)}"
 
@@ -80,7 +80,7 @@ def seed_demo(session: Session, logins_file: Path | None, password: str | None =
     for username, display, role in DEMO_USERS:
         if session.scalars(select(User).where(User.username == username)).first() is not None:
             continue
-        secret = password or _demo_password(username)
+        secret = password or demo_password(username)
         user = User(
             username=username,
             display_name=display,
@@ -92,11 +92,11 @@ def seed_demo(session: Session, logins_file: Path | None, password: str | None =
         session.add(user)
         created[username] = secret
     if created and logins_file is not None:
-        _write_logins(logins_file, created)
+        write_logins(logins_file, created)
     return created
 
 
-def _write_logins(logins_file: Path, created: dict[str, str]) -> None:
+def write_logins(logins_file: Path, created: dict[str, str]) -> None:
     # A user created again (the database was reset) replaces its old line: a stale password
     # listed first would be the one people try.
     old = logins_file.read_text().splitlines() if logins_file.exists() else []

@@ -6,10 +6,12 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 from flask_babel import force_locale, gettext
+from sqlalchemy import select
 
 from kiosk.context import clock, languages
 from kiosk.extensions import db
 from kiosk.i18n import HTML_LANG, LOCALES
+from queue_engine.core.models import Service
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.queue.snapshots import display_snapshot
 
@@ -30,6 +32,8 @@ def _labels(lang: str) -> dict[str, str]:
             "reconnecting": gettext("Reconnecting…"),
             "announce": gettext("Number {number}, please go to counter {counter}"),
             "sound": gettext("Touch to turn on the sound"),
+            "next": gettext("Next: {numbers}"),
+            "unknown": gettext("No such service on this board: {codes}"),
         }
 
 
@@ -45,6 +49,7 @@ def board() -> Any:
     services, counters = _filters()
     hall = hall_settings(db.session)
     langs = languages()
+    known = set(db.session.scalars(select(Service.code).where(Service.active.is_(True))))
     return render_template(
         "display/board.html",
         snapshot=display_snapshot(db.session, clock(), services=services, counters=counters),
@@ -53,4 +58,5 @@ def board() -> Any:
         speech_langs={lang: HTML_LANG.get(lang, lang) for lang in langs},
         board_langs=langs,
         hall_names=[hall.name.get(lang) for lang in langs if hall.name.get(lang)],
+        unknown=[code for code in services if code not in known],
     )

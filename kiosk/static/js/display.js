@@ -61,22 +61,12 @@
   // The largest font size (px, at most `max`) at which every node fits its box.
   function fit(nodes, max, min) {
     if (!nodes.length) return;
-    let lo = min || 8;
-    let hi = max;
-    const fits = function (size) {
-      nodes.forEach(function (n) { n.style.fontSize = size + "px"; });
-      return nodes.every(function (n) {
-        return n.scrollWidth <= n.clientWidth + 1 && n.scrollHeight <= n.clientHeight + 1;
-      });
-    };
-    if (fits(hi)) { fits(Math.floor(hi)); return; }
-    for (let i = 0; i < 12 && hi - lo > 0.5; i++) {
-      const mid = (lo + hi) / 2;
-      if (fits(mid)) lo = mid; else hi = mid;
-    }
+    const size = QMS.largestFitting(min || 8, max, function (px) {
+      nodes.forEach(function (n) { n.style.fontSize = px + "px"; });
+    }, function () { return nodes.every(QMS.showsAll); });
     // A little below the largest size that fits: later reflows (a badge refitted, a font that
     // arrived) move boxes by a pixel or two, and a number must never be clipped.
-    fits(Math.floor(lo * 0.96));
+    nodes.forEach(function (n) { n.style.fontSize = Math.floor(size * 0.96) + "px"; });
   }
 
   function visibleCounters(snapshot) {

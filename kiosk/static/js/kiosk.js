@@ -53,7 +53,20 @@
     }
   }
 
+  // Every service on one screen: shrink the buttons' text together until none overflows.
+  function fitServices() {
+    const grid = document.querySelector("#services .grid");
+    if (!grid) return;
+    const buttons = Array.prototype.slice.call(grid.querySelectorAll(".service"));
+    QMS.largestFitting(0.3, 1, function (k) { grid.style.setProperty("--k", String(k)); },
+      function () { return buttons.every(QMS.showsAll); });
+  }
+  fitServices();
+  window.addEventListener("resize", fitServices);
+  if (document.fonts) document.fonts.ready.then(fitServices);
+
   document.body.addEventListener("htmx:afterSwap", function () {
+    fitServices();
     const ticket = document.getElementById("ticket-screen");
     const message = document.getElementById("kiosk-message");
     if (ticket) {

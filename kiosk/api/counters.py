@@ -8,12 +8,12 @@ from typing import Any
 from flask import abort, jsonify
 from sqlalchemy import select
 
+from kiosk.actions import commit
 from kiosk.api import bp
 from kiosk.api.validation import Field, json_body
 from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
 from kiosk.context import clock
 from kiosk.extensions import db
-from kiosk.realtime import commit
 from queue_engine import (
     active_ticket,
     call_next,

@@ -8,13 +8,13 @@ from typing import Any
 
 from flask import abort, jsonify
 
+from kiosk.actions import commit
 from kiosk.api import bp
 from kiosk.api.validation import Field, json_body
 from kiosk.auth import STAFF_ROLES, roles_required, staff
 from kiosk.context import clock
 from kiosk.errors import ApiError
 from kiosk.extensions import db
-from kiosk.realtime import commit
 from queue_engine import VisitRecord, finish_visit, mark_no_show, recall, start_service, transfer
 from queue_engine.core.lookups import ticket_by_token
 from queue_engine.core.models import Outcome, Role, Ticket

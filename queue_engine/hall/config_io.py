@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
 from queue_engine.core.errors import InvalidInput
+from queue_engine.core.events import note_settings_changed
 from queue_engine.core.models import Counter, CounterState, Service
 from queue_engine.hall.admin import counter_record, hall_record, service_record
 from queue_engine.hall.audit import audit
@@ -227,4 +228,5 @@ def import_config(session: Session, clock: Clock, actor_id: int | None, data: ob
 
     after = _comparable(export_config(session, clock))
     audit(session, clock, actor_id, "import_config", "config", before=before, after=after)
+    note_settings_changed(session)
     return summary

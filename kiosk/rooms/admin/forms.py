@@ -12,13 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import abort, current_app, g, redirect, render_template, request, url_for
+from flask import abort, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from kiosk.auth import staff
-from kiosk.extensions import db
-from kiosk.realtime import commit, publish_settings_changed
 from queue_engine.core.models import Category, PriorityPolicy, Role
 from queue_engine.hall.rules import SettingsInvalid
 
@@ -113,13 +111,3 @@ def merged(states: list[FormState], replacement: FormState | None) -> list[FormS
     if replacement is None or replacement.id is None:
         return states
     return [replacement if s.id == replacement.id else s for s in states]
-
-
-def commit_and_publish() -> None:
-    """Commit the change, then tell kiosks, boards and counters (a failure to tell is only logged)."""
-    commit()
-    try:
-        publish_settings_changed()
-    except Exception:
-        db.session.rollback()
-        current_app.logger.exception("Publishing a settings change failed")

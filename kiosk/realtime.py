@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from kiosk.context import clock
 from kiosk.extensions import db, socketio
+from queue_engine.core.db import reading
 from queue_engine.core.errors import QueueError, UnknownTicket
 from queue_engine.core.events import SETTINGS, changes_since, high_water_marks
 from queue_engine.core.lookups import ticket_by_token
@@ -171,26 +172,28 @@ def watch_once(app: Flask) -> int:
     """One look of the change watcher: publish what others committed since the last look; how many."""
     watcher: ChangeWatcher = app.extensions[WATCHER]
     with app.app_context():
-        try:
-            events, audits = high_water_marks(db.session)
+        with reading(db.engine) as connection:
+            events, audits = high_water_marks(connection)
             if (events, audits) == (watcher.event_mark, watcher.audit_mark):
                 return 0
             with watcher.lock:
                 own = frozenset(watcher.published)
-            changes = changes_since(db.session, watcher.event_mark, watcher.audit_mark, skip=own)
-            changes = [c for c in changes if c.get("event_id", 0) <= events]
-            watcher.event_mark, watcher.audit_mark = events, audits
-            with watcher.lock:
-                watcher.published = {i for i in watcher.published if i > events}
-            if changes:
-                if any(c["type"] == SETTINGS for c in changes):
-                    from kiosk import runtime
+            changes = changes_since(connection, watcher.event_mark, watcher.audit_mark, skip=own)
+        changes = [c for c in changes if c.get("event_id", 0) <= events]
+        watcher.event_mark, watcher.audit_mark = events, audits
+        with watcher.lock:
+            watcher.published = {i for i in watcher.published if i > events}
+        if not changes:
+            return 0
+        if any(c["type"] == SETTINGS for c in changes):
+            from kiosk import runtime
 
-                    runtime.sync(app)  # an imported timezone or languages apply at once
-                publish(changes)
-            return len(changes)
+            runtime.sync(app)  # an imported timezone or languages apply at once
+        try:
+            publish(changes)
         finally:
             db.session.rollback()
+        return len(changes)
 
 
 def _watch_forever(app: Flask, watcher: ChangeWatcher) -> None:
@@ -210,12 +213,9 @@ def start_change_watcher(app: Flask) -> None:
         app.extensions[WATCHER] = None  # the servers share events through Redis instead
         return
     watcher = ChangeWatcher(interval)
+    with app.app_context(), reading(db.engine) as connection:
+        watcher.event_mark, watcher.audit_mark = high_water_marks(connection)
     app.extensions[WATCHER] = watcher
-    with app.app_context():
-        try:
-            watcher.event_mark, watcher.audit_mark = high_water_marks(db.session)
-        finally:
-            db.session.rollback()
     watcher.thread = socketio.start_background_task(_watch_forever, app, watcher)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import Connection, event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from queue_engine.core.models import AuditEntry, Ticket, TicketEvent
@@ -78,7 +78,7 @@ def take_changes(session: Session) -> list[dict[str, Any]]:
     return changes
 
 
-def high_water_marks(session: Session) -> tuple[int, int]:
+def high_water_marks(session: Session | Connection) -> tuple[int, int]:
     """The newest event-log id and the newest audit id: cheap (two index look-ups), to see change."""
     events = session.scalar(select(func.max(TicketEvent.id))) or 0
     audits = session.scalar(select(func.max(AuditEntry.id))) or 0
@@ -86,7 +86,11 @@ def high_water_marks(session: Session) -> tuple[int, int]:
 
 
 def changes_since(
-    session: Session, event_mark: int, audit_mark: int, *, skip: set[int] | frozenset[int] = frozenset()
+    session: Session | Connection,
+    event_mark: int,
+    audit_mark: int,
+    *,
+    skip: set[int] | frozenset[int] = frozenset(),
 ) -> list[dict[str, Any]]:
     """The changes committed after two high-water marks (by any process), as take_changes gives them.
 

@@ -7,6 +7,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from queue_engine.core.db import sqlalchemy_url
+
 DEFAULT_DATABASE = "sqlite:///instance/qms.sqlite3"
 
 
@@ -24,8 +26,7 @@ def _secret_key(instance_path: Path) -> str:
 
 def database_url(raw: str, root: Path) -> str:
     """Normalise a database URL: relative SQLite paths are relative to the project root."""
-    if raw.startswith("postgresql://"):
-        return "postgresql+psycopg://" + raw.removeprefix("postgresql://")
+    raw = sqlalchemy_url(raw)
     prefix = "sqlite:///"
     if raw.startswith(prefix) and not raw.startswith(prefix + "/") and ":memory:" not in raw:
         path = root / raw.removeprefix(prefix)

@@ -15,7 +15,7 @@ from kiosk.limits import ticket_limit
 from queue_engine import cancel, issue_ticket, rate_visit
 from queue_engine.core.lookups import ticket_by_token
 from queue_engine.core.models import Source
-from queue_engine.queue.snapshots import display_snapshot, service_list, ticket_view
+from queue_engine.queue.snapshots import board_filter, display_snapshot, service_list, ticket_view
 
 
 @bp.get("/services")
@@ -93,6 +93,5 @@ def rate(token: str) -> Any:
 @bp.get("/display")
 def display() -> Any:
     """What a hall board shows; ``?services=A,B`` or ``?counters=1,2`` for one area."""
-    services = [s for s in request.args.get("services", "").split(",") if s.strip()]
-    counters = [int(c) for c in request.args.get("counters", "").split(",") if c.strip().isdigit()]
+    services, counters = board_filter(request.args.get("services", ""), request.args.get("counters", ""))
     return jsonify(display_snapshot(db.session, clock(), services=services, counters=counters))

@@ -19,6 +19,7 @@ from queue_engine import VisitRecord, finish_visit, mark_no_show, recall, start_
 from queue_engine.core.lookups import ticket_by_token
 from queue_engine.core.models import Outcome, Role, Ticket
 from queue_engine.queue.calling import COMPLAINT_PRIORITIES, FIELD_LIMITS
+from queue_engine.queue.counters import open_for_someone_else
 from queue_engine.queue.snapshots import ticket_view
 
 
@@ -30,7 +31,7 @@ def authorise_ticket(token: str) -> Ticket:
     if counter is not None:
         if not user.may_use_counter(counter):
             abort(403)
-        if user.role == Role.CLERK and counter.staff_id not in (None, user.id):
+        if user.role == Role.CLERK and open_for_someone_else(counter, user.id):
             abort(403)
     return ticket
 

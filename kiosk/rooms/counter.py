@@ -33,7 +33,7 @@ from queue_engine.core.errors import InvalidInput, NoTicketWaiting, QueueError
 from queue_engine.core.lookups import counter_by_id
 from queue_engine.core.models import Category, Counter, CounterState, Outcome, Service, Ticket, TicketStatus
 from queue_engine.quality.followups import mark_follow_up_done, open_complaints, open_follow_ups
-from queue_engine.queue.counters import last_handover
+from queue_engine.queue.counters import last_handover, open_for_someone_else
 from queue_engine.queue.ordering import fcfs_order
 from queue_engine.queue.snapshots import awaiting_rating
 
@@ -53,7 +53,7 @@ def _counter(counter_id: int) -> Counter:
 
 
 def _on_duty_elsewhere(counter: Counter) -> bool:
-    return counter.state != CounterState.CLOSED and counter.staff_id not in (None, staff().id)
+    return open_for_someone_else(counter, staff().id)
 
 
 def _queue(counter: Counter) -> dict[str, Any]:

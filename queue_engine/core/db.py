@@ -54,8 +54,13 @@ def reading(engine: Engine) -> Iterator[Connection]:
         yield connection.execution_options(**{READ_ONLY_OPTION: True})
 
 
+def sqlalchemy_url(url: str) -> str:
+    """A database URL as SQLAlchemy takes it: ``postgresql://`` means the psycopg (3) driver."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
 def make_engine(url: str, **options: Any) -> Engine:
     """Create an engine for a database URL, configured for the queue."""
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return configure_engine(create_engine(url, **options))
+    return configure_engine(create_engine(sqlalchemy_url(url), **options))

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from queue_engine.core.clock import Clock
+from queue_engine.core.clock import Clock, iso
 from queue_engine.core.errors import InvalidInput
 from queue_engine.core.events import note_settings_changed
 from queue_engine.core.models import Counter, CounterState, Service
@@ -89,7 +89,7 @@ def export_config(session: Session, clock: Clock) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "version": VERSION,
-        "exported_at": clock.now().isoformat().replace("+00:00", "Z"),
+        "exported_at": iso(clock.now()),
         "hall": hall_record(hall_settings(session)),
         "services": [service_record(s) for s in services],
         "counters": [counter_record(c) for c in counters],

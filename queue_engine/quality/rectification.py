@@ -179,17 +179,6 @@ def rectified_on_time(case: RectificationCase, clock: Clock) -> bool:
     return case.rectified_at is not None and clock.business_date(case.rectified_at) <= case.due_date
 
 
-def overdue_cases(session: Session, today: date) -> list[RectificationCase]:
-    """Cases past due and not rectified, oldest first."""
-    return list(
-        session.scalars(
-            select(RectificationCase)
-            .where(RectificationCase.status.in_(("open", "assigned")), RectificationCase.due_date < today)
-            .order_by(RectificationCase.due_date, RectificationCase.id)
-        )
-    )
-
-
 def case_fields(case: RectificationCase) -> dict[str, Any]:
     """A case as plain values (audit log, API)."""
     return {

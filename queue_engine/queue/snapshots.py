@@ -103,6 +103,16 @@ def call_entry(ticket: Ticket) -> dict[str, Any]:
     }
 
 
+def board_filter(services: str, counters: str) -> tuple[list[str], list[int]]:
+    """A board's area from ``?services=A,b`` and ``?counters=1,2``: service codes and counter ids.
+
+    Anything that is not a code or an id is dropped, so a mistyped link shows the whole hall.
+    """
+    codes = [s.strip().upper() for s in services.split(",") if s.strip()]
+    ids = [int(c) for c in counters.split(",") if c.strip().isdigit()]
+    return codes, ids
+
+
 def display_snapshot(
     session: Session,
     clock: Clock,

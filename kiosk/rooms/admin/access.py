@@ -16,6 +16,7 @@ from kiosk.actions import action, commit
 from kiosk.auth import hash_password, token_digest
 from kiosk.context import clock
 from kiosk.extensions import db
+from kiosk.htmx import is_htmx
 from kiosk.limits import new_device_token
 from kiosk.rooms.admin.forms import (
     REFUSED,
@@ -26,7 +27,6 @@ from kiosk.rooms.admin.forms import (
     answer,
     checked,
     ids,
-    is_htmx,
     merged,
     refused,
 )

@@ -18,7 +18,8 @@ from kiosk import runtime as hall_runtime
 from kiosk.actions import commit
 from kiosk.context import clock
 from kiosk.extensions import db
-from kiosk.rooms.admin.forms import actor_id, is_htmx
+from kiosk.htmx import is_htmx
+from kiosk.rooms.admin.forms import actor_id
 from queue_engine.core.models import AuditEntry, User
 from queue_engine.hall.audit import audit
 from queue_engine.hall.config_io import ConfigInvalid, dump_config, export_config, import_config, parse_config

@@ -21,6 +21,7 @@ from kiosk import runtime as hall_runtime
 from kiosk.actions import action, commit
 from kiosk.context import clock
 from kiosk.extensions import db
+from kiosk.htmx import is_htmx
 from kiosk.i18n import LANGUAGE_NAMES
 from kiosk.rooms.admin import access as admin_access
 from kiosk.rooms.admin import config as admin_config
@@ -33,7 +34,6 @@ from kiosk.rooms.admin.forms import (
     admins_only,
     answer,
     checked,
-    is_htmx,
     merged,
     refused,
 )
@@ -61,8 +61,7 @@ bp.register_blueprint(admin_config.bp)
 
 @bp.after_request
 def _vary(response: Response) -> Response:
-    # A partial and its page share a URL: caches and the back button must tell them apart.
-    response.vary.add("HX-Request")
+    # Settings pages are never kept by a cache (Vary: HX-Request is sent for every answer).
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -8,7 +8,8 @@ A process that serves no screens (the command line) publishes through the Redis 
 when one is configured (a write-only emitter, ``command_line_publishing``).  Without Redis
 the running server notices another process's changes itself: its change watcher looks at two
 high-water marks (the newest event-log id and audit id) every ``QMS_CHANGE_WATCH_SECONDS``
-(default 1.5) and publishes what moved that it did not publish itself.
+(default 1.5) and publishes what moved that it did not publish itself (looking ``LOOKBACK`` ids
+behind its mark, for a PostgreSQL transaction that commits a lower id after a higher one).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from queue_engine.queue.snapshots import (
 CALL_TYPES = ("called", "recalled")
 EMITTER = "qms_emitter"
 WATCHER = "qms_change_watcher"
+LOOKBACK = 500  # event ids behind the mark the watcher looks at again (late commits)
 
 
 class Emitter(Protocol):
@@ -152,9 +154,10 @@ class ChangeWatcher:
     """The server's eye on changes other processes commit (embedded set-up, no Redis)."""
 
     interval: float
+    floor: int = 0  # the newest event id when the watcher started: older ones are never replayed
     event_mark: int = 0
     audit_mark: int = 0
-    published: set[int] = field(default_factory=set)  # event ids this process published itself
+    published: set[int] = field(default_factory=set)  # event ids published here, within LOOKBACK
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
     thread: Any = None
@@ -178,11 +181,14 @@ def watch_once(app: Flask) -> int:
                 return 0
             with watcher.lock:
                 own = frozenset(watcher.published)
-            changes = changes_since(connection, watcher.event_mark, watcher.audit_mark, skip=own)
+            # Look a little behind the mark: on PostgreSQL a transaction holding a lower id may
+            # commit after a higher one was seen (SQLite commits in id order: one writer).
+            since = max(watcher.floor, watcher.event_mark - LOOKBACK)
+            changes = changes_since(connection, since, watcher.audit_mark, skip=own)
         changes = [c for c in changes if c.get("event_id", 0) <= events]
         watcher.event_mark, watcher.audit_mark = events, audits
         with watcher.lock:
-            watcher.published = {i for i in watcher.published if i > events}
+            watcher.published = {i for i in watcher.published if i > events - LOOKBACK}
         if not changes:
             return 0
         if any(c["type"] == SETTINGS for c in changes):
@@ -215,6 +221,7 @@ def start_change_watcher(app: Flask) -> None:
     watcher = ChangeWatcher(interval)
     with app.app_context(), reading(db.engine) as connection:
         watcher.event_mark, watcher.audit_mark = high_water_marks(connection)
+    watcher.floor = watcher.event_mark
     app.extensions[WATCHER] = watcher
     watcher.thread = socketio.start_background_task(_watch_forever, app, watcher)
 

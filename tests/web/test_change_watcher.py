@@ -11,14 +11,14 @@ import time
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from kiosk import realtime
 from kiosk.extensions import db, socketio
 from queue_engine import issue_ticket
 from queue_engine.core.db import make_engine, reading
-from queue_engine.core.models import Service
+from queue_engine.core.models import Service, TicketEvent
 from queue_engine.hall.admin import save_service, service_record
 from queue_engine.hall.audit import audit
 
@@ -111,3 +111,41 @@ def test_the_watcher_never_takes_the_write_lock(watched, other_process, clock):
         issue_ticket(other_process, clock, "A")
         other_process.commit()
         assert time.perf_counter() - started < 1.0
+
+
+def test_an_event_committed_late_with_a_lower_id_is_still_published(watched, other_process, board, clock):
+    """PostgreSQL may commit id 7 after id 8 was seen: the next look goes back for it."""
+    early = issue_ticket(other_process, clock, "A")
+    late = issue_ticket(other_process, clock, "B")
+    other_process.commit()
+    early_event, late_event = (
+        other_process.scalars(select(TicketEvent.id).where(TicketEvent.ticket_id == t.id)).one()
+        for t in (early, late)
+    )
+    # As if the watcher had looked when only the higher id was committed.
+    watcher = watched.extensions[realtime.WATCHER]
+    watcher.event_mark, watcher.published = late_event, {late_event}
+    assert realtime.watch_once(watched) == 0  # the mark did not move: nothing looked at
+
+    issue_ticket(other_process, clock, "C")
+    other_process.commit()
+
+    assert realtime.watch_once(watched) == 2  # the late A and the new C, not B again
+    snapshot = [data for name, data in received(board) if name == "display:snapshot"][-1]
+    assert snapshot["waiting"] == {"A": 1, "B": 1, "C": 1, "D": 0}
+    assert early_event < late_event
+
+
+def test_what_was_committed_before_the_watcher_started_is_not_replayed(app_factory, database_url, clock):
+    app = app_factory(database_url, QMS_CHANGE_WATCH_SECONDS=3600)
+    assert app.test_client().post("/api/v1/tickets", json={"service": "A"}).status_code == 201
+    realtime.start_change_watcher(app)
+    engine = make_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with Session(engine) as session:
+            issue_ticket(session, clock, "B")
+            session.commit()
+        assert realtime.watch_once(app) == 1  # B's event only, not A's from before the start
+    finally:
+        realtime.stop_change_watcher(app, timeout=0)
+        engine.dispose()

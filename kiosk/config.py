@@ -44,6 +44,8 @@ def from_environment(instance_path: Path, root: Path) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": database_url(env.get("QMS_DATABASE_URL", DEFAULT_DATABASE), root),
         "QMS_REDIS_URL": env.get("QMS_REDIS_URL") or None,
         "QMS_REDIS_CHANNEL": env.get("QMS_REDIS_CHANNEL", "qms"),
+        # Without Redis: how often the server looks for other processes' changes (0: never).
+        "QMS_CHANGE_WATCH_SECONDS": float(env.get("QMS_CHANGE_WATCH_SECONDS", "1.5")),
         "QMS_RANKING_MIN_RATINGS": int(env.get("QMS_RANKING_MIN_RATINGS", "10")),
         "QMS_PROXY_COUNT": int(env.get("QMS_PROXY_COUNT", "0")),
         "QMS_TIMEZONE": env.get("QMS_TIMEZONE", "Asia/Shanghai"),

@@ -149,3 +149,12 @@ def test_what_was_committed_before_the_watcher_started_is_not_replayed(app_facto
     finally:
         realtime.stop_change_watcher(app, timeout=0)
         engine.dispose()
+
+
+def test_the_watch_interval_comes_from_the_environment(monkeypatch, tmp_path):
+    from kiosk.config import from_environment
+
+    monkeypatch.setenv("QMS_SECRET_KEY", "x")
+    assert from_environment(tmp_path, tmp_path)["QMS_CHANGE_WATCH_SECONDS"] == 1.5
+    monkeypatch.setenv("QMS_CHANGE_WATCH_SECONDS", "0")
+    assert from_environment(tmp_path, tmp_path)["QMS_CHANGE_WATCH_SECONDS"] == 0.0

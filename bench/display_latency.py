@@ -64,6 +64,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from queue_engine.core.db import sqlalchemy_url  # noqa: E402
 from tests.live import free_port, server_env  # noqa: E402  (the servers the tests start, started alike)
 
 RESULTS = ROOT / "bench" / "results" / "display.md"
@@ -149,9 +150,7 @@ def pg_base_url() -> str:
     """The PostgreSQL URL, in SQLAlchemy's psycopg form."""
     url = os.environ.get("QMS_BENCH_DATABASE_URL", DEFAULT_PG)
     local_only(url, "QMS_BENCH_DATABASE_URL")
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return url
+    return sqlalchemy_url(url)
 
 
 def pg_unavailable() -> str:

@@ -48,7 +48,7 @@ from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from queue_engine import Clock, VisitRecord, call_next, finish_visit, issue_ticket
-from queue_engine.core.db import make_engine
+from queue_engine.core.db import make_engine, sqlalchemy_url
 from queue_engine.core.models import Base, Counter, Outcome, Service
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,10 +164,7 @@ def run_parallel(threads: int, total: int, make_op: Callable[[int], Callable[[],
 
 
 def pg_base_url() -> str:
-    url = os.environ.get("QMS_BENCH_DATABASE_URL", DEFAULT_PG)
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return url
+    return sqlalchemy_url(os.environ.get("QMS_BENCH_DATABASE_URL", DEFAULT_PG))
 
 
 def pg_unavailable(url: str) -> str:

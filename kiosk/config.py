@@ -7,6 +7,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from queue_engine.core.db import sqlalchemy_url
+
 DEFAULT_DATABASE = "sqlite:///instance/qms.sqlite3"
 
 
@@ -24,8 +26,7 @@ def _secret_key(instance_path: Path) -> str:
 
 def database_url(raw: str, root: Path) -> str:
     """Normalise a database URL: relative SQLite paths are relative to the project root."""
-    if raw.startswith("postgresql://"):
-        return "postgresql+psycopg://" + raw.removeprefix("postgresql://")
+    raw = sqlalchemy_url(raw)
     prefix = "sqlite:///"
     if raw.startswith(prefix) and not raw.startswith(prefix + "/") and ":memory:" not in raw:
         path = root / raw.removeprefix(prefix)
@@ -43,6 +44,8 @@ def from_environment(instance_path: Path, root: Path) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": database_url(env.get("QMS_DATABASE_URL", DEFAULT_DATABASE), root),
         "QMS_REDIS_URL": env.get("QMS_REDIS_URL") or None,
         "QMS_REDIS_CHANNEL": env.get("QMS_REDIS_CHANNEL", "qms"),
+        # Without Redis: how often the server looks for other processes' changes (0: never).
+        "QMS_CHANGE_WATCH_SECONDS": float(env.get("QMS_CHANGE_WATCH_SECONDS", "1.5")),
         "QMS_RANKING_MIN_RATINGS": int(env.get("QMS_RANKING_MIN_RATINGS", "10")),
         "QMS_PROXY_COUNT": int(env.get("QMS_PROXY_COUNT", "0")),
         "QMS_TIMEZONE": env.get("QMS_TIMEZONE", "Asia/Shanghai"),

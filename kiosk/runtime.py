@@ -112,7 +112,7 @@ def _on_app_context(app: Flask, **_extra: Any) -> None:
 
 def close_days_now(app: Flask) -> tuple[date, int]:
     """Close every business day that is due (one pass of the day closer); publish what changed."""
-    from kiosk.realtime import commit
+    from kiosk.actions import commit
 
     with app.app_context():
         try:

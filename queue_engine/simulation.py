@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from queue_engine.core.clock import FakeClock
+from queue_engine.core.clock import FakeClock, parse_hhmm
 from queue_engine.core.errors import NoTicketWaiting, QueueError
 from queue_engine.core.events import take_changes
 from queue_engine.core.models import (
@@ -147,11 +147,6 @@ def _profile(service: Service) -> ServiceProfile:
 
 def _lognormal(rng: random.Random, mean: float, sigma: float) -> float:
     return rng.lognormvariate(math.log(mean) - sigma * sigma / 2, sigma)
-
-
-def _hhmm(value: str) -> time:
-    hours, minutes = value.split(":")
-    return time(int(hours), int(minutes))
 
 
 @dataclass
@@ -383,7 +378,7 @@ class _Day:
 
 def _opening(hall_hours: dict[str, Any], day: date) -> list[tuple[time, time]]:
     intervals = hall_hours.get(str(day.weekday())) if hall_hours else DEFAULT_OPENING
-    return [(_hhmm(start), _hhmm(end)) for start, end in (intervals or [])]
+    return [(parse_hhmm(start), parse_hhmm(end)) for start, end in (intervals or [])]
 
 
 def _follow_complaints(session: Session, clock: FakeClock, rng: random.Random, since: datetime) -> None:

@@ -13,6 +13,8 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 
+from queue_engine.core.db import sqlalchemy_url
+
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 
@@ -30,9 +32,7 @@ def _pg_reachable(url: str) -> bool:
 
 def postgres_url() -> tuple[str | None, str]:
     """A reachable PostgreSQL URL, starting the local cluster if it is down; or (None, why)."""
-    url = os.environ.get("QMS_TEST_DATABASE_URL", DEFAULT_PG)
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    url = sqlalchemy_url(os.environ.get("QMS_TEST_DATABASE_URL", DEFAULT_PG))
     if _pg_reachable(url):
         return url, ""
     if shutil.which("pg_ctlcluster") and os.path.isdir("/etc/postgresql"):

@@ -9,6 +9,7 @@ from flask import abort, jsonify
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from kiosk.actions import commit
 from kiosk.api import bp
 from kiosk.api.models import CalledTicket, CallTicket, CloseCounter, NoFields, OpenedCounter
 from kiosk.api.models import Counter as CounterAnswer
@@ -16,7 +17,6 @@ from kiosk.api.operations import View, api_route
 from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, staff
 from kiosk.context import clock
 from kiosk.extensions import db
-from kiosk.realtime import commit
 from queue_engine import (
     active_ticket,
     call_next,

@@ -18,6 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from queue_engine.core.models import Category, CounterState, Outcome, TicketStatus
 from queue_engine.quality.ratings import MAX_COMMENT
 from queue_engine.queue.calling import COMPLAINT_PRIORITIES, FIELD_LIMITS
+from queue_engine.queue.snapshots import board_filter
 
 # -- Building blocks ----------------------------------------------------------------------------
 
@@ -46,14 +47,13 @@ def _named(kind: type[StrEnum]) -> WithJsonSchema:
 
 
 def _comma_list(value: Any) -> Any:
-    return [part for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+    # A board's services, read as the board's own page reads them (one rule: board_filter).
+    return board_filter(value, "")[0] if isinstance(value, str) else value
 
 
 def _comma_ints(value: Any) -> Any:
     # Lenient as the board's URL always was: what is not a counter id is left out.
-    if isinstance(value, str):
-        return [int(part) for part in value.split(",") if part.strip().isdigit()]
-    return value
+    return board_filter("", value)[1] if isinstance(value, str) else value
 
 
 StatusName = Annotated[TicketStatus, _named(TicketStatus)]

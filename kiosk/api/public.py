@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import jsonify
 
+from kiosk.actions import commit
 from kiosk.api import bp
 from kiosk.api.models import (
     Display,
@@ -24,7 +25,6 @@ from kiosk.context import clock, languages, request_language
 from kiosk.errors import ApiError
 from kiosk.extensions import db
 from kiosk.limits import ticket_limit
-from kiosk.realtime import commit
 from queue_engine import cancel, issue_ticket, rate_visit
 from queue_engine.core.lookups import ticket_by_token
 from queue_engine.core.models import Source

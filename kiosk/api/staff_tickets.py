@@ -8,6 +8,7 @@ from typing import Any
 from flask import abort, jsonify
 from pydantic import BaseModel
 
+from kiosk.actions import commit
 from kiosk.api import bp
 from kiosk.api.models import FinishVisit, NoFields, TransferTicket
 from kiosk.api.models import Ticket as TicketAnswer
@@ -15,10 +16,10 @@ from kiosk.api.operations import View, api_route
 from kiosk.auth import STAFF_ROLES, staff
 from kiosk.context import clock
 from kiosk.extensions import db
-from kiosk.realtime import commit
 from queue_engine import VisitRecord, finish_visit, mark_no_show, recall, start_service, transfer
 from queue_engine.core.lookups import ticket_by_token
 from queue_engine.core.models import Role, Ticket
+from queue_engine.queue.counters import open_for_someone_else
 from queue_engine.queue.snapshots import ticket_view
 
 FORBIDDEN = "forbidden: the ticket is at a counter the caller may not use, or another clerk's"
@@ -33,7 +34,7 @@ def authorise_ticket(token: str) -> Ticket:
     if counter is not None:
         if not user.may_use_counter(counter):
             abort(403)
-        if user.role == Role.CLERK and counter.staff_id not in (None, user.id):
+        if user.role == Role.CLERK and open_for_someone_else(counter, user.id):
             abort(403)
     return ticket
 

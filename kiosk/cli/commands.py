@@ -14,13 +14,18 @@ from flask.cli import with_appcontext
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from kiosk.actions import commit
 from kiosk.auth import hash_password, issue_token
 from kiosk.cli.seed import hall_contents, seed_demo
 from kiosk.cli.seed_large import seed_large
 from kiosk.context import clock
 from kiosk.extensions import db
+from kiosk.limits import new_device_token
+from kiosk.realtime import command_line_publishing
 from queue_engine import close_business_day
 from queue_engine.core.models import Counter, Role, User
+from queue_engine.hall.admin import register_kiosk as register_kiosk_device
+from queue_engine.hall.rules import SettingsInvalid
 
 
 def logins_file() -> Path:
@@ -148,8 +153,9 @@ def close_day(day: str | None) -> None:
         last_day = date.fromisoformat(day) if day else None
     except ValueError:
         raise click.BadParameter("use YYYY-MM-DD", param_hint="--date") from None
-    count = close_business_day(db.session, clock(), last_day)
-    db.session.commit()
+    with command_line_publishing(current_app):
+        count = close_business_day(db.session, clock(), last_day)
+        commit()  # open boards and phones drop the expired numbers
     click.echo(f"Expired {count} ticket(s).")
 
 
@@ -158,10 +164,13 @@ def close_day(day: str | None) -> None:
 @click.argument("name")
 def register_kiosk(name: str) -> None:
     """Register a kiosk device (exempt from the ticket limit); prints the link to open on it once."""
-    from kiosk.rooms.kiosk import create_device
-
-    _device, token = create_device(name[:64])
-    db.session.commit()
+    token, digest = new_device_token()
+    try:
+        register_kiosk_device(db.session, clock(), None, name, digest)
+    except SettingsInvalid as error:
+        db.session.rollback()
+        raise click.ClickException(f"Kiosk not registered: {'; '.join(error.errors.values())}") from None
+    commit()
     click.echo(f"Open this address once on the kiosk {name!r} (keep it secret):")
     click.echo(f"/kiosk/register/{token}")
 

@@ -9,9 +9,10 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from kiosk import runtime as hall_runtime
+from kiosk.actions import commit
 from kiosk.context import clock
 from kiosk.extensions import db
-from kiosk.realtime import publish_settings_changed
+from kiosk.realtime import command_line_publishing
 from queue_engine.hall.config_io import ConfigInvalid, dump_config, export_config, import_config, parse_config
 
 
@@ -56,9 +57,9 @@ def import_config_command(file: Path, check: bool) -> None:
         db.session.rollback()
         click.echo("Checked only: nothing was changed.")
         return
-    db.session.commit()
+    with command_line_publishing(current_app):
+        commit()  # open kiosks, boards and panels refetch (through Redis, or the server's change watcher)
     hall_runtime.sync(current_app._get_current_object())  # type: ignore[attr-defined]
-    publish_settings_changed()
     click.echo("Configuration imported.")
 
 

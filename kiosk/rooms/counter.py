@@ -9,10 +9,10 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from kiosk import actions
 from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
 from kiosk.context import clock
 from kiosk.extensions import db
-from kiosk.realtime import commit
 from queue_engine import (
     VisitRecord,
     active_ticket,
@@ -33,7 +33,7 @@ from queue_engine.core.errors import InvalidInput, NoTicketWaiting, QueueError
 from queue_engine.core.lookups import counter_by_id
 from queue_engine.core.models import Category, Counter, CounterState, Outcome, Service, Ticket, TicketStatus
 from queue_engine.quality.followups import mark_follow_up_done, open_complaints, open_follow_ups
-from queue_engine.queue.counters import last_handover
+from queue_engine.queue.counters import last_handover, open_for_someone_else
 from queue_engine.queue.ordering import fcfs_order
 from queue_engine.queue.snapshots import awaiting_rating
 
@@ -53,7 +53,7 @@ def _counter(counter_id: int) -> Counter:
 
 
 def _on_duty_elsewhere(counter: Counter) -> bool:
-    return counter.state != CounterState.CLOSED and counter.staff_id not in (None, staff().id)
+    return open_for_someone_else(counter, staff().id)
 
 
 def _queue(counter: Counter) -> dict[str, Any]:
@@ -147,12 +147,10 @@ def workspace(counter_id: int) -> Any:
 def open_(counter_id: int) -> Any:
     """Go on duty at the counter."""
     counter = _counter(counter_id)
-    try:
+    with actions.action() as done:
         open_counter(db.session, clock(), counter.id, staff().id)
-        commit()
-    except QueueError as error:
-        db.session.rollback()
-        flash(error.message)
+    if done.error:
+        flash(done.message)
     return redirect(url_for("counter.workspace", counter_id=counter_id))
 
 
@@ -162,12 +160,10 @@ def close(counter_id: int) -> Any:
     """Go off duty, leaving a handover note (交接班) for the next shift."""
     counter = _counter(counter_id)
     note = request.form.get("handover_note", "")
-    try:
+    with actions.action() as done:
         close_counter(db.session, clock(), counter.id, staff().id, note, force=staff().role in MANAGER_ROLES)
-        commit()
-    except QueueError as error:
-        db.session.rollback()
-        flash(error.message)
+    if done.error:
+        flash(done.message)
         return redirect(url_for("counter.workspace", counter_id=counter_id))
     flash("Counter closed. / 窗口已关闭。")
     return redirect(url_for("counter.choose"))
@@ -219,8 +215,7 @@ def _call_next(counter: Counter) -> str:
     try:
         ticket = call_next(db.session, clock(), counter.id, staff().id)
     except NoTicketWaiting:
-        commit()  # keep the counter opened on the way
-        return "Nobody is waiting. / 当前无人等候。"
+        return "Nobody is waiting. / 当前无人等候。"  # still committed: the counter stays opened
     return f"{ticket.number} called. / 已叫号 {ticket.number}。"
 
 
@@ -277,18 +272,16 @@ def act(counter_id: int, name: str) -> Any:
     if name not in ACTIONS:
         abort(404)
     try:
-        message = ACTIONS[name](counter)
-        commit()
+        with actions.action() as done:
+            message = ACTIONS[name](counter)
     except _Stale:
-        db.session.rollback()
         return _answer(
             counter,
             error="The screen was out of date; here is the current state. / 页面已过期，已刷新。",
             status=409,
         )
-    except QueueError as error:
-        db.session.rollback()
-        return _answer(counter, error=error.message, status=409 if error.kind == "conflict" else 422)
+    if done.error:
+        return _answer(counter, error=done.message, status=409 if done.error.kind == "conflict" else 422)
     return _answer(counter, message=message)
 
 
@@ -373,14 +366,12 @@ def finish(counter_id: int) -> Any:
         complaint_priority=values["priority"] or "normal",
         complaint_due=date.fromisoformat(values["due_date"]) if values["due_date"] else None,
     )
-    try:
+    with actions.action() as done:
         ticket = finish_visit(
             db.session, clock(), current["ticket"].token, record, staff_id=staff().id, counter_id=counter.id
         )
-        commit()
-    except QueueError as error:
-        db.session.rollback()
-        return _record_form(counter, values, {"outcome": error.message}, 409)
+    if done.error:
+        return _record_form(counter, values, {"outcome": done.message}, 409)
     return _answer(counter, message=f"{ticket.number} finished. / {ticket.number} 办结。")
 
 
@@ -392,7 +383,7 @@ def follow_up_done(counter_id: int, visit_id: int) -> Any:
     if visit_id not in {v.id for v in open_follow_ups(db.session, counter.id)}:
         abort(404)
     mark_follow_up_done(db.session, clock(), visit_id)
-    commit()
+    actions.commit()
     return redirect(url_for("counter.workspace", counter_id=counter.id))
 
 
@@ -425,7 +416,7 @@ def rate(counter_id: int) -> Any:
         return jsonify(
             {"error": {"code": "nothing_to_rate", "message": "No visit is waiting for a rating here."}}
         ), 409
-    try:
+    with actions.action() as done:
         rate_visit(
             db.session,
             clock(),
@@ -437,8 +428,6 @@ def rate(counter_id: int) -> Any:
             comment=request.form.get("comment", "")[:1000] or None,
             source="tablet",
         )
-        commit()
-    except QueueError as error:
-        db.session.rollback()
-        return jsonify({"error": {"code": error.code, "message": error.message}}), 409
+    if done.error:
+        return jsonify({"error": {"code": done.error.code, "message": done.message}}), 409
     return jsonify({"rated": pending["number"]}), 201

@@ -13,7 +13,7 @@ from kiosk.extensions import db
 from kiosk.i18n import HTML_LANG, LOCALES
 from queue_engine.core.models import Service
 from queue_engine.hall.calendar import hall_settings
-from queue_engine.queue.snapshots import display_snapshot
+from queue_engine.queue.snapshots import board_filter, display_snapshot
 
 bp = Blueprint("display", __name__, url_prefix="/display")
 
@@ -37,16 +37,10 @@ def _labels(lang: str) -> dict[str, str]:
         }
 
 
-def _filters() -> tuple[list[str], list[int]]:
-    services = [s.strip().upper() for s in request.args.get("services", "").split(",") if s.strip()]
-    counters = [int(c) for c in request.args.get("counters", "").split(",") if c.strip().isdigit()]
-    return services, counters
-
-
 @bp.get("")
 def board() -> Any:
     """The board; ``?services=A,B`` or ``?counters=1,2`` shows one area of the hall."""
-    services, counters = _filters()
+    services, counters = board_filter(request.args.get("services", ""), request.args.get("counters", ""))
     hall = hall_settings(db.session)
     langs = languages()
     known = set(db.session.scalars(select(Service.code).where(Service.active.is_(True))))

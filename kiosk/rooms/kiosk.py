@@ -11,13 +11,13 @@ from flask_babel import format_datetime, gettext, ngettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from kiosk.actions import action
 from kiosk.context import clock, languages
 from kiosk.extensions import db
 from kiosk.i18n import current_language
-from kiosk.limits import DEVICE_COOKIE, DEVICE_COOKIE_DAYS, new_device_token, registered_device, ticket_limit
+from kiosk.limits import DEVICE_COOKIE, DEVICE_COOKIE_DAYS, registered_device, ticket_limit
 from kiosk.printing import PrinterError, Slip, print_slip
 from kiosk.qr import qr_svg
-from kiosk.realtime import commit
 from queue_engine import issue_ticket
 from queue_engine.core.errors import HallClosed, QueueError, ServiceClosed
 from queue_engine.core.lookups import ticket_by_token
@@ -127,28 +127,25 @@ def take() -> Any:
     key = request.form.get("key", "")[:64] or None
     device = registered_device()
     try:
-        ticket = issue_ticket(
-            db.session,
-            clock(),
-            code,
-            lang=current_language(),
-            source=Source.KIOSK if device else Source.WEB,
-            request_key=key,
-        )
-        commit()
+        with action() as done:
+            ticket = issue_ticket(
+                db.session,
+                clock(),
+                code,
+                lang=current_language(),
+                source=Source.KIOSK if device else Source.WEB,
+                request_key=key,
+            )
     except IntegrityError:
         # Two touches of one screen raced on PostgreSQL: the loser shows the winner's ticket.
-        db.session.rollback()
         ticket = db.session.scalars(select(Ticket).where(Ticket.request_key == key)).one()
-    except HallClosed:
-        db.session.rollback()
-        return _message(gettext("The hall is closed now. Tickets are issued during opening hours."), 409)
-    except ServiceClosed:
-        db.session.rollback()
-        return _message(gettext("This service is not taking numbers now. Please ask at the desk."), 409)
-    except QueueError:
-        db.session.rollback()
-        return _message(gettext("This service is not available. Please ask at the desk."), 404)
+    else:
+        if isinstance(done.error, HallClosed):
+            return _message(gettext("The hall is closed now. Tickets are issued during opening hours."), 409)
+        if isinstance(done.error, ServiceClosed):
+            return _message(gettext("This service is not taking numbers now. Please ask at the desk."), 409)
+        if done.error:
+            return _message(gettext("This service is not available. Please ask at the desk."), 404)
     return _show_ticket(ticket)
 
 
@@ -190,11 +187,3 @@ def register_device(token: str) -> Any:
         secure=request.is_secure,
     )
     return response
-
-
-def create_device(name: str) -> tuple[KioskDevice, str]:
-    """Register a kiosk device; returns it and the one-time token for its registration link."""
-    token, digest = new_device_token()
-    device = KioskDevice(name=name, token_hash=digest, active=True, created_at=clock().now())
-    db.session.add(device)
-    return device, token

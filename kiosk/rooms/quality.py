@@ -8,17 +8,14 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from kiosk.actions import action
 from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
 from kiosk.context import clock
 from kiosk.extensions import db
-from kiosk.realtime import commit
-from queue_engine.core.errors import QueueError
 from queue_engine.core.models import RectificationCase, Role, User
-from queue_engine.hall.audit import audit
 from queue_engine.quality.rectification import (
     CASE_FLOW,
     assign_case,
-    case_fields,
     close_case,
     is_overdue,
     record_follow_up_call,
@@ -68,29 +65,16 @@ def case(case_id: int) -> Any:
     )
 
 
-def _step(case_id: int, action: str, run: Callable[[], RectificationCase], managers_only: bool) -> Any:
+def _step(case_id: int, run: Callable[[], RectificationCase], managers_only: bool) -> Any:
+    """One step of a case by someone allowed to take it (the engine audits it)."""
     found = db.session.get(RectificationCase, case_id)
     if found is None:
         abort(404)
     if not _visible(found) or (managers_only and staff().role == Role.CLERK):
         abort(403)
-    before = case_fields(found)
-    try:
-        changed = run()
-        audit(
-            db.session,
-            clock(),
-            staff().id,
-            action,
-            f"rectification:{case_id}",
-            before=before,
-            after=case_fields(changed),
-        )
-        commit()
-        flash("Saved. / 已保存。")
-    except QueueError as error:
-        db.session.rollback()
-        flash(error.message)
+    with action() as done:
+        run()
+    flash(done.message or "Saved. / 已保存。")
     return redirect(url_for("quality.case", case_id=case_id))
 
 
@@ -101,7 +85,7 @@ def assign(case_id: int) -> Any:
     raw = request.form.get("assignee_id", "")
     assignee = int(raw) if raw.isdigit() else 0
     return _step(
-        case_id, "assign_rectification", lambda: assign_case(db.session, clock(), case_id, assignee), True
+        case_id, lambda: assign_case(db.session, clock(), case_id, assignee, actor_id=staff().id), True
     )
 
 
@@ -112,8 +96,9 @@ def rectify(case_id: int) -> Any:
     form = request.form
     return _step(
         case_id,
-        "rectify",
-        lambda: record_rectification(db.session, clock(), case_id, form.get("finding"), form.get("measures")),
+        lambda: record_rectification(
+            db.session, clock(), case_id, form.get("finding"), form.get("measures"), actor_id=staff().id
+        ),
         False,
     )
 
@@ -127,7 +112,6 @@ def follow_up(case_id: int) -> Any:
     re_rating = int(raw) if raw in ("1", "2", "3", "4", "5") else None
     return _step(
         case_id,
-        "follow_up_call",
         lambda: record_follow_up_call(
             db.session,
             clock(),
@@ -135,6 +119,7 @@ def follow_up(case_id: int) -> Any:
             reached=form.get("reached") == "yes",
             view=form.get("view"),
             re_rating=re_rating,
+            actor_id=staff().id,
         ),
         False,
     )
@@ -144,4 +129,4 @@ def follow_up(case_id: int) -> Any:
 @roles_required(*MANAGER_ROLES)
 def close(case_id: int) -> Any:
     """Close a followed-up case."""
-    return _step(case_id, "close_rectification", lambda: close_case(db.session, clock(), case_id), True)
+    return _step(case_id, lambda: close_case(db.session, clock(), case_id, actor_id=staff().id), True)

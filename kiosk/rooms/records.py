@@ -13,17 +13,15 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import Select, select
 
+from kiosk.actions import action, commit
 from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
 from kiosk.context import clock
 from kiosk.extensions import db
-from kiosk.realtime import commit
-from queue_engine.core.errors import QueueError
 from queue_engine.core.models import Complaint, Role, Ticket, User, Visit
 from queue_engine.hall.audit import audit
 from queue_engine.quality.complaints import (
     COMPLAINT_FLOW,
     COMPLAINT_PRIORITIES,
-    complaint_fields,
     is_overdue,
     update_complaint,
 )
@@ -167,8 +165,8 @@ def update(complaint_id: int) -> Any:
         except ValueError:
             flash("Use a date like 2026-12-31. / 日期格式如 2026-12-31。")
             return redirect(url_for("records.complaints"))
-    try:
-        complaint, before = update_complaint(
+    with action() as done:
+        complaint = update_complaint(
             db.session,
             clock(),
             complaint_id,
@@ -178,19 +176,7 @@ def update(complaint_id: int) -> Any:
             due_date=due,
             resolution=form.get("resolution"),
             follow_up_result=form.get("follow_up_result"),
+            actor_id=staff().id,
         )
-        audit(
-            db.session,
-            clock(),
-            staff().id,
-            "update_complaint",
-            f"complaint:{complaint.id}",
-            before=before,
-            after=complaint_fields(complaint),
-        )
-        commit()
-        flash(f"Complaint {complaint.id} saved. / 投诉 {complaint.id} 已保存。")
-    except QueueError as error:
-        db.session.rollback()
-        flash(error.message)
+    flash(done.message or f"Complaint {complaint.id} saved. / 投诉 {complaint.id} 已保存。")
     return redirect(url_for("records.complaints"))

@@ -14,6 +14,7 @@ from kiosk.auth import MANAGER_ROLES, roles_required
 from kiosk.charts import Series, bar_chart
 from kiosk.context import clock, ranking_min_ratings
 from kiosk.extensions import db
+from kiosk.htmx import is_htmx
 from queue_engine.core.models import Counter, Service, User
 from queue_engine.quality.rectification import open_cases_overview
 from queue_engine.reporting.reports import MAX_DAYS, ReportFilter, figure_rows, report
@@ -53,13 +54,7 @@ def local_clock_time(instant: str | None) -> str:
 
 def _partial_or_page(partial: str, page: str, **context: Any) -> Response:
     """An HTMX request gets the partial alone; anything else (and history restore) the full page."""
-    htmx = (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
-    response = make_response(render_template(partial if htmx else page, **context))
-    response.vary.add("HX-Request")
-    return response
+    return make_response(render_template(partial if is_htmx() else page, **context))
 
 
 @bp.get("")

@@ -9,9 +9,9 @@ from typing import Any
 from flask import Blueprint, g, render_template, request
 from flask_babel import gettext
 
+from kiosk.actions import action
 from kiosk.context import clock, languages
 from kiosk.extensions import db
-from kiosk.realtime import commit
 from queue_engine import cancel, rate_visit
 from queue_engine.core.errors import AlreadyRated, QueueError, RatingClosed
 from queue_engine.core.lookups import ticket_by_token
@@ -70,11 +70,9 @@ def page(found: Ticket) -> Any:
 @holder_page
 def cancel_ticket(found: Ticket) -> Any:
     """The visitor gives up their place."""
-    try:
+    with action() as done:
         cancel(db.session, clock(), found.token)
-        commit()
-    except QueueError:
-        db.session.rollback()
+    if done.error:
         return _render(
             found, "ticket/_status.html", notice=gettext("This ticket can no longer be cancelled.")
         ), 409
@@ -92,7 +90,7 @@ def rate(found: Ticket) -> Any:
     """The visitor's 1-5 rating of the finished visit (once)."""
     score = _optional_score("score")
     comment = request.form.get("comment", "").strip()
-    try:
+    with action() as done:
         rate_visit(
             db.session,
             clock(),
@@ -104,19 +102,15 @@ def rate(found: Ticket) -> Any:
             attitude=_optional_score("attitude"),
             source="phone",
         )
-        commit()
-    except AlreadyRated:
-        db.session.rollback()
+    if isinstance(done.error, AlreadyRated):
         return _render(
             found, "ticket/_rating.html", notice=gettext("This visit has already been rated. Thank you!")
         ), 409
-    except RatingClosed:
-        db.session.rollback()
+    if isinstance(done.error, RatingClosed):
         return _render(
             found, "ticket/_rating.html", notice=gettext("The time to rate this visit has passed.")
         ), 409
-    except QueueError:
-        db.session.rollback()
+    if done.error:
         return _render(
             found,
             "ticket/_rating.html",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -61,3 +61,9 @@ class FakeClock(Clock):
 def iso(instant: datetime | None) -> str | None:
     """An instant as ISO 8601 UTC text."""
     return instant.isoformat().replace("+00:00", "Z") if instant else None
+
+
+def parse_hhmm(value: str) -> time:
+    """A time of day written ``HH:MM`` (opening hours; already checked by hall.rules)."""
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))

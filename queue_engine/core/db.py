@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from weakref import WeakSet
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY_OPTION = "qms_read_only"
 _configured: WeakSet[Engine] = WeakSet()
 
 
@@ -36,13 +39,28 @@ def configure_engine(engine: Engine) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A connection marked read-only (``reading``) never takes the write lock: WAL lets it
+        # read beside the one writer, so a look that runs every second delays no request.
+        deferred = connection.get_execution_options().get(READ_ONLY_OPTION)
+        connection.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
 
     return engine
 
 
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for reading only (on SQLite a deferred transaction, without the write lock)."""
+    with engine.connect() as connection:
+        yield connection.execution_options(**{READ_ONLY_OPTION: True})
+
+
+def sqlalchemy_url(url: str) -> str:
+    """A database URL as SQLAlchemy takes it: ``postgresql://`` means the psycopg (3) driver."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
 def make_engine(url: str, **options: Any) -> Engine:
     """Create an engine for a database URL, configured for the queue."""
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return configure_engine(create_engine(url, **options))
+    return configure_engine(create_engine(sqlalchemy_url(url), **options))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
 from queue_engine.core.errors import InvalidInput, NotFound, UnknownCounter, UnknownService
+from queue_engine.core.events import note_settings_changed
 from queue_engine.core.models import (
     Counter,
     CounterSession,
@@ -88,10 +89,11 @@ def _changed(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
 ) -> bool:
-    """Audit a change; a save that changed nothing writes nothing."""
+    """Audit a change (and note it for screens to refetch); a save that changed nothing writes nothing."""
     if before == after:
         return False
     audit(session, clock, actor_id, action, target, before=before, after=after)
+    note_settings_changed(session)
     return True
 
 
@@ -175,6 +177,7 @@ def remove_service(session: Session, clock: Clock, actor_id: int | None, service
     session.execute(delete(ServiceDaySequence).where(ServiceDaySequence.service_id == service.id))
     session.delete(service)
     audit(session, clock, actor_id, "delete_service", f"service:{service.code}", before=before, after=None)
+    note_settings_changed(session)
     return "deleted"
 
 
@@ -246,6 +249,7 @@ def remove_counter(session: Session, clock: Clock, actor_id: int | None, counter
     counter.services = []
     session.delete(counter)
     audit(session, clock, actor_id, "delete_counter", f"counter:{counter.id}", before=before, after=None)
+    note_settings_changed(session)
     return "deleted"
 
 

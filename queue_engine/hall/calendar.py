@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from queue_engine.core.clock import parse_hhmm
 from queue_engine.core.models import Hall
 
 
@@ -28,11 +29,6 @@ def hall_settings(session: Session) -> Hall:
     return hall
 
 
-def _parse_hhmm(value: str) -> time:
-    hours, minutes = value.split(":")
-    return time(int(hours), int(minutes))
-
-
 def is_open(hall: Hall, local: datetime) -> bool:
     """Whether the hall takes tickets at a local (hall timezone) moment.
 
@@ -45,7 +41,7 @@ def is_open(hall: Hall, local: datetime) -> bool:
         return True
     intervals = hall.opening_hours.get(str(local.weekday()), [])
     now = local.time()
-    return any(_parse_hhmm(start) <= now < _parse_hhmm(end) for start, end in intervals)
+    return any(parse_hhmm(start) <= now < parse_hhmm(end) for start, end in intervals)
 
 
 def is_working_day(hall: Hall, day: date) -> bool:

@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from queue_engine.core.clock import Clock
+from queue_engine.core.clock import Clock, iso
 from queue_engine.core.errors import InvalidInput
+from queue_engine.core.events import note_settings_changed
 from queue_engine.core.models import Counter, CounterState, Service
 from queue_engine.hall.admin import counter_record, hall_record, service_record
 from queue_engine.hall.audit import audit
@@ -88,7 +89,7 @@ def export_config(session: Session, clock: Clock) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "version": VERSION,
-        "exported_at": clock.now().isoformat().replace("+00:00", "Z"),
+        "exported_at": iso(clock.now()),
         "hall": hall_record(hall_settings(session)),
         "services": [service_record(s) for s in services],
         "counters": [counter_record(c) for c in counters],
@@ -227,4 +228,5 @@ def import_config(session: Session, clock: Clock, actor_id: int | None, data: ob
 
     after = _comparable(export_config(session, clock))
     audit(session, clock, actor_id, "import_config", "config", before=before, after=after)
+    note_settings_changed(session)
     return summary

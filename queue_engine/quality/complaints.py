@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from queue_engine.core.clock import Clock
 from queue_engine.core.errors import InvalidInput, InvalidTransition, NotFound
 from queue_engine.core.models import Complaint
+from queue_engine.hall.audit import audit
 
 # Each status and the statuses it may move to. A resolved complaint can be reopened when the
 # follow-up call (回访) finds the visitor still unsatisfied.
@@ -51,8 +52,9 @@ def update_complaint(
     due_date: date | None = None,
     resolution: str | None = None,
     follow_up_result: str | None = None,
-) -> tuple[Complaint, dict[str, Any]]:
-    """Change a complaint; returns it and what it was before (for the audit log)."""
+    actor_id: int | None = None,
+) -> Complaint:
+    """Change a complaint, audited (before and after) in the caller's transaction."""
     complaint = complaint_by_id(session, complaint_id)
     before = complaint_fields(complaint)
     texts = {"department": department, "resolution": resolution, "follow_up_result": follow_up_result}
@@ -77,7 +79,16 @@ def update_complaint(
     if due_date is not None:
         complaint.due_date = due_date
     complaint.updated_at = clock.now()
-    return complaint, before
+    audit(
+        session,
+        clock,
+        actor_id,
+        "update_complaint",
+        f"complaint:{complaint.id}",
+        before=before,
+        after=complaint_fields(complaint),
+    )
+    return complaint
 
 
 def complaint_fields(complaint: Complaint) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from queue_engine.core.clock import iso
 from queue_engine.core.models import Counter, Service, Ticket, Visit
 
 LEVEL_NAMES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
@@ -36,10 +37,6 @@ FIELDS = [
 ]
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-
 def ratings_between(session: Session, start: date, end: date) -> list[dict[str, Any]]:
     """Every rated visit whose ticket's business day is in [start, end], oldest first."""
     rows = session.execute(
@@ -57,10 +54,10 @@ def ratings_between(session: Session, start: date, end: date) -> list[dict[str, 
             "service": service_code,
             "counter": counter_name,
             "clerk_id": visit.staff_id,
-            "issued_at": _iso(ticket.issued_at),
-            "called_at": _iso(ticket.called_at),
-            "finished_at": _iso(visit.finished_at),
-            "rated_at": _iso(visit.rated_at),
+            "issued_at": iso(ticket.issued_at),
+            "called_at": iso(ticket.called_at),
+            "finished_at": iso(visit.finished_at),
+            "rated_at": iso(visit.rated_at),
             "level": visit.rating,
             "level_name": LEVEL_NAMES.get(visit.rating or 0),
             "efficiency": visit.rating_efficiency,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from queue_engine.core.clock import Clock
 from queue_engine.core.errors import InvalidInput, InvalidTransition, NotFound
 from queue_engine.core.models import RectificationCase, User, Visit
+from queue_engine.hall.audit import audit
 from queue_engine.hall.calendar import hall_settings
 
 BAD_RATINGS = (1, 2)
@@ -79,30 +80,54 @@ def _move(case: RectificationCase, target: str) -> None:
     case.status = target
 
 
-def assign_case(session: Session, clock: Clock, case_id: int, assignee_id: int) -> RectificationCase:
-    """A supervisor names the person responsible."""
+def _audited(
+    session: Session,
+    clock: Clock,
+    actor_id: int | None,
+    action: str,
+    case: RectificationCase,
+    before: dict[str, Any],
+) -> RectificationCase:
+    audit(
+        session, clock, actor_id, action, f"rectification:{case.id}", before=before, after=case_fields(case)
+    )
+    return case
+
+
+def assign_case(
+    session: Session, clock: Clock, case_id: int, assignee_id: int, *, actor_id: int | None = None
+) -> RectificationCase:
+    """A supervisor names the person responsible (audited)."""
     case = case_by_id(session, case_id)
+    before = case_fields(case)
     assignee = session.get(User, assignee_id)
     if assignee is None or not assignee.active:
         raise InvalidInput("Choose an active member of staff as the responsible person.")
     _move(case, "assigned")
     case.assignee_id = assignee.id
     case.updated_at = clock.now()
-    return case
+    return _audited(session, clock, actor_id, "assign_rectification", case, before)
 
 
 def record_rectification(
-    session: Session, clock: Clock, case_id: int, finding: str | None, measures: str | None
+    session: Session,
+    clock: Clock,
+    case_id: int,
+    finding: str | None,
+    measures: str | None,
+    *,
+    actor_id: int | None = None,
 ) -> RectificationCase:
-    """What was found and what was done about it."""
+    """What was found and what was done about it (audited)."""
     case = case_by_id(session, case_id)
+    before = case_fields(case)
     finding_text = _text(finding, "finding", required=True)
     measures_text = _text(measures, "measures", required=True)
     _move(case, "rectified")
     case.finding, case.measures = finding_text, measures_text
     case.rectified_at = clock.now()
     case.updated_at = clock.now()
-    return case
+    return _audited(session, clock, actor_id, "rectify", case, before)
 
 
 def record_follow_up_call(
@@ -113,9 +138,11 @@ def record_follow_up_call(
     reached: bool,
     view: str | None = None,
     re_rating: int | None = None,
+    actor_id: int | None = None,
 ) -> RectificationCase:
-    """The follow-up call (回访): reached or not, the visitor's view, a re-rating on the same scale."""
+    """The follow-up call (回访): reached or not, the visitor's view, a re-rating (audited)."""
     case = case_by_id(session, case_id)
+    before = case_fields(case)
     if re_rating is not None and (isinstance(re_rating, bool) or re_rating not in range(1, 6)):
         raise InvalidInput("The re-rating is a whole number from 1 to 5.")
     if not reached and re_rating is not None:
@@ -127,16 +154,19 @@ def record_follow_up_call(
     case.re_rating = re_rating
     case.followed_up_at = clock.now()
     case.updated_at = clock.now()
-    return case
+    return _audited(session, clock, actor_id, "follow_up_call", case, before)
 
 
-def close_case(session: Session, clock: Clock, case_id: int) -> RectificationCase:
-    """Close a followed-up case."""
+def close_case(
+    session: Session, clock: Clock, case_id: int, *, actor_id: int | None = None
+) -> RectificationCase:
+    """Close a followed-up case (audited)."""
     case = case_by_id(session, case_id)
+    before = case_fields(case)
     _move(case, "closed")
     case.closed_at = clock.now()
     case.updated_at = clock.now()
-    return case
+    return _audited(session, clock, actor_id, "close_rectification", case, before)
 
 
 def is_overdue(case: RectificationCase, today: date) -> bool:
@@ -147,17 +177,6 @@ def is_overdue(case: RectificationCase, today: date) -> bool:
 def rectified_on_time(case: RectificationCase, clock: Clock) -> bool:
     """Rectified on or before its due date (in the hall's calendar)."""
     return case.rectified_at is not None and clock.business_date(case.rectified_at) <= case.due_date
-
-
-def overdue_cases(session: Session, today: date) -> list[RectificationCase]:
-    """Cases past due and not rectified, oldest first."""
-    return list(
-        session.scalars(
-            select(RectificationCase)
-            .where(RectificationCase.status.in_(("open", "assigned")), RectificationCase.due_date < today)
-            .order_by(RectificationCase.due_date, RectificationCase.id)
-        )
-    )
 
 
 def case_fields(case: RectificationCase) -> dict[str, Any]:

@@ -35,6 +35,16 @@ def last_handover(session: Session, counter_id: int) -> str:
     return note or ""
 
 
+def open_for_someone_else(counter: Counter, staff_id: int | None) -> bool:
+    """Whether a counter is on duty for a member of staff other than this one."""
+    return counter.state != CounterState.CLOSED and counter.staff_id not in (None, staff_id)
+
+
+def _refuse_someone_elses(counter: Counter, staff_id: int | None, already: bool = False) -> None:
+    if open_for_someone_else(counter, staff_id):
+        raise CounterInUse(f"Counter {counter.name} is {'already ' if already else ''}open for someone else.")
+
+
 def _set_state(session: Session, clock: Clock, counter: Counter, state: CounterState) -> None:
     counter.state = state
     counter.state_since = clock.now()
@@ -45,8 +55,7 @@ def open_counter(session: Session, clock: Clock, counter_id: int, staff_id: int 
     """Put a member of staff on duty at a counter (idempotent for the one already there)."""
     counter = counter_by_id(session, counter_id, lock=True)
     if counter.state != CounterState.CLOSED:
-        if counter.staff_id not in (None, staff_id):
-            raise CounterInUse(f"Counter {counter.name} is already open for someone else.")
+        _refuse_someone_elses(counter, staff_id, already=True)
         return counter
     counter.staff_id = staff_id
     session.add(CounterSession(counter_id=counter.id, staff_id=staff_id, opened_at=clock.now()))
@@ -58,8 +67,7 @@ def ensure_on_duty(session: Session, clock: Clock, counter: Counter, staff_id: i
     """Refuse unless the counter is open for this member of staff; open it when closed."""
     if counter.state == CounterState.CLOSED:
         open_counter(session, clock, counter.id, staff_id)
-    elif counter.staff_id not in (None, staff_id):
-        raise CounterInUse(f"Counter {counter.name} is open for someone else.")
+    _refuse_someone_elses(counter, staff_id)
     if counter.state == CounterState.PAUSED:
         raise CounterPaused(f"Counter {counter.name} is paused; resume it first.")
 
@@ -69,8 +77,7 @@ def pause_counter(session: Session, clock: Clock, counter_id: int, staff_id: int
     counter = counter_by_id(session, counter_id, lock=True)
     if counter.state != CounterState.OPEN:
         raise CounterClosed(f"Counter {counter.name} is not open.")
-    if counter.staff_id not in (None, staff_id):
-        raise CounterInUse(f"Counter {counter.name} is open for someone else.")
+    _refuse_someone_elses(counter, staff_id)
     duty = current_session(session, counter.id)
     if duty is not None:
         duty.paused_at = clock.now()
@@ -84,8 +91,7 @@ def resume_counter(session: Session, clock: Clock, counter_id: int, staff_id: in
     counter = counter_by_id(session, counter_id, lock=True)
     if counter.state != CounterState.PAUSED:
         raise CounterClosed(f"Counter {counter.name} is not paused.")
-    if counter.staff_id not in (None, staff_id):
-        raise CounterInUse(f"Counter {counter.name} is open for someone else.")
+    _refuse_someone_elses(counter, staff_id)
     duty = current_session(session, counter.id)
     if duty is not None and duty.paused_at is not None:
         duty.paused_seconds += int((clock.now() - duty.paused_at).total_seconds())
@@ -112,8 +118,8 @@ def close_counter(
     counter = counter_by_id(session, counter_id, lock=True)
     if counter.state == CounterState.CLOSED:
         raise CounterClosed(f"Counter {counter.name} is already closed.")
-    if not force and counter.staff_id not in (None, staff_id):
-        raise CounterInUse(f"Counter {counter.name} is open for someone else.")
+    if not force:
+        _refuse_someone_elses(counter, staff_id)
     held = session.scalars(
         select(Ticket.number).where(Ticket.counter_id == counter.id, Ticket.status.in_(ACTIVE_STATUSES))
     ).first()

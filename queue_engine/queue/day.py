@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from queue_engine.core.clock import Clock
+from queue_engine.core.clock import Clock, parse_hhmm
 from queue_engine.core.events import record
 from queue_engine.core.lookups import locked
 from queue_engine.core.models import OPEN_STATUSES, Counter, CounterState, Hall, Ticket, TicketStatus
@@ -45,9 +45,8 @@ def last_closable_day(hall: Hall, clock: Clock) -> date:
     end = closing_time(hall, today)
     if end is None:
         return today
-    hours, minutes = (int(part) for part in end.split(":"))
-    closes_at = datetime.combine(today, datetime.min.time(), local.tzinfo) + timedelta(
-        hours=hours, minutes=minutes + hall.day_close_delay_min
+    closes_at = datetime.combine(today, parse_hhmm(end), local.tzinfo) + timedelta(
+        minutes=hall.day_close_delay_min
     )
     return today if local >= closes_at else yesterday
 

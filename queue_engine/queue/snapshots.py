@@ -89,16 +89,28 @@ def ticket_view(
     }
 
 
-def _call_entry(ticket: Ticket, at: datetime | None, call_count: int) -> dict[str, Any]:
+def call_entry(ticket: Ticket) -> dict[str, Any]:
+    """A call as boards show and announce it: number, counter, how often called, the visitor's language."""
     counter = ticket.counter
     return {
         "number": ticket.number,
         "service": ticket.service.code,
         "counter": counter.name if counter else None,
         "counter_id": ticket.counter_id,
-        "called_at": iso(at),
-        "call_count": call_count,
+        "called_at": iso(ticket.called_at),
+        "call_count": ticket.call_count,
+        "lang": ticket.lang,
     }
+
+
+def board_filter(services: str, counters: str) -> tuple[list[str], list[int]]:
+    """A board's area from ``?services=A,b`` and ``?counters=1,2``: service codes and counter ids.
+
+    Anything that is not a code or an id is dropped, so a mistyped link shows the whole hall.
+    """
+    codes = [s.strip().upper() for s in services.split(",") if s.strip()]
+    ids = [int(c) for c in counters.split(",") if c.strip().isdigit()]
+    return codes, ids
 
 
 def display_snapshot(
@@ -124,7 +136,7 @@ def display_snapshot(
         .where(Ticket.status.in_(ACTIVE_STATUSES), Ticket.business_date == today)
         .order_by(Ticket.called_at.desc())
     ).all()
-    now_serving = [_call_entry(t, t.called_at, t.call_count) for t in active if shown(t)]
+    now_serving = [call_entry(t) for t in active if shown(t)]
     calls = session.execute(
         select(Ticket, TicketEvent.at, TicketEvent.counter_id)
         .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)

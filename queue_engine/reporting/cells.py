@@ -18,7 +18,7 @@ every ticket:
   twenty times fewer rows; a report uses a month's cells when it covers the whole month.
 
 So a report is exact whatever has been stored: the stored cells are a cache of facts that no
-longer change, which ``rebuild_days`` can throw away and build again.
+longer change.
 
 Which cell a ticket lands in: the service it was **issued** for, and the counter and clerk
 that **last** held it (none for a ticket never called, or cancelled or expired in the queue).
@@ -482,14 +482,6 @@ def store_month(session: Session, clock: Clock, month: date) -> int:
     session.add(ReportMonth(month=start, version=CELL_VERSION, built_at=clock.now()))
     session.flush()
     return len(rows)
-
-
-def rebuild_days(session: Session, clock: Clock) -> list[date]:
-    """Throw every stored cell away and store the closed days again (after a layout change)."""
-    session.execute(delete(ReportCell))
-    session.execute(delete(ReportDay))
-    session.execute(delete(ReportMonth))
-    return finalize_days(session, clock)
 
 
 def group(cells: Iterable[Cell], attribute: str) -> dict[Any, list[Cell]]:

@@ -8,7 +8,7 @@ import pytest
 
 from queue_engine import VisitRecord, call_next, finish_visit, issue_ticket
 from queue_engine.core.errors import InvalidInput, InvalidTransition
-from queue_engine.core.models import Category, Complaint
+from queue_engine.core.models import AuditEntry, Category, Complaint
 from queue_engine.quality.complaints import COMPLAINT_FLOW, is_overdue, update_complaint
 from queue_engine.quality.followups import mark_follow_up_done, open_complaints, open_follow_ups
 
@@ -96,3 +96,23 @@ def test_the_counter_lists_its_open_complaints_and_follow_ups(session, clock, co
     assert open_follow_ups(session, counter_id) == []
     with pytest.raises(InvalidTransition):
         mark_follow_up_done(session, clock, follow_ups[0].id)
+
+
+def test_a_complaint_change_is_audited_by_the_engine_whoever_calls_it(session, clock, complaint, make_user):
+    boss = make_user("boss", role="supervisor")
+    update_complaint(
+        session, clock, complaint.id, status="investigating", department="窗口科", actor_id=boss.id
+    )
+    session.commit()
+
+    (row,) = session.query(AuditEntry).all()
+    assert (row.user_id, row.action, row.target) == (boss.id, "update_complaint", f"complaint:{complaint.id}")
+    assert (row.before["status"], row.after["status"]) == ("open", "investigating")
+    assert (row.before["department"], row.after["department"]) == ("督查科", "窗口科")
+
+
+def test_a_refused_complaint_change_writes_no_audit_row(session, clock, complaint):
+    with pytest.raises(InvalidTransition):
+        update_complaint(session, clock, complaint.id, status="closed")
+    session.rollback()
+    assert session.query(AuditEntry).count() == 0

@@ -8,7 +8,7 @@ import pytest
 
 from queue_engine import VisitRecord, call_next, finish_visit, issue_ticket, rate_visit
 from queue_engine.core.errors import InvalidInput, InvalidTransition
-from queue_engine.core.models import RectificationCase, Service
+from queue_engine.core.models import AuditEntry, RectificationCase, Service
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.quality.rectification import (
     CASE_FLOW,
@@ -199,3 +199,28 @@ def test_the_ranking_leaves_out_small_samples_and_orders_by_satisfaction():
     ranked = ranking(rows, min_ratings=10)
     assert [(r["rank"], r["name"]) for r in ranked] == [(1, "best"), (2, "tie"), (3, "good")]
     assert [r["name"] for r in ranking(rows, min_ratings=1)][0] == "few"
+
+
+def test_every_step_of_a_case_is_audited_by_the_engine(session, clock, rated, make_user):
+    case = rated(1)
+    boss, clerk = make_user("chief", role="supervisor"), make_user("fixer")
+    assign_case(session, clock, case.id, clerk.id, actor_id=boss.id)
+    record_rectification(session, clock, case.id, "解释不清", "已培训", actor_id=clerk.id)
+    record_follow_up_call(session, clock, case.id, reached=True, view="满意", re_rating=4, actor_id=clerk.id)
+    close_case(session, clock, case.id, actor_id=boss.id)
+    session.commit()
+
+    rows = session.query(AuditEntry).order_by(AuditEntry.id).all()
+    assert [(r.action, r.user_id) for r in rows] == [
+        ("assign_rectification", boss.id),
+        ("rectify", clerk.id),
+        ("follow_up_call", clerk.id),
+        ("close_rectification", boss.id),
+    ]
+    assert {r.target for r in rows} == {f"rectification:{case.id}"}
+    assert [(r.before["status"], r.after["status"]) for r in rows] == [
+        ("open", "assigned"),
+        ("assigned", "rectified"),
+        ("rectified", "followed_up"),
+        ("followed_up", "closed"),
+    ]

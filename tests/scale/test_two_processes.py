@@ -217,6 +217,7 @@ def test_a_call_through_one_process_reaches_a_board_on_the_other(cluster: Cluste
         assert called is not None and called["number"] == ticket["number"]
         try:
             event = board.call_of(ticket["number"])
+            assert event.pop("called_at").endswith("Z")  # the board's one call builder also says when
             assert event == {
                 "number": ticket["number"],
                 "service": "A",

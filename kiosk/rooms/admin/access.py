@@ -12,11 +12,12 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from kiosk.actions import action, commit
 from kiosk.auth import hash_password, token_digest
 from kiosk.context import clock
 from kiosk.extensions import db
+from kiosk.htmx import is_htmx
 from kiosk.limits import new_device_token
-from kiosk.realtime import commit
 from kiosk.rooms.admin.forms import (
     REFUSED,
     ROLE_LABELS,
@@ -26,12 +27,10 @@ from kiosk.rooms.admin.forms import (
     answer,
     checked,
     ids,
-    is_htmx,
     merged,
     refused,
 )
 from kiosk.rooms.kiosk import public_url
-from queue_engine.core.errors import QueueError
 from queue_engine.core.models import Counter, KioskDevice, User
 from queue_engine.hall.admin import register_kiosk, revoke_kiosk
 from queue_engine.hall.rules import SettingsInvalid
@@ -106,14 +105,12 @@ def create_staff() -> Any:
     state = FormState(values=_user_form())
     password = request.form.get("password", "")
     problem = password_problem(password) if password else None
-    try:
+    with action(SettingsInvalid) as done:
         if problem:
             raise SettingsInvalid({"password": problem})
         secret = password or _new_password()
         user = create_user(db.session, clock(), actor_id(), state.values, hash_password(secret))
-        commit()
-    except SettingsInvalid as error:
-        db.session.rollback()
+    if error := done.error:
         refused(state, error)
         return answer("admin/_user_new.html", state, lambda s: _staff_page(new=s), **_staff_context())
     message = f"{user.username} created. · 已创建用户 {user.username}。"
@@ -142,11 +139,9 @@ def update_staff(user_id: int) -> Any:
     user = user_by_id(db.session, user_id)
     state.values["username"] = user.username
     state.extra = {"self": user.id == actor_id()}
-    try:
+    with action(SettingsInvalid) as done:
         user = update_user(db.session, clock(), actor_id(), user_id, state.values)
-        commit()
-    except SettingsInvalid as error:
-        db.session.rollback()
+    if error := done.error:
         refused(state, error)
         return answer("admin/_user.html", state, lambda s: _staff_page(replacement=s), **_staff_context())
     if not is_htmx():
@@ -258,11 +253,9 @@ def register_kiosk_device() -> Any:
     """Register a kiosk: its one-time link is shown once, to open on that kiosk."""
     name = request.form.get("name", "")[:200]
     token, digest = new_device_token()
-    try:
+    with action(SettingsInvalid) as done:
         device = register_kiosk(db.session, clock(), actor_id(), name, digest)
-        commit()
-    except SettingsInvalid as error:
-        db.session.rollback()
+    if error := done.error:
         state = refused(_kiosks_state(), error)
         state.values["name"] = name
         return _kiosks_answer(state)
@@ -277,13 +270,11 @@ def register_kiosk_device() -> Any:
 @bp.post("/kiosks/<int:device_id>/revoke")
 def revoke_kiosk_device(device_id: int) -> Any:
     """Revoke a kiosk: its tickets count against the per-address limit again."""
-    try:
+    with action() as done:
         device = revoke_kiosk(db.session, clock(), actor_id(), device_id)
-        commit()
-    except QueueError as error:
-        db.session.rollback()
+    if error := done.error:
         if error.kind == "not_found":
-            raise
+            raise error
         state = _kiosks_state(error.message)
         state.ok = False
         return _kiosks_answer(state)

@@ -15,10 +15,11 @@ from flask import Blueprint, Response, current_app, render_template, request
 from sqlalchemy import select
 
 from kiosk import runtime as hall_runtime
+from kiosk.actions import commit
 from kiosk.context import clock
 from kiosk.extensions import db
-from kiosk.realtime import commit
-from kiosk.rooms.admin.forms import actor_id, commit_and_publish, is_htmx
+from kiosk.htmx import is_htmx
+from kiosk.rooms.admin.forms import actor_id
 from queue_engine.core.models import AuditEntry, User
 from queue_engine.hall.audit import audit
 from queue_engine.hall.config_io import ConfigInvalid, dump_config, export_config, import_config, parse_config
@@ -150,7 +151,7 @@ def import_file() -> Any:
     if check_only:
         db.session.rollback()
         return _import_answer(result, 200)
-    commit_and_publish()
+    commit()
     hall_runtime.sync(current_app._get_current_object())  # type: ignore[attr-defined]
     return _import_answer(result, 200)
 

@@ -12,13 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import abort, current_app, g, redirect, render_template, request, url_for
+from flask import abort, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from kiosk.auth import staff
-from kiosk.extensions import db
-from kiosk.realtime import commit, publish_settings_changed
+from kiosk.htmx import is_htmx
 from queue_engine.core.models import Category, PriorityPolicy, Role
 from queue_engine.hall.rules import SettingsInvalid
 
@@ -72,7 +71,7 @@ def refused(state: FormState, error: SettingsInvalid) -> FormState:
 def admins_only() -> Any:
     """Anonymous: to the login page (HTMX and scripts: 401); other roles 403; tokens are not enough."""
     if not current_user.is_authenticated:
-        if request.headers.get("HX-Request") or request.accept_mimetypes.best == "application/json":
+        if is_htmx() or request.accept_mimetypes.best == "application/json":
             abort(401)
         return redirect(url_for("auth.login", next=request.full_path))
     if g.get("auth_by_token"):
@@ -80,11 +79,6 @@ def admins_only() -> Any:
     if staff().role != Role.ADMIN:
         abort(403)
     return None
-
-
-def is_htmx() -> bool:
-    """Whether HTMX sent the request (then a partial answers it)."""
-    return request.headers.get("HX-Request") == "true"
 
 
 def answer(partial: str, state: FormState, page: Callable[[FormState], str], **context: Any) -> Any:
@@ -113,13 +107,3 @@ def merged(states: list[FormState], replacement: FormState | None) -> list[FormS
     if replacement is None or replacement.id is None:
         return states
     return [replacement if s.id == replacement.id else s for s in states]
-
-
-def commit_and_publish() -> None:
-    """Commit the change, then tell kiosks, boards and counters (a failure to tell is only logged)."""
-    commit()
-    try:
-        publish_settings_changed()
-    except Exception:
-        db.session.rollback()
-        current_app.logger.exception("Publishing a settings change failed")

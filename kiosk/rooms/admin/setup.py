@@ -3,8 +3,8 @@
 Staff accounts and kiosk devices (``admin_access``), the audit log and the configuration
 file (``admin_config``) are nested blueprints under this one, so the one access check here
 guards every admin page.  Each change is one engine operation (``queue_engine.hall.admin``), which
-validates, changes and writes the audit row; after the commit every screen is told
-(``publish_settings_changed``), so kiosks, boards and counters pick it up without a restart.
+validates, changes, writes the audit row and notes a settings change; ``kiosk.actions`` commits
+and then tells every screen, so kiosks, boards and counters pick it up without a restart.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from sqlalchemy import func, select
 
 from kiosk import runtime as hall_runtime
+from kiosk.actions import action, commit
 from kiosk.context import clock
 from kiosk.extensions import db
+from kiosk.htmx import is_htmx
 from kiosk.i18n import LANGUAGE_NAMES
 from kiosk.rooms.admin import access as admin_access
 from kiosk.rooms.admin import config as admin_config
@@ -32,8 +34,6 @@ from kiosk.rooms.admin.forms import (
     admins_only,
     answer,
     checked,
-    commit_and_publish,
-    is_htmx,
     merged,
     refused,
 )
@@ -61,8 +61,7 @@ bp.register_blueprint(admin_config.bp)
 
 @bp.after_request
 def _vary(response: Response) -> Response:
-    # A partial and its page share a URL: caches and the back button must tell them apart.
-    response.vary.add("HX-Request")
+    # Settings pages are never kept by a cache (Vary: HX-Request is sent for every answer).
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -167,11 +166,9 @@ def services() -> Any:
 def create_service() -> Any:
     """Add a service."""
     state = FormState(values=_service_form())
-    try:
+    with action(SettingsInvalid) as done:
         service = save_service(db.session, clock(), _actor(), state.values)
-        commit_and_publish()
-    except SettingsInvalid as error:
-        db.session.rollback()
+    if error := done.error:
         refused(state, error)
         return answer("admin/_service_new.html", state, lambda s: _services_page(new=s), **_service_context())
     message = f"Service {service.code} created. · 已新增业务 {service.code}。"
@@ -188,11 +185,9 @@ def create_service() -> Any:
 def update_service(service_id: int) -> Any:
     """Change a service: renamed, closed or reopened, reordered ... (live on kiosks and boards)."""
     state = FormState(values=_service_form(), id=service_id)
-    try:
+    with action(SettingsInvalid) as done:
         service = save_service(db.session, clock(), _actor(), state.values, service_id)
-        commit_and_publish()
-    except SettingsInvalid as error:
-        db.session.rollback()
+    if error := done.error:
         refused(state, error)
         return answer(
             "admin/_service.html", state, lambda s: _services_page(replacement=s), **_service_context()
@@ -209,7 +204,7 @@ def delete_service(service_id: int) -> Any:
     service = db.session.get(Service, service_id)
     code = service.code if service is not None else "?"
     outcome = remove_service(db.session, clock(), _actor(), service_id)
-    commit_and_publish()
+    commit()
     if outcome == "deleted":
         message = f"Service {code} deleted. · 已删除业务 {code}。"
         if not is_htmx():
@@ -277,11 +272,9 @@ def counters() -> Any:
 def create_counter() -> Any:
     """Add a counter."""
     state = FormState(values=_counter_form())
-    try:
+    with action(SettingsInvalid) as done:
         counter = save_counter(db.session, clock(), _actor(), state.values)
-        commit_and_publish()
-    except SettingsInvalid as error:
-        db.session.rollback()
+    if error := done.error:
         refused(state, error)
         return answer("admin/_counter_new.html", state, lambda s: _counters_page(new=s), **_counter_context())
     message = f"Counter {counter.name} created. · 已新增窗口 {counter.name}。"
@@ -299,11 +292,9 @@ def update_counter(counter_id: int) -> Any:
     """Change a counter's name, services or active flag."""
     state = FormState(values=_counter_form(), id=counter_id)
     state.extra = _counter_extra(db.session.get(Counter, counter_id))
-    try:
+    with action(SettingsInvalid) as done:
         counter = save_counter(db.session, clock(), _actor(), state.values, counter_id)
-        commit_and_publish()
-    except SettingsInvalid as error:
-        db.session.rollback()
+    if error := done.error:
         refused(state, error)
         return answer(
             "admin/_counter.html", state, lambda s: _counters_page(replacement=s), **_counter_context()
@@ -319,11 +310,9 @@ def delete_counter(counter_id: int) -> Any:
     """Delete a counter never used; one with history is deactivated instead."""
     counter = db.session.get(Counter, counter_id)
     name = counter.name if counter else "?"
-    try:
+    with action(SettingsInvalid) as done:
         outcome = remove_counter(db.session, clock(), _actor(), counter_id)
-        commit_and_publish()
-    except SettingsInvalid as error:
-        db.session.rollback()
+    if error := done.error:
         state = _counter_state(db.session.get(Counter, counter_id))
         refused(state, error)
         return answer(
@@ -418,12 +407,10 @@ def hall() -> Any:
 def update_hall() -> Any:
     """Save the hall settings; timezone and languages apply at once."""
     state = FormState(values=_hall_form(), id=1)
-    try:
+    with action(SettingsInvalid) as done:
         saved = save_hall(db.session, clock(), _actor(), state.values)
         timezone, languages = saved.timezone, saved.languages
-        commit_and_publish()
-    except SettingsInvalid as error:
-        db.session.rollback()
+    if error := done.error:
         refused(state, error)
         return answer("admin/_hall.html", state, _hall_page, **_hall_context())
     hall_runtime.apply(current_app, timezone, languages)

@@ -48,10 +48,33 @@ def demo_password(username: str) -> str:
 
 def seed_demo(session: Session, logins_file: Path | None, password: str | None = None) -> dict[str, str]:
     """Create whatever of the demo hall is missing; return the logins created now."""
+    return seed_hall(
+        session,
+        logins_file,
+        password,
+        name={"zh": "政务服务大厅", "en": "Service Hall"},
+        services=DEMO_SERVICES,
+        counters=DEMO_COUNTERS,
+        users=DEMO_USERS,
+    )
+
+
+def seed_hall(
+    session: Session,
+    logins_file: Path | None,
+    password: str | None,
+    *,
+    name: dict[str, str],
+    services: list[tuple[str, dict[str, str], Category, int]],
+    counters: dict[int, str],
+    users: list[tuple[str, str, Role]],
+) -> dict[str, str]:
+    """Create whatever of a hall is missing: its services (code, names, category, target wait),
+    counters (id: the codes served) and users, who may open every counter; return the logins."""
     hall = hall_settings(session)
-    hall.name = hall.name or {"zh": "政务服务大厅", "en": "Service Hall"}
-    services: dict[str, Service] = {}
-    for order, (code, names, category, target) in enumerate(DEMO_SERVICES):
+    hall.name = hall.name or name
+    made: dict[str, Service] = {}
+    for order, (code, names, category, target) in enumerate(services):
         service = session.scalars(select(Service).where(Service.code == code)).first()
         if service is None:
             service = Service(
@@ -65,19 +88,19 @@ def seed_demo(session: Session, logins_file: Path | None, password: str | None =
                 start_number=1,
             )
             session.add(service)
-        services[code] = service
+        made[code] = service
     session.flush()
-    counters = []
-    for counter_id, codes in DEMO_COUNTERS.items():
+    desks = []
+    for counter_id, codes in counters.items():
         counter = session.get(Counter, counter_id)
         if counter is None:
             counter = Counter(id=counter_id, name=str(counter_id), state="closed", active=True)
-            counter.services = [services[c] for c in codes]
+            counter.services = [made[c] for c in codes]
             session.add(counter)
-        counters.append(counter)
+        desks.append(counter)
     session.flush()
     created: dict[str, str] = {}
-    for username, display, role in DEMO_USERS:
+    for username, display, role in users:
         if session.scalars(select(User).where(User.username == username)).first() is not None:
             continue
         secret = password or demo_password(username)
@@ -88,7 +111,7 @@ def seed_demo(session: Session, logins_file: Path | None, password: str | None =
             password_hash=hash_password(secret),
             active=True,
         )
-        user.counters = list(counters)  # clerkN opens counter N by default and may open any
+        user.counters = list(desks)  # clerkN opens counter N by default and may open any
         session.add(user)
         created[username] = secret
     if created and logins_file is not None:

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk.auth import hash_password
-from kiosk.cli.seed import demo_password, write_logins
-from queue_engine.core.models import Category, Counter, Role, Service, User
-from queue_engine.hall.calendar import hall_settings
+from kiosk.cli.seed import seed_hall
+from queue_engine.core.models import Category, Role
 
 LARGE_SERVICES = [
     # code, names, category, target wait (min)
@@ -55,52 +52,21 @@ LARGE_COUNTERS: dict[int, str] = {
 CLERKS = 40
 
 
+LARGE_USERS = [
+    ("admin", "管理员 Admin", Role.ADMIN),
+    ("supervisor", "值班长 Supervisor", Role.SUPERVISOR),
+    *[(f"clerk{n}", f"{n}号窗口 Clerk {n}", Role.CLERK) for n in range(1, CLERKS + 1)],
+]
+
+
 def seed_large(session: Session, logins_file: Path | None, password: str | None = None) -> dict[str, str]:
     """Create the large hall into an empty database; return the logins created."""
-    hall = hall_settings(session)
-    hall.name = {"zh": "市民服务中心", "en": "Citizen Service Centre"}
-    services: dict[str, Service] = {}
-    for order, (code, names, category, target) in enumerate(LARGE_SERVICES):
-        service = Service(
-            code=code,
-            prefix=code,
-            names=names,
-            category=category,
-            target_wait_min=target,
-            sort_order=order,
-            active=True,
-            start_number=1,
-        )
-        session.add(service)
-        services[code] = service
-    session.flush()
-    counters: dict[int, Counter] = {}
-    for counter_id, codes in LARGE_COUNTERS.items():
-        counter = Counter(id=counter_id, name=str(counter_id), state="closed", active=True)
-        counter.services = [services[c] for c in codes]
-        session.add(counter)
-        counters[counter_id] = counter
-    session.flush()
-    people = [
-        ("admin", "管理员 Admin", Role.ADMIN),
-        ("supervisor", "值班长 Supervisor", Role.SUPERVISOR),
-        *[(f"clerk{n}", f"{n}号窗口 Clerk {n}", Role.CLERK) for n in range(1, CLERKS + 1)],
-    ]
-    created: dict[str, str] = {}
-    for username, display, role in people:
-        if session.scalars(select(User).where(User.username == username)).first() is not None:
-            continue
-        secret = password or demo_password(username)
-        user = User(
-            username=username,
-            display_name=display,
-            role=role,
-            password_hash=hash_password(secret),
-            active=True,
-        )
-        user.counters = list(counters.values())
-        session.add(user)
-        created[username] = secret
-    if created and logins_file is not None:
-        write_logins(logins_file, created)
-    return created
+    return seed_hall(
+        session,
+        logins_file,
+        password,
+        name={"zh": "市民服务中心", "en": "Citizen Service Centre"},
+        services=LARGE_SERVICES,
+        counters=LARGE_COUNTERS,
+        users=LARGE_USERS,
+    )

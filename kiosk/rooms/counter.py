@@ -31,10 +31,10 @@ from queue_engine import (
 )
 from queue_engine.core.errors import InvalidInput, NoTicketWaiting, QueueError
 from queue_engine.core.lookups import counter_by_id
-from queue_engine.core.models import Category, Counter, CounterState, Outcome, Service, Ticket, TicketStatus
+from queue_engine.core.models import Category, Counter, CounterState, Outcome, Service, Ticket
 from queue_engine.quality.followups import mark_follow_up_done, open_complaints, open_follow_ups
 from queue_engine.queue.counters import last_handover
-from queue_engine.queue.ordering import fcfs_order
+from queue_engine.queue.ordering import call_sequence
 from queue_engine.queue.snapshots import awaiting_rating
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
@@ -57,15 +57,7 @@ def _on_duty_elsewhere(counter: Counter) -> bool:
 
 
 def _queue(counter: Counter) -> dict[str, Any]:
-    today = clock().today()
-    ids = [s.id for s in counter.services]
-    waiting = db.session.scalars(
-        select(Ticket)
-        .where(
-            Ticket.status == TicketStatus.WAITING, Ticket.business_date == today, Ticket.service_id.in_(ids)
-        )
-        .order_by(*fcfs_order(priority_first=False))
-    ).all()
+    waiting = call_sequence(db.session, [s.id for s in counter.services], clock().today())
     counts = {s.code: 0 for s in counter.services}
     for ticket in waiting:
         counts[ticket.service.code] += 1

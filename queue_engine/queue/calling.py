@@ -29,9 +29,8 @@ from queue_engine.core.models import (
     TicketStatus,
     Visit,
 )
-from queue_engine.hall.calendar import hall_settings
 from queue_engine.queue.counters import ensure_on_duty
-from queue_engine.queue.ordering import call_order, waiting_query
+from queue_engine.queue.ordering import call_sequence
 
 FIELD_LIMITS = {"customer_name": 128, "contact": 128, "description": 4000, "notes": 4000}
 COMPLAINT_PRIORITIES = ("low", "normal", "high", "urgent")
@@ -67,7 +66,7 @@ def _mark_called(
 
 
 def call_next(session: Session, clock: Clock, counter_id: int, staff_id: int | None = None) -> Ticket:
-    """Call the earliest waiting ticket among the counter's services (first come, first served).
+    """Call the first ticket of the counter's call order (first come, first served; see ordering).
 
     Opens a closed counter for the calling member of staff.  On PostgreSQL the candidate is
     taken ``FOR UPDATE SKIP LOCKED``, so counters calling at the same instant each get a
@@ -77,15 +76,17 @@ def call_next(session: Session, clock: Clock, counter_id: int, staff_id: int | N
     service_ids = [s.id for s in counter.services]
     if not service_ids:
         raise NoTicketWaiting(f"Counter {counter.name} serves no service.")
-    day = clock.today()
-    hall = hall_settings(session)
-    order = call_order(session, hall.priority_policy, hall.priority_every_n, service_ids, day)
-    ticket = session.scalars(
-        locked(waiting_query(service_ids, day).order_by(*order).limit(1), skip_locked=True)
-    ).first()
-    if ticket is None:
-        raise NoTicketWaiting(f"Nobody is waiting for counter {counter.name}.")
-    return _mark_called(session, clock, ticket, counter, staff_id)
+    for candidate in call_sequence(session, service_ids, clock.today()):
+        # Another counter may hold the candidate's lock at this instant: take the next one.
+        ticket = session.scalars(
+            locked(
+                select(Ticket).where(Ticket.id == candidate.id, Ticket.status == TicketStatus.WAITING),
+                skip_locked=True,
+            )
+        ).first()
+        if ticket is not None:
+            return _mark_called(session, clock, ticket, counter, staff_id)
+    raise NoTicketWaiting(f"Nobody is waiting for counter {counter.name}.")
 
 
 def call_ticket(

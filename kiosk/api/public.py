@@ -15,6 +15,7 @@ from kiosk.realtime import commit
 from queue_engine import cancel, issue_ticket, rate_visit
 from queue_engine.core.lookups import ticket_by_token
 from queue_engine.core.models import Source
+from queue_engine.quality.ratings import DIMENSIONS
 from queue_engine.queue.snapshots import display_snapshot, service_list, ticket_view
 
 
@@ -65,21 +66,13 @@ def cancel_ticket(token: str) -> Any:
 @bp.post("/tickets/<token>/rating")
 def rate(token: str) -> Any:
     """The holder rates the finished visit, once."""
-    score = Field(int, minimum=1, maximum=5)
-    body = json_body(
-        {
-            "score": Field(int, required=True, minimum=1, maximum=5),
-            "comment": Field(str, max_length=1000),
-            "efficiency": score,
-            "level": score,
-            "attitude": score,
-        }
-    )
+    # The body's shape here; its rules (1 to 5, the comment's length) in Rating.parse.
+    body = json_body({"score": Field(int), "comment": Field(str), **{d: Field(int) for d in DIMENSIONS}})
     ticket = rate_visit(
         db.session,
         clock(),
         token,
-        body["score"],
+        body.get("score"),
         comment=body.get("comment"),
         efficiency=body.get("efficiency"),
         level=body.get("level"),

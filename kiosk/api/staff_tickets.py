@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from flask import abort, jsonify
@@ -12,14 +11,13 @@ from kiosk.api import bp
 from kiosk.api.validation import Field, json_body
 from kiosk.auth import STAFF_ROLES, roles_required, staff
 from kiosk.context import clock
-from kiosk.errors import ApiError
 from kiosk.extensions import db
 from kiosk.realtime import commit
 from queue_engine import VisitRecord, finish_visit, mark_no_show, recall, start_service, transfer
 from queue_engine.core.lookups import ticket_by_token
-from queue_engine.core.models import Outcome, Role, Ticket
-from queue_engine.queue.calling import COMPLAINT_PRIORITIES, FIELD_LIMITS
+from queue_engine.core.models import Role, Ticket
 from queue_engine.queue.snapshots import ticket_view
+from queue_engine.queue.visit_record import RECORD_FIELDS
 
 
 def authorise_ticket(token: str) -> Ticket:
@@ -70,31 +68,9 @@ def start(token: str) -> Any:
 @roles_required(*STAFF_ROLES)
 def finish(token: str) -> Any:
     """Close the visit with its record."""
-    body = json_body(
-        {
-            "outcome": Field(str, required=True, choices=tuple(Outcome)),
-            **{name: Field(str, max_length=limit) for name, limit in FIELD_LIMITS.items()},
-            "department": Field(str, max_length=128),
-            "priority": Field(str, choices=COMPLAINT_PRIORITIES),
-            "due_date": Field(str, max_length=10),
-        }
-    )
-    due = None
-    if body.get("due_date"):
-        try:
-            due = date.fromisoformat(body["due_date"])
-        except ValueError:
-            raise ApiError(422, "invalid_input", "due_date must be a date as YYYY-MM-DD.") from None
-    record = VisitRecord(
-        outcome=body["outcome"],
-        customer_name=body.get("customer_name") or "",
-        contact=body.get("contact") or "",
-        description=body.get("description") or "",
-        notes=body.get("notes") or "",
-        complaint_department=body.get("department"),
-        complaint_priority=body.get("priority") or "normal",
-        complaint_due=due,
-    )
+    # The body's shape here; its rules (limits, outcome, department) in VisitRecord.parse.
+    body = json_body({name: Field(str) for name in RECORD_FIELDS})
+    record = VisitRecord.parse(body)  # finish_visit adds the rules that depend on the ticket
     return _act(token, finish_visit, visit_record=record)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from queue_engine.core.clock import Clock
 from queue_engine.core.errors import InvalidInput, InvalidTransition, NotFound
 from queue_engine.core.models import Complaint
+from queue_engine.queue.visit_record import COMPLAINT_PRIORITIES, DEPARTMENT_LIMIT
 
 # Each status and the statuses it may move to. A resolved complaint can be reopened when the
 # follow-up call (回访) finds the visitor still unsatisfied.
@@ -19,8 +20,7 @@ COMPLAINT_FLOW: dict[str, tuple[str, ...]] = {
     "resolved": ("closed", "investigating"),
     "closed": (),
 }
-COMPLAINT_PRIORITIES = ("low", "normal", "high", "urgent")
-TEXT_LIMITS = {"department": 128, "resolution": 4000, "follow_up_result": 4000}
+TEXT_LIMITS = {"department": DEPARTMENT_LIMIT, "resolution": 4000, "follow_up_result": 4000}
 
 
 def complaint_by_id(session: Session, complaint_id: int) -> Complaint:

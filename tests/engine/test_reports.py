@@ -111,7 +111,13 @@ def hall(session, clock, make_service, make_counter, make_user) -> dict[str, Any
     issue("t5", at(d, "09:30:30"), "C")
     do(at(d, "09:31"), rate_visit, t["t4"], 2)
     assert call(at(d, "09:31:30"), "c1", "u1") == t["t5"]
-    do(at(d, "09:45"), finish_visit, t["t5"], VisitRecord("follow_up", complaint_due=TUESDAY), **at1("c1"))
+    do(
+        at(d, "09:45"),
+        finish_visit,
+        t["t5"],
+        VisitRecord("follow_up", complaint_department="督查科", complaint_due=TUESDAY),
+        **at1("c1"),
+    )
     issue("t8", at(d, "10:00"), "B")
     assert call(at(d, "10:25"), "c2", "u2") == t["t8"]
     do(at(d, "10:40:07"), finish_visit, t["t8"], VisitRecord("resolved"), **at1("c2"))

@@ -4,32 +4,26 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
 from typing import Any
 
 from flask import Response, jsonify, request
 
 from kiosk.api import bp
-from kiosk.api.validation import query_date
 from kiosk.auth import MANAGER_ROLES, roles_required, staff
 from kiosk.context import clock
 from kiosk.errors import ApiError
 from kiosk.extensions import db
+from queue_engine.core.dates import DateRange
 from queue_engine.hall.audit import audit
 from queue_engine.quality.rating_export import FIELDS, ratings_between
-
-MAX_DAYS = 366
 
 
 @bp.get("/ratings")
 @roles_required(*MANAGER_ROLES)
 def ratings() -> Any:
     """Rated visits of a date range (``from``, ``to``; ``format=csv`` for CSV); no contact data."""
-    today = clock().today()
-    start = query_date("from", today)
-    end = query_date("to", start)
-    if end < start or end - start > timedelta(days=MAX_DAYS):
-        raise ApiError(422, "invalid_input", f"to must be on or after from, within {MAX_DAYS} days.")
+    period = DateRange.parse(request.args.get("from"), request.args.get("to"), default=clock().today())
+    start, end = period.first, period.last
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv"):
         raise ApiError(422, "invalid_input", "format must be json or csv.")

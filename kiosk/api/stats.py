@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import jsonify, request
 
 from kiosk.api import bp
-from kiosk.api.validation import query_date
 from kiosk.auth import MANAGER_ROLES, roles_required
 from kiosk.context import clock, ranking_min_ratings
 from kiosk.extensions import db
+from queue_engine.core.dates import DateRange
 from queue_engine.reporting.reports import daily_summary
 
 
@@ -18,5 +18,5 @@ from queue_engine.reporting.reports import daily_summary
 @roles_required(*MANAGER_ROLES)
 def daily() -> Any:
     """The daily summary (``?date=YYYY-MM-DD``, default today in the hall's timezone)."""
-    day = query_date("date", clock().today())
+    day = DateRange.day(request.args.get("date"), default=clock().today()).first
     return jsonify(daily_summary(db.session, clock(), day, min_ratings=ranking_min_ratings()))

@@ -234,7 +234,16 @@ def test_an_old_database_gains_the_new_columns(tmp_path):
             text("""INSERT INTO hall VALUES (1, '{"zh": "大厅"}', 'strict', 3, 8, '{}', '[]')""")
         )
     added, refused = add_missing_columns(engine)
-    assert added == ["hall.timezone", "hall.languages", "hall.day_close_delay_min"] and refused == []
+    assert (
+        added
+        == [
+            "hall.timezone",
+            "hall.languages",
+            "hall.day_close_delay_min",
+            "hall.extra_working_dates",
+        ]
+        and refused == []
+    )
     assert add_missing_columns(engine) == ([], [])
     columns = {c["name"] for c in inspect(engine).get_columns("hall")}
     assert {"timezone", "languages", "day_close_delay_min"} <= columns

@@ -3,7 +3,6 @@
 from queue_engine.core.clock import Clock, FakeClock
 from queue_engine.quality.ratings import rate_visit
 from queue_engine.queue.calling import (
-    VisitRecord,
     active_ticket,
     call_next,
     call_ticket,
@@ -16,6 +15,7 @@ from queue_engine.queue.calling import (
 from queue_engine.queue.counters import close_counter, open_counter, pause_counter, resume_counter
 from queue_engine.queue.day import close_business_day
 from queue_engine.queue.tickets import cancel, issue_ticket
+from queue_engine.queue.visit_record import VisitRecord
 
 __all__ = [
     "Clock",

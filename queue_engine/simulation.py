@@ -57,7 +57,6 @@ from queue_engine.hall.calendar import hall_settings, is_working_day
 from queue_engine.quality.complaints import update_complaint
 from queue_engine.quality.ratings import rate_visit
 from queue_engine.queue.calling import (
-    VisitRecord,
     call_next,
     finish_visit,
     mark_no_show,
@@ -68,6 +67,7 @@ from queue_engine.queue.calling import (
 from queue_engine.queue.counters import close_counter, open_counter, pause_counter, resume_counter
 from queue_engine.queue.day import close_business_day
 from queue_engine.queue.tickets import cancel, issue_ticket
+from queue_engine.queue.visit_record import VisitRecord
 
 # Relative arrival intensity by local hour (the hall's busy mornings and mid-afternoons).
 HOUR_PROFILE = {

@@ -17,8 +17,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from queue_engine.core.models import Category, CounterState, Outcome, TicketStatus
 from queue_engine.quality.ratings import MAX_COMMENT
-from queue_engine.queue.calling import COMPLAINT_PRIORITIES, FIELD_LIMITS
 from queue_engine.queue.snapshots import board_filter
+from queue_engine.queue.visit_record import COMPLAINT_PRIORITIES, FIELD_LIMITS
 
 # -- Building blocks ----------------------------------------------------------------------------
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
 from typing import Any
 
 from flask import Response, jsonify
@@ -14,12 +13,10 @@ from kiosk.api.models import RatingsExport, RatingsQuery
 from kiosk.api.operations import api_route
 from kiosk.auth import MANAGER_ROLES, staff
 from kiosk.context import clock
-from kiosk.errors import ApiError
 from kiosk.extensions import db
+from queue_engine.core.dates import MAX_DAYS, DateRange
 from queue_engine.hall.audit import audit
 from queue_engine.quality.rating_export import FIELDS, ratings_between
-
-MAX_DAYS = 366
 
 
 @bp.get("/ratings")
@@ -35,10 +32,9 @@ def ratings(query: RatingsQuery) -> Any:
 
     Each access is audited.
     """
-    start = query.from_ or clock().today()
-    end = query.to or start
-    if end < start or end - start > timedelta(days=MAX_DAYS):
-        raise ApiError(422, "invalid_input", f"to must be on or after from, within {MAX_DAYS} days.")
+    first = query.from_ or clock().today()
+    period = DateRange(first, query.to or first)  # one range rule: at most MAX_DAYS, 'from' first
+    start, end = period.first, period.last
     fmt = query.format
     rows = ratings_between(db.session, start, end)
     audit(db.session, clock(), staff().id, "export_ratings", f"{start}..{end}", after={"count": len(rows)})

@@ -80,16 +80,8 @@ def start(token: str, body: NoFields) -> Any:
 @ticket_contract(FinishVisit)
 def finish(token: str, body: FinishVisit) -> Any:
     """Close the visit with its record; a complaint service's visit opens a complaint."""
-    record = VisitRecord(
-        outcome=body.outcome,
-        customer_name=body.customer_name or "",
-        contact=body.contact or "",
-        description=body.description or "",
-        notes=body.notes or "",
-        complaint_department=body.department,
-        complaint_priority=body.priority or "normal",
-        complaint_due=body.due_date,
-    )
+    # The body's shape in FinishVisit; its rules (limits, outcome, department) in VisitRecord.parse.
+    record = VisitRecord.parse(body.model_dump(exclude_none=True, mode="json"))
     return _act(token, finish_visit, visit_record=record)
 
 

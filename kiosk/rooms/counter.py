@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -29,13 +28,20 @@ from queue_engine import (
     start_service,
     transfer,
 )
-from queue_engine.core.errors import InvalidInput, NoTicketWaiting, QueueError
+from queue_engine.core.errors import InvalidFields, NoTicketWaiting, QueueError
 from queue_engine.core.lookups import counter_by_id
-from queue_engine.core.models import Category, Counter, CounterState, Outcome, Service, Ticket, TicketStatus
+from queue_engine.core.models import Category, Counter, CounterState, Outcome, Service, Ticket
 from queue_engine.quality.followups import mark_follow_up_done, open_complaints, open_follow_ups
+from queue_engine.quality.ratings import MAX_COMMENT, Rating
 from queue_engine.queue.counters import last_handover, open_for_someone_else
-from queue_engine.queue.ordering import fcfs_order
+from queue_engine.queue.ordering import call_sequence
 from queue_engine.queue.snapshots import awaiting_rating
+from queue_engine.queue.visit_record import (
+    COMPLAINT_PRIORITIES,
+    DEPARTMENT_LIMIT,
+    FIELD_LIMITS,
+    RECORD_FIELDS,
+)
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
 
@@ -57,15 +63,7 @@ def _on_duty_elsewhere(counter: Counter) -> bool:
 
 
 def _queue(counter: Counter) -> dict[str, Any]:
-    today = clock().today()
-    ids = [s.id for s in counter.services]
-    waiting = db.session.scalars(
-        select(Ticket)
-        .where(
-            Ticket.status == TicketStatus.WAITING, Ticket.business_date == today, Ticket.service_id.in_(ids)
-        )
-        .order_by(*fcfs_order(priority_first=False))
-    ).all()
+    waiting = call_sequence(db.session, [s.id for s in counter.services], clock().today())
     counts = {s.code: 0 for s in counter.services}
     for ticket in waiting:
         counts[ticket.service.code] += 1
@@ -298,6 +296,8 @@ def _record_form(counter: Counter, values: dict[str, str], errors: dict[str, str
         values=values,
         errors=errors,
         outcomes=list(Outcome),
+        limits={**FIELD_LIMITS, "department": DEPARTMENT_LIMIT},
+        priorities=COMPLAINT_PRIORITIES,
     ), status
 
 
@@ -306,38 +306,6 @@ def _record_form(counter: Counter, values: dict[str, str], errors: dict[str, str
 def record_form(counter_id: int) -> Any:
     """The visit record form (结束办理)."""
     return _record_form(_counter(counter_id), {"outcome": "resolved"}, {})
-
-
-RECORD_FIELDS = (
-    "outcome",
-    "customer_name",
-    "contact",
-    "description",
-    "notes",
-    "department",
-    "priority",
-    "due_date",
-)
-LIMITS = {"customer_name": 128, "contact": 128, "description": 4000, "notes": 4000, "department": 128}
-
-
-def _check_record(values: dict[str, str], complaint_service: bool) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    if values["outcome"] not in set(Outcome):
-        errors["outcome"] = "Choose how the visit ended. / 请选择办理结果。"
-    for name, limit in LIMITS.items():
-        if len(values[name]) > limit:
-            errors[name] = f"At most {limit} characters. / 最多 {limit} 个字。"
-    if values["due_date"]:
-        try:
-            date.fromisoformat(values["due_date"])
-        except ValueError:
-            errors["due_date"] = "Use a date like 2026-12-31. / 日期格式如 2026-12-31。"
-    if complaint_service and not values["department"].strip():
-        errors["department"] = "A complaint needs the responsible department. / 投诉须填写责任部门。"
-    if values["priority"] and values["priority"] not in ("low", "normal", "high", "urgent"):
-        errors["priority"] = "Unknown priority. / 优先级无效。"
-    return errors
 
 
 @bp.post("/<int:counter_id>/finish")
@@ -353,23 +321,16 @@ def finish(counter_id: int) -> Any:
             error="The screen was out of date; here is the current state. / 页面已过期，已刷新。",
             status=409,
         )
-    errors = _check_record(values, current["complaint_service"])
-    if errors:
-        return _record_form(counter, values, errors, 422)
-    record = VisitRecord(
-        outcome=values["outcome"],
-        customer_name=values["customer_name"],
-        contact=values["contact"],
-        description=values["description"],
-        notes=values["notes"],
-        complaint_department=values["department"].strip() or None,
-        complaint_priority=values["priority"] or "normal",
-        complaint_due=date.fromisoformat(values["due_date"]) if values["due_date"] else None,
-    )
+    try:
+        record = VisitRecord.parse(values, complaint_service=current["complaint_service"])
+    except InvalidFields as refused:
+        return _record_form(counter, values, refused.errors, 422)
     with actions.action() as done:
         ticket = finish_visit(
             db.session, clock(), current["ticket"].token, record, staff_id=staff().id, counter_id=counter.id
         )
+    if isinstance(done.error, InvalidFields):  # a rule that depends on the ticket (its service)
+        return _record_form(counter, values, done.error.errors, 422)
     if done.error:
         return _record_form(counter, values, {"outcome": done.message}, 409)
     return _answer(counter, message=f"{ticket.number} finished. / {ticket.number} 办结。")
@@ -393,17 +354,11 @@ def rating_screen(counter_id: int) -> Any:
     """The visitor-facing rating screen of a counter (second screen or tablet), live."""
     counter = _counter(counter_id)
     return render_template(
-        "counter/rate.html", counter=counter, pending=awaiting_rating(db.session, clock(), counter.id)
+        "counter/rate.html",
+        counter=counter,
+        pending=awaiting_rating(db.session, clock(), counter.id),
+        max_comment=MAX_COMMENT,
     )
-
-
-def _score(name: str, required: bool = False) -> int | None:
-    raw = request.form.get(name, "")
-    if raw in ("1", "2", "3", "4", "5"):
-        return int(raw)
-    if required or raw:
-        raise InvalidInput(f"{name} must be a whole number from 1 to 5.")
-    return None
 
 
 @bp.post("/<int:counter_id>/rate")
@@ -416,16 +371,20 @@ def rate(counter_id: int) -> Any:
         return jsonify(
             {"error": {"code": "nothing_to_rate", "message": "No visit is waiting for a rating here."}}
         ), 409
+    try:
+        rating = Rating.parse(request.form, text=True)
+    except InvalidFields as refused:
+        return jsonify({"error": {"code": refused.code, "message": refused.message}}), 422
     with actions.action() as done:
         rate_visit(
             db.session,
             clock(),
             pending["token"],
-            _score("score", required=True),
-            efficiency=_score("efficiency"),
-            level=_score("level"),
-            attitude=_score("attitude"),
-            comment=request.form.get("comment", "")[:1000] or None,
+            rating.score,
+            efficiency=rating.efficiency,
+            level=rating.level,
+            attitude=rating.attitude,
+            comment=rating.comment,
             source="tablet",
         )
     if done.error:

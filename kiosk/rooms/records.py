@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from sqlalchemy import Select, select
 
 from kiosk.actions import action, commit
 from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
 from kiosk.context import clock
 from kiosk.extensions import db
+from queue_engine.core.dates import DateRange
 from queue_engine.core.models import Complaint, Role, Ticket, User, Visit
 from queue_engine.hall.audit import audit
 from queue_engine.quality.complaints import (
@@ -39,15 +40,10 @@ def _own_or_all(query: Select[Any]) -> Select[Any]:
 
 
 def _day_range() -> tuple[date, date]:
-    today = clock().today()
-    try:
-        start = date.fromisoformat(request.args.get("from", "")) if request.args.get("from") else today
-        end = date.fromisoformat(request.args.get("to", "")) if request.args.get("to") else start
-    except ValueError:
-        abort(422)
-    if end < start or (end - start) > timedelta(days=366):
-        abort(422)
-    return start, end
+    # A form's empty date field means "not given".
+    first, last = request.args.get("from") or None, request.args.get("to") or None
+    period = DateRange.parse(first, last, default=clock().today())
+    return period.first, period.last
 
 
 def _visits(start: date, end: date) -> list[Visit]:

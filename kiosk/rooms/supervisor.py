@@ -15,9 +15,11 @@ from kiosk.charts import Series, bar_chart
 from kiosk.context import clock, ranking_min_ratings
 from kiosk.extensions import db
 from kiosk.htmx import is_htmx
+from queue_engine.core.dates import DateRange
+from queue_engine.core.errors import InvalidFields
 from queue_engine.core.models import Counter, Service, User
 from queue_engine.quality.rectification import open_cases_overview
-from queue_engine.reporting.reports import MAX_DAYS, ReportFilter, figure_rows, report
+from queue_engine.reporting.reports import ReportFilter, figure_rows, report
 from queue_engine.reporting.staffing import WEEKDAYS, staffing_plan
 from queue_engine.reporting.supervision import hall_overview
 
@@ -78,15 +80,10 @@ def _choices() -> dict[str, Any]:
 
 
 def _period() -> tuple[date, date]:
-    today = clock().today()
-    try:
-        first = date.fromisoformat(request.args["from"]) if request.args.get("from") else today
-        last = date.fromisoformat(request.args["to"]) if request.args.get("to") else first
-    except ValueError:
-        abort(422, "Dates are written YYYY-MM-DD.")
-    if last < first or (last - first).days + 1 > MAX_DAYS:
-        abort(422, f"A report covers 1 to {MAX_DAYS} days, 'from' first.")
-    return first, last
+    # A form's empty date field means "not given" (the API, which has no form, refuses it).
+    first, last = request.args.get("from") or None, request.args.get("to") or None
+    period = DateRange.parse(first, last, default=clock().today())
+    return period.first, period.last
 
 
 def _filter() -> ReportFilter:
@@ -154,9 +151,22 @@ def _figures(result: dict[str, Any]) -> dict[str, Any]:
 
 @bp.get("/reports")
 @roles_required(*MANAGER_ROLES)
-def reports() -> str:
-    """A period's figures, tables and charts, with the export and print links."""
-    result = _report()
+def reports() -> Any:
+    """A period's figures, tables and charts, with the export and print links.
+
+    A period that is not one (not a date, 'from' after 'to', too long) is explained on this
+    page, above the filters as typed, so that it can be corrected here.
+    """
+    try:
+        result = _report()
+    except InvalidFields as refused:
+        return render_template(
+            "supervisor/reports.html",
+            r=None,
+            period_errors=refused.errors,
+            query=request.args.to_dict(),
+            **_choices(),
+        ), 422
     return render_template(
         "supervisor/reports.html",
         r=result,

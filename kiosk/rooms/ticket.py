@@ -13,9 +13,10 @@ from kiosk.actions import action
 from kiosk.context import clock, languages
 from kiosk.extensions import db
 from queue_engine import cancel, rate_visit
-from queue_engine.core.errors import AlreadyRated, QueueError, RatingClosed
+from queue_engine.core.errors import AlreadyRated, InvalidFields, QueueError, RatingClosed
 from queue_engine.core.lookups import ticket_by_token
 from queue_engine.core.models import Ticket
+from queue_engine.quality.ratings import MAX_COMMENT, Rating
 from queue_engine.queue.snapshots import ticket_view
 
 bp = Blueprint("ticket", __name__, url_prefix="/t")
@@ -55,6 +56,7 @@ def _render(ticket: Ticket, template: str = "ticket/page.html", **extra: Any) ->
         ticket=ticket_view(db.session, clock(), ticket),
         service_name=ticket.service.name(g.lang),
         words=rating_words(),
+        max_comment=MAX_COMMENT,
         **extra,
     )
 
@@ -79,27 +81,32 @@ def cancel_ticket(found: Ticket) -> Any:
     return _render(found, "ticket/_status.html")
 
 
-def _optional_score(name: str) -> int | None:
-    raw = request.form.get(name, "")
-    return int(raw) if raw.isdigit() else None
-
-
 @bp.post("/<token>/rating")
 @holder_page
 def rate(found: Ticket) -> Any:
     """The visitor's 1-5 rating of the finished visit (once)."""
-    score = _optional_score("score")
-    comment = request.form.get("comment", "").strip()
+    comment = request.form.get("comment", "")
+    try:
+        rating = Rating.parse(request.form, text=True)
+    except InvalidFields as refused:
+        if "comment" in refused.errors:
+            notice = gettext(
+                "Your comment is longer than %(limit)s characters. Please shorten it and send again.",
+                limit=MAX_COMMENT,
+            )
+        else:
+            notice = gettext("Please choose one of the five faces.")
+        return _render(found, "ticket/_rating.html", notice=notice, comment=comment), 422
     with action() as done:
         rate_visit(
             db.session,
             clock(),
             found.token,
-            score,
-            comment=comment[:1000] or None,
-            efficiency=_optional_score("efficiency"),
-            level=_optional_score("level"),
-            attitude=_optional_score("attitude"),
+            rating.score,
+            comment=rating.comment,
+            efficiency=rating.efficiency,
+            level=rating.level,
+            attitude=rating.attitude,
             source="phone",
         )
     if isinstance(done.error, AlreadyRated):

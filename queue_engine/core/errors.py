@@ -120,3 +120,17 @@ class InvalidInput(QueueError):
 
     code = "invalid_input"
     kind = "invalid"
+
+
+class InvalidFields(InvalidInput):
+    """Some fields of a form or request body are not acceptable; ``errors`` names each one."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = dict(errors)
+        field, message = next(iter(self.errors.items()))
+        super().__init__(f"{field}: {message}")
+
+    @property
+    def field(self) -> str:
+        """The first field refused."""
+        return next(iter(self.errors))

@@ -374,6 +374,8 @@ class Hall(Base):
     languages: Mapped[list[Any] | None] = mapped_column(JSON)
     # The business day closes (open tickets expire) this long after the day's last closing time.
     day_close_delay_min: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    # Weekend dates worked all the same (调休上班); NULL in rows older than the column.
+    extra_working_dates: Mapped[list[Any] | None] = mapped_column(JSON, default=list)
 
 
 class KioskDevice(Base):

@@ -73,6 +73,7 @@ def hall_record(hall: Hall) -> dict[str, Any]:
         "languages": list(hall.languages) if hall.languages is not None else None,
         "opening_hours": {day: [list(pair) for pair in spans] for day, spans in hall.opening_hours.items()},
         "closed_dates": list(hall.closed_dates),
+        "extra_working_dates": list(hall.extra_working_dates or []),
         "priority_policy": str(hall.priority_policy),
         "priority_every_n": hall.priority_every_n,
         "kiosk_ticket_seconds": hall.kiosk_ticket_seconds,

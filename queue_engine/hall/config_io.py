@@ -41,12 +41,15 @@ HALL_KEYS = frozenset(
         "languages",
         "opening_hours",
         "closed_dates",
+        "extra_working_dates",
         "priority_policy",
         "priority_every_n",
         "kiosk_ticket_seconds",
         "day_close_delay_min",
     )
 )
+# Keys a file from an earlier release may lack: each reads as its default (see clean_hall).
+OPTIONAL_HALL_KEYS = frozenset(("extra_working_dates",))
 SERVICE_KEYS = frozenset(
     ("code", "prefix", "start_number", "names", "category", "target_wait_min", "active", "sort_order")
 )
@@ -109,11 +112,17 @@ def parse_config(text: str | bytes) -> Any:
         raise ConfigInvalid([f"Not a JSON file: {error}. · 不是有效的 JSON 文件。"]) from None
 
 
-def _keys(place: str, item: object, expected: frozenset[str], problems: list[str]) -> bool:
+def _keys(
+    place: str,
+    item: object,
+    expected: frozenset[str],
+    problems: list[str],
+    optional: frozenset[str] = frozenset(),
+) -> bool:
     if not isinstance(item, dict):
         problems.append(f"{place}: an object is expected. · 应为对象。")
         return False
-    missing, unknown = sorted(expected - item.keys()), sorted(item.keys() - expected)
+    missing, unknown = sorted(expected - optional - item.keys()), sorted(item.keys() - expected)
     if missing:
         problems.append(f"{place}: missing {', '.join(missing)}. · 缺少字段。")
     if unknown:
@@ -133,7 +142,7 @@ def check_config(data: object) -> ConfigPlan:
     if data.get("format") != FORMAT or data.get("version") != VERSION:
         problems.append(f"Not a {FORMAT} file of version {VERSION}. · 文件格式或版本不符。")
     hall: dict[str, Any] = {}
-    if _keys("hall", data.get("hall"), HALL_KEYS, problems):
+    if _keys("hall", data.get("hall"), HALL_KEYS, problems, OPTIONAL_HALL_KEYS):
         hall, errors = clean_hall(data["hall"])
         _report("hall", errors, problems)
     services: list[dict[str, Any]] = []

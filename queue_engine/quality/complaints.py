@@ -20,8 +20,10 @@ COMPLAINT_FLOW: dict[str, tuple[str, ...]] = {
     "resolved": ("closed", "investigating"),
     "closed": (),
 }
+# A complaint's priorities and its department's length: the visit record checks them too.
+DEPARTMENT_LIMIT = 128
 COMPLAINT_PRIORITIES = ("low", "normal", "high", "urgent")
-TEXT_LIMITS = {"department": 128, "resolution": 4000, "follow_up_result": 4000}
+TEXT_LIMITS = {"department": DEPARTMENT_LIMIT, "resolution": 4000, "follow_up_result": 4000}
 
 
 def complaint_by_id(session: Session, complaint_id: int) -> Complaint:

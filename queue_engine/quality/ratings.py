@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
-from queue_engine.core.errors import AlreadyRated, InvalidInput, InvalidTransition, RatingClosed
+from queue_engine.core.errors import AlreadyRated, InvalidFields, InvalidTransition, RatingClosed
 from queue_engine.core.events import record
 from queue_engine.core.lookups import ticket_by_token
 from queue_engine.core.models import Ticket, TicketStatus
@@ -15,14 +18,56 @@ from queue_engine.quality.rectification import open_case_if_bad
 
 RATING_DAYS = 7
 MAX_COMMENT = 1000
+DIMENSIONS = ("efficiency", "level", "attitude")
+RATING_FIELDS = ("score", *DIMENSIONS, "comment")
+
+CHOOSE_A_FACE = "Choose one of the five faces (1 to 5). / 请选择一个满意度（1 到 5）。"
+COMMENT_TOO_LONG = f"The comment is at most {MAX_COMMENT} characters. / 评价内容最多 {MAX_COMMENT} 个字。"
 
 
-def _score(value: object, name: str, *, required: bool) -> int | None:
-    if value is None and not required:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
-        raise InvalidInput(f"{name} must be a whole number from 1 to 5.")
-    return value
+@dataclass(frozen=True)
+class Rating:
+    """A visitor's rating as the hall keeps it: the overall score, optional dimensions, a comment."""
+
+    score: int
+    efficiency: int | None = None
+    level: int | None = None
+    attitude: int | None = None
+    comment: str | None = None
+
+    @classmethod
+    def parse(cls, values: Mapping[str, Any], *, text: bool = False) -> Rating:
+        """A rating from raw values; InvalidFields names every field refused.
+
+        ``text``: the values come from an HTML form (digits as text, "" for nothing chosen);
+        otherwise scores must be whole numbers, as JSON sends them.
+        """
+        errors: dict[str, str] = {}
+        scores: dict[str, int | None] = {}
+        for name in ("score", *DIMENSIONS):
+            raw = values.get(name)
+            if text and isinstance(raw, str):
+                raw = int(raw) if raw.strip() in ("1", "2", "3", "4", "5") else (raw.strip() or None)
+            if raw is None and name != "score":
+                scores[name] = None
+            elif isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 5:
+                errors[name] = CHOOSE_A_FACE
+            else:
+                scores[name] = raw
+        comment = values.get("comment")
+        if comment is not None and (not isinstance(comment, str) or "\x00" in comment):
+            errors["comment"] = COMMENT_TOO_LONG
+        elif comment is not None and len(comment.strip()) > MAX_COMMENT:
+            errors["comment"] = COMMENT_TOO_LONG
+        if errors:
+            raise InvalidFields({name: errors[name] for name in RATING_FIELDS if name in errors})
+        return cls(
+            score=scores["score"] or 0,
+            efficiency=scores["efficiency"],
+            level=scores["level"],
+            attitude=scores["attitude"],
+            comment=(comment or "").strip() or None,
+        )
 
 
 def rate_visit(
@@ -37,15 +82,10 @@ def rate_visit(
     attitude: object = None,
     source: str = "phone",
 ) -> Ticket:
-    """The visitor rates a finished visit, once, within RATING_DAYS of it."""
-    overall = _score(score, "score", required=True)
-    dimensions = {
-        "rating_efficiency": _score(efficiency, "efficiency", required=False),
-        "rating_level": _score(level, "level", required=False),
-        "rating_attitude": _score(attitude, "attitude", required=False),
-    }
-    if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT):
-        raise InvalidInput(f"comment must be text of at most {MAX_COMMENT} characters.")
+    """The visitor rates a finished visit, once, within RATING_DAYS of it (raw values: see Rating.parse)."""
+    rating = Rating.parse(
+        {"score": score, "efficiency": efficiency, "level": level, "attitude": attitude, "comment": comment}
+    )
     ticket = ticket_by_token(session, token, lock=True)
     visit = ticket.visit
     if ticket.status != TicketStatus.DONE or visit is None:
@@ -55,12 +95,13 @@ def rate_visit(
     now = clock.now()
     if now - visit.finished_at > timedelta(days=RATING_DAYS):
         raise RatingClosed(f"A visit can be rated for {RATING_DAYS} days after it.")
-    visit.rating = overall
-    for field, value in dimensions.items():
-        setattr(visit, field, value)
-    visit.rating_comment = (comment or "").strip() or None
+    visit.rating = rating.score
+    visit.rating_efficiency = rating.efficiency
+    visit.rating_level = rating.level
+    visit.rating_attitude = rating.attitude
+    visit.rating_comment = rating.comment
     visit.rated_at = now
     visit.rating_source = source[:16]
     open_case_if_bad(session, clock, visit)
-    record(session, ticket, "rated", now, counter_id=visit.counter_id, score=overall, via=source)
+    record(session, ticket, "rated", now, counter_id=visit.counter_id, score=rating.score, via=source)
     return ticket

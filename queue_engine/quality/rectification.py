@@ -3,7 +3,7 @@ open -> assigned -> rectified -> followed up -> closed, due 15 working days afte
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from queue_engine.core.clock import Clock
 from queue_engine.core.errors import InvalidInput, InvalidTransition, NotFound
 from queue_engine.core.models import RectificationCase, User, Visit
 from queue_engine.hall.audit import audit
-from queue_engine.hall.calendar import hall_settings
+from queue_engine.hall.calendar import add_working_days, hall_settings
 
 BAD_RATINGS = (1, 2)
 WORKING_DAYS_TO_RECTIFY = 15
@@ -27,18 +27,6 @@ CASE_FLOW: dict[str, tuple[str, ...]] = {
 TEXT_LIMIT = 4000
 
 
-def add_working_days(start: date, days: int, closed_dates: list[str]) -> date:
-    """The date ``days`` working days after ``start``: weekends and closed dates skipped."""
-    closed = set(closed_dates)
-    current = start
-    left = days
-    while left > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5 and current.isoformat() not in closed:
-            left -= 1
-    return current
-
-
 def open_case_if_bad(session: Session, clock: Clock, visit: Visit) -> RectificationCase | None:
     """Open a case for a bad rating (called by rate_visit inside its transaction)."""
     if visit.rating not in BAD_RATINGS:
@@ -48,9 +36,7 @@ def open_case_if_bad(session: Session, clock: Clock, visit: Visit) -> Rectificat
         visit_id=visit.id,
         status="open",
         opened_at=clock.now(),
-        due_date=add_working_days(
-            rated_on, WORKING_DAYS_TO_RECTIFY, list(hall_settings(session).closed_dates)
-        ),
+        due_date=add_working_days(hall_settings(session), rated_on, WORKING_DAYS_TO_RECTIFY),
         updated_at=clock.now(),
     )
     session.add(case)

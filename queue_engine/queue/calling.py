@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
@@ -24,17 +23,13 @@ from queue_engine.core.models import (
     Category,
     Complaint,
     Counter,
-    Outcome,
     Ticket,
     TicketStatus,
     Visit,
 )
-from queue_engine.hall.calendar import hall_settings
 from queue_engine.queue.counters import ensure_on_duty
-from queue_engine.queue.ordering import call_order, waiting_query
-
-FIELD_LIMITS = {"customer_name": 128, "contact": 128, "description": 4000, "notes": 4000}
-COMPLAINT_PRIORITIES = ("low", "normal", "high", "urgent")
+from queue_engine.queue.ordering import call_sequence
+from queue_engine.queue.visit_record import VisitRecord
 
 
 def active_ticket(session: Session, counter_id: int) -> Ticket | None:
@@ -67,7 +62,7 @@ def _mark_called(
 
 
 def call_next(session: Session, clock: Clock, counter_id: int, staff_id: int | None = None) -> Ticket:
-    """Call the earliest waiting ticket among the counter's services (first come, first served).
+    """Call the first ticket of the counter's call order (first come, first served; see ordering).
 
     Opens a closed counter for the calling member of staff.  On PostgreSQL the candidate is
     taken ``FOR UPDATE SKIP LOCKED``, so counters calling at the same instant each get a
@@ -77,15 +72,17 @@ def call_next(session: Session, clock: Clock, counter_id: int, staff_id: int | N
     service_ids = [s.id for s in counter.services]
     if not service_ids:
         raise NoTicketWaiting(f"Counter {counter.name} serves no service.")
-    day = clock.today()
-    hall = hall_settings(session)
-    order = call_order(session, hall.priority_policy, hall.priority_every_n, service_ids, day)
-    ticket = session.scalars(
-        locked(waiting_query(service_ids, day).order_by(*order).limit(1), skip_locked=True)
-    ).first()
-    if ticket is None:
-        raise NoTicketWaiting(f"Nobody is waiting for counter {counter.name}.")
-    return _mark_called(session, clock, ticket, counter, staff_id)
+    for candidate in call_sequence(session, service_ids, clock.today()):
+        # Another counter may hold the candidate's lock at this instant: take the next one.
+        ticket = session.scalars(
+            locked(
+                select(Ticket).where(Ticket.id == candidate.id, Ticket.status == TicketStatus.WAITING),
+                skip_locked=True,
+            )
+        ).first()
+        if ticket is not None:
+            return _mark_called(session, clock, ticket, counter, staff_id)
+    raise NoTicketWaiting(f"Nobody is waiting for counter {counter.name}.")
 
 
 def call_ticket(
@@ -183,34 +180,6 @@ def start_service(
     return ticket
 
 
-@dataclass(frozen=True)
-class VisitRecord:
-    """What the clerk writes down when closing a visit."""
-
-    outcome: str
-    customer_name: str = ""
-    contact: str = ""
-    description: str = ""
-    notes: str = ""
-    complaint_department: str | None = None
-    complaint_priority: str = "normal"
-    complaint_due: date | None = None
-
-    def validate(self) -> None:
-        """Refuse a record the hall could not use."""
-        if self.outcome not in set(Outcome):
-            choices = ", ".join(Outcome)
-            raise InvalidInput(f"outcome must be one of: {choices}.")
-        for name, limit in FIELD_LIMITS.items():
-            value = getattr(self, name)
-            if not isinstance(value, str) or len(value) > limit:
-                raise InvalidInput(f"{name} must be text of at most {limit} characters.")
-        if self.complaint_priority not in COMPLAINT_PRIORITIES:
-            raise InvalidInput(f"priority must be one of: {', '.join(COMPLAINT_PRIORITIES)}.")
-        if self.complaint_department is not None and len(self.complaint_department) > 128:
-            raise InvalidInput("department must be at most 128 characters.")
-
-
 def finish_visit(
     session: Session,
     clock: Clock,
@@ -223,6 +192,7 @@ def finish_visit(
     """Close the visit with its record; a complaint service's visit opens a Complaint."""
     visit_record.validate()
     ticket = _held_ticket(session, token, ACTIVE_STATUSES, "finish", counter_id)
+    visit_record.validate(complaint_service=ticket.service.category == Category.COMPLAINT)
     now = clock.now()
     implicit_start = ticket.started_at is None
     if implicit_start:

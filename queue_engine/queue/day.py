@@ -16,7 +16,7 @@ from queue_engine.core.clock import Clock, parse_hhmm
 from queue_engine.core.events import record
 from queue_engine.core.lookups import locked
 from queue_engine.core.models import OPEN_STATUSES, Counter, CounterState, Hall, Ticket, TicketStatus
-from queue_engine.hall.calendar import hall_settings, is_working_day
+from queue_engine.hall.calendar import hall_settings, hours_on, is_working_day
 from queue_engine.queue.calling import active_ticket
 from queue_engine.queue.counters import close_counter, current_session
 from queue_engine.reporting.cells import finalize_days
@@ -24,7 +24,7 @@ from queue_engine.reporting.cells import finalize_days
 
 def closing_time(hall: Hall, day: date) -> str | None:
     """When the hall's last opening interval of a day ends ('HH:MM'); None if it has no hours."""
-    intervals = (hall.opening_hours or {}).get(str(day.weekday()), [])
+    intervals = hours_on(hall, day)
     return max((end for _start, end in intervals), default=None)
 
 

@@ -1,34 +1,66 @@
-"""The order in which waiting tickets are called, under the hall's priority policy."""
+"""The order in which waiting tickets are called, under the hall's priority policy.
+
+This is the one place that states the order.  ``call_next`` takes the first ticket of
+:func:`call_sequence`; the counter's "Next" list shows its head; a visitor's position and
+estimate are the ticket's place in it.  The order is built from the base order (issue time,
+then id: a transferred ticket keeps its original issue time, so it keeps its place) and the
+policy:
+
+* ``strict``: the base order; the priority flag is ignored.
+* ``priority_first``: every waiting priority ticket, then every other, each in base order.
+* ``every_n``: the base order, except that after N calls in a row that held no priority
+  ticket (counted over the same services, today, including the calls already made) the
+  earliest priority ticket goes next.
+
+A visitor's place ("3 people ahead") counts the tickets of their own service that will be
+called before theirs.  That order is read from the call order of every service sharing a
+counter with it (:func:`shared_services`), since under ``every_n`` the calls of those services
+decide when a priority ticket's turn comes.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Protocol, TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from queue_engine.core.models import PriorityPolicy, Ticket, TicketEvent, TicketStatus
+from queue_engine.core.models import (
+    Counter,
+    PriorityPolicy,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+    counter_services,
+)
+from queue_engine.hall.calendar import hall_settings
+
+
+class _Queued(Protocol):
+    @property
+    def priority(self) -> bool: ...
+
+
+_T = TypeVar("_T", bound=_Queued)
 
 
 def waiting_query(service_ids: Sequence[int], day: date) -> Select[Ticket]:
-    """Today's waiting tickets of some services, earliest first."""
-    return select(Ticket).where(
-        Ticket.status == TicketStatus.WAITING,
-        Ticket.business_date == day,
-        Ticket.service_id.in_(service_ids),
+    """Today's waiting tickets of some services, in the base order (issue time, then id)."""
+    return (
+        select(Ticket)
+        .where(
+            Ticket.status == TicketStatus.WAITING,
+            Ticket.business_date == day,
+            Ticket.service_id.in_(service_ids),
+        )
+        .order_by(Ticket.issued_at, Ticket.id)
     )
 
 
-def fcfs_order(priority_first: bool) -> list[Any]:
-    """ORDER BY terms: (priority first when asked), then issue time, then id."""
-    terms: list[Any] = [Ticket.issued_at, Ticket.id]
-    return [Ticket.priority.desc(), *terms] if priority_first else terms
-
-
-def priority_turn(session: Session, service_ids: Sequence[int], day: date, every_n: int) -> bool:
-    """Under EVERY_N: whether the last N calls among these services held no priority ticket."""
+def normal_streak(session: Session, service_ids: Sequence[int], day: date, every_n: int) -> int:
+    """How many of the last calls among these services (up to N) held no priority ticket, in a row."""
     recent = session.scalars(
         select(Ticket.priority)
         .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
@@ -38,40 +70,80 @@ def priority_turn(session: Session, service_ids: Sequence[int], day: date, every
             Ticket.service_id.in_(service_ids),
         )
         .order_by(TicketEvent.id.desc())
-        .limit(every_n)
+        .limit(max(every_n, 1))
     ).all()
-    return len(recent) >= every_n and not any(recent)
+    streak = 0
+    for priority in recent:
+        if priority:
+            break
+        streak += 1
+    return streak
 
 
-def call_order(
-    session: Session, policy: str, every_n: int, service_ids: Sequence[int], day: date
-) -> list[Any]:
-    """The ORDER BY that picks the next ticket for a counter serving these services."""
+def in_call_order(items: Sequence[_T], policy: str, every_n: int = 3, streak: int = 0) -> list[_T]:
+    """Waiting tickets (given in the base order) in the order the policy calls them.
+
+    ``streak`` is the number of calls in a row, just made, that held no priority ticket
+    (see :func:`normal_streak`); it only matters under ``every_n``.
+    """
     if policy == PriorityPolicy.PRIORITY_FIRST:
-        return fcfs_order(priority_first=True)
-    if policy == PriorityPolicy.EVERY_N and priority_turn(session, service_ids, day, every_n):
-        return fcfs_order(priority_first=True)
-    return fcfs_order(priority_first=False)
+        return [t for t in items if t.priority] + [t for t in items if not t.priority]
+    if policy != PriorityPolicy.EVERY_N:
+        return list(items)
+    every_n = max(every_n, 1)
+    prioritised = [i for i, t in enumerate(items) if t.priority]
+    others = [i for i, t in enumerate(items) if not t.priority]
+    order: list[_T] = []
+    p = o = 0
+    while p < len(prioritised) or o < len(others):
+        priority_due = streak >= every_n or o == len(others)
+        if p < len(prioritised) and (priority_due or prioritised[p] < others[o]):
+            order.append(items[prioritised[p]])
+            p += 1
+            streak = 0
+        else:
+            order.append(items[others[o]])
+            o += 1
+            streak += 1
+    return order
 
 
-def tickets_ahead(session: Session, ticket: Ticket, policy: str) -> int:
-    """How many waiting tickets of the ticket's service will be called before it."""
-    earlier = (Ticket.issued_at < ticket.issued_at) | (
-        (Ticket.issued_at == ticket.issued_at) & (Ticket.id < ticket.id)
-    )
-    condition: Any = earlier
-    if policy == PriorityPolicy.PRIORITY_FIRST:
-        prioritised = Ticket.priority.is_(True)
-        condition = and_(prioritised, earlier) if ticket.priority else or_(prioritised, earlier)
-    stmt = (
-        select(func.count())
-        .select_from(Ticket)
-        .where(
-            Ticket.status == TicketStatus.WAITING,
-            Ticket.business_date == ticket.business_date,
-            Ticket.service_id == ticket.service_id,
-            Ticket.id != ticket.id,
-            condition,
-        )
-    )
-    return int(session.execute(stmt).scalar_one())
+def call_sequence(session: Session, service_ids: Sequence[int], day: date) -> list[Ticket]:
+    """The day's waiting tickets of these services, in the order a counter serving them calls them."""
+    if not service_ids:
+        return []
+    hall = hall_settings(session)
+    policy, every_n = hall.priority_policy, hall.priority_every_n
+    waiting = session.scalars(waiting_query(service_ids, day)).all()
+    streak = normal_streak(session, service_ids, day, every_n) if policy == PriorityPolicy.EVERY_N else 0
+    return in_call_order(waiting, policy, every_n, streak)
+
+
+def shared_services(session: Session, service_id: int) -> list[int]:
+    """The service and every service that shares an active counter with it (its queue's reach)."""
+    counters = select(counter_services.c.counter_id).where(counter_services.c.service_id == service_id)
+    rows = session.scalars(
+        select(counter_services.c.service_id)
+        .join(Counter, Counter.id == counter_services.c.counter_id)
+        .where(counter_services.c.counter_id.in_(counters), Counter.active.is_(True))
+    ).all()
+    return sorted({service_id, *rows})
+
+
+def queue_of(session: Session, service_id: int, day: date) -> list[Ticket]:
+    """The call order that decides the place of a service's waiting tickets."""
+    return call_sequence(session, shared_services(session, service_id), day)
+
+
+def service_queue(session: Session, service_id: int, day: date) -> list[Ticket]:
+    """A service's waiting tickets in the order they will be called (a visitor's place is its index)."""
+    return [t for t in queue_of(session, service_id, day) if t.service_id == service_id]
+
+
+def tickets_ahead(session: Session, ticket: Ticket) -> int:
+    """How many waiting tickets of its service will be called before this waiting one."""
+    order = service_queue(session, ticket.service_id, ticket.business_date)
+    for ahead, queued in enumerate(order):
+        if queued.id == ticket.id:
+            return ahead
+    return len(order)

@@ -13,7 +13,6 @@ from queue_engine.core.clock import Clock, iso
 from queue_engine.core.models import (
     ACTIVE_STATUSES,
     Counter,
-    PriorityPolicy,
     Service,
     Ticket,
     TicketEvent,
@@ -22,7 +21,7 @@ from queue_engine.core.models import (
 )
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.queue.estimates import ServiceLoad, service_loads
-from queue_engine.queue.ordering import fcfs_order, tickets_ahead
+from queue_engine.queue.ordering import service_queue, tickets_ahead
 
 RECENT_CALLS = 10
 
@@ -59,7 +58,7 @@ def ticket_view(
 ) -> dict[str, Any]:
     """A ticket as its holder and the API see it: position and estimate while waiting."""
     waiting = ticket.status == TicketStatus.WAITING
-    ahead = tickets_ahead(session, ticket, hall_settings(session).priority_policy) if waiting else None
+    ahead = tickets_ahead(session, ticket) if waiting else None
     estimate = None
     if waiting and ahead is not None:
         load = (loads or service_loads(session, clock, only=ticket.service_id))[ticket.service_id]
@@ -222,18 +221,12 @@ def _counter_boards(
 def waiting_positions(
     session: Session, clock: Clock, service_id: int, load: ServiceLoad
 ) -> list[dict[str, Any]]:
-    """Every waiting ticket of a service in call order, with its position and estimate."""
-    policy = hall_settings(session).priority_policy
-    order = fcfs_order(priority_first=policy == PriorityPolicy.PRIORITY_FIRST)
-    rows = session.execute(
-        select(Ticket.token, Ticket.number)
-        .where(
-            Ticket.status == TicketStatus.WAITING,
-            Ticket.business_date == clock.today(),
-            Ticket.service_id == service_id,
-        )
-        .order_by(*order)
-    ).all()
+    """Every waiting ticket of a service in call order, with its position and estimate.
+
+    The position counts the tickets of the service called before it (see queue/ordering.py).
+    """
+    order = service_queue(session, service_id, clock.today())
+    rows = [(ahead, t.token, t.number) for ahead, t in enumerate(order)]
     return [
         {
             "token": token,
@@ -243,7 +236,7 @@ def waiting_positions(
             "ahead": ahead,
             "estimated_wait_s": load.estimate(ahead),
         }
-        for ahead, (token, number) in enumerate(rows)
+        for ahead, token, number in rows
     ]
 
 

@@ -20,11 +20,11 @@ from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
+from queue_engine.core.dates import DateRange
 from queue_engine.core.models import Complaint, Counter, Service, Ticket, User, Visit
 from queue_engine.quality.figures import ranking, rectification_figures
 from queue_engine.reporting.cells import COUNT_FIELDS, Cell, by_position, group, joined, load_cells
 
-MAX_DAYS = 366
 NEAR_TARGET = 0.8  # a longest wait past this share of the target is "near" (amber)
 
 
@@ -219,10 +219,7 @@ def report(
     min_ratings: int = DEFAULT_MIN_RATINGS,
 ) -> dict[str, Any]:
     """Every figure of the period, as plain values (the page, the exports and the API show these)."""
-    if last < first:
-        raise ValueError("the period ends before it starts")
-    if (last - first).days + 1 > MAX_DAYS:
-        raise ValueError(f"a report covers at most {MAX_DAYS} days")
+    DateRange(first, last)  # refuses a backward or too long period (InvalidDateRange)
     where = where or ReportFilter()
     cells = load_cells(session, clock, first, last, **where.ids())
     services = {s.id: s for s in session.scalars(select(Service))}

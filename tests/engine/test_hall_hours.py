@@ -10,7 +10,8 @@ import pytest
 from queue_engine import issue_ticket
 from queue_engine.core.errors import HallClosed
 from queue_engine.core.models import Hall
-from queue_engine.hall.calendar import is_working_day
+from queue_engine.hall.calendar import is_open, is_working_day
+from queue_engine.queue.day import last_closable_day
 
 from .helpers import event_count
 
@@ -129,3 +130,37 @@ def test_a_refused_ticket_takes_no_number(session, clock, make_service, configur
 def test_working_days(hours, closed, day, working):
     hall = Hall(opening_hours=hours, closed_dates=closed)
     assert is_working_day(hall, local(day, "12:00").date()) is working
+
+
+@pytest.mark.parametrize(
+    ("moment", "working", "open_then"),
+    [
+        # Sunday 11 January worked (调休上班): open with Monday's hours.
+        (local(11, "09:00"), True, True),
+        (local(11, "12:30"), True, False),
+        # A Sunday not listed stays closed.
+        (local(18, "09:00"), False, False),
+        # A holiday on a Monday.
+        (local(12, "09:00"), False, False),
+    ],
+)
+def test_an_extra_working_date_opens_with_the_weekday_hours(moment, working, open_then):
+    hall = Hall(opening_hours=HOURS, closed_dates=["2026-01-12"], extra_working_dates=["2026-01-11"])
+    assert is_working_day(hall, moment.date()) is working
+    assert is_open(hall, moment) is open_then
+
+
+def test_the_day_of_an_extra_working_date_closes_after_its_hours(clock):
+    """The day's close follows the same calendar: a 调休 Sunday is not closed at once."""
+    hall = Hall(
+        opening_hours=HOURS, closed_dates=[], extra_working_dates=["2026-01-11"], day_close_delay_min=60
+    )
+    clock.set(local(11, "10:00"))
+    assert last_closable_day(hall, clock) == local(10, "00:00").date()
+    clock.set(local(11, "18:31"))
+    assert last_closable_day(hall, clock) == local(11, "00:00").date()
+
+
+def test_a_hall_row_older_than_extra_working_dates_reads_as_none():
+    hall = Hall(opening_hours=HOURS, closed_dates=[], extra_working_dates=None)
+    assert not is_working_day(hall, local(11, "09:00").date())

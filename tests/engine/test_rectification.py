@@ -8,11 +8,10 @@ import pytest
 
 from queue_engine import VisitRecord, call_next, finish_visit, issue_ticket, rate_visit
 from queue_engine.core.errors import InvalidInput, InvalidTransition
-from queue_engine.core.models import AuditEntry, RectificationCase, Service
-from queue_engine.hall.calendar import hall_settings
+from queue_engine.core.models import AuditEntry, Hall, RectificationCase, Service
+from queue_engine.hall.calendar import add_working_days, hall_settings
 from queue_engine.quality.rectification import (
     CASE_FLOW,
-    add_working_days,
     assign_case,
     close_case,
     is_overdue,
@@ -38,7 +37,8 @@ from queue_engine.quality.rectification import (
     ],
 )
 def test_the_due_date_counts_working_days(start, closed, expected):
-    assert add_working_days(start, 15, closed) == expected
+    """A hall without opening hours: Monday to Friday, less its closed dates."""
+    assert add_working_days(Hall(opening_hours={}, closed_dates=closed), start, 15) == expected
 
 
 @pytest.fixture
@@ -73,6 +73,31 @@ def test_a_case_opened_on_a_monday_is_due_three_weeks_later_minus_closed_dates(s
     case = rated(1)
     assert case.status == "open"
     assert case.due_date == date(2026, 1, 27)
+
+
+WEEKDAY_HOURS = {str(d): [["08:30", "17:00"]] for d in range(5)}
+SATURDAYS_TOO = {**WEEKDAY_HOURS, "5": [["09:00", "12:00"]]}
+
+
+@pytest.mark.parametrize(
+    ("hours", "closed", "extra", "due"),
+    [
+        # Monday to Friday: three whole weeks after Monday 5 January.
+        (WEEKDAY_HOURS, [], [], date(2026, 1, 26)),
+        # Open on Saturdays: six working days a week.
+        (SATURDAYS_TOO, [], [], date(2026, 1, 22)),
+        # A holiday on Wednesday 7 January: one working day later.
+        (WEEKDAY_HOURS, ["2026-01-07"], [], date(2026, 1, 27)),
+        # 调休: Sunday 11 January is worked, so the case is due one working day earlier.
+        (WEEKDAY_HOURS, [], ["2026-01-11"], date(2026, 1, 23)),
+        # Both: the holiday and the Sunday worked in its place cancel out.
+        (WEEKDAY_HOURS, ["2026-01-07"], ["2026-01-11"], date(2026, 1, 26)),
+    ],
+    ids=["weekdays", "saturdays", "holiday", "tiaoxiu-sunday", "holiday-and-tiaoxiu"],
+)
+def test_the_due_date_follows_the_halls_calendar(configure_hall, rated, hours, closed, extra, due):
+    configure_hall(opening_hours=hours, closed_dates=closed, extra_working_dates=extra)
+    assert rated(1).due_date == due
 
 
 def test_the_whole_life_of_a_case(session, clock, rated, make_user):

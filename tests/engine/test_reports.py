@@ -38,6 +38,7 @@ from queue_engine.core.models import (
     Complaint,
     Counter,
     CounterSession,
+    Hall,
     ReportCell,
     ReportDay,
     ReportMonth,
@@ -46,7 +47,7 @@ from queue_engine.core.models import (
     TicketEvent,
     User,
 )
-from queue_engine.quality.rectification import add_working_days
+from queue_engine.hall.calendar import add_working_days
 from queue_engine.reporting.cells import finalize_days, load_cells
 from queue_engine.reporting.reports import ReportFilter, complaint_figures, figure_rows, report
 from queue_engine.reporting.staffing import counters_needed, erlang_c, mean_wait_s, staffing_plan
@@ -111,7 +112,13 @@ def hall(session, clock, make_service, make_counter, make_user) -> dict[str, Any
     issue("t5", at(d, "09:30:30"), "C")
     do(at(d, "09:31"), rate_visit, t["t4"], 2)
     assert call(at(d, "09:31:30"), "c1", "u1") == t["t5"]
-    do(at(d, "09:45"), finish_visit, t["t5"], VisitRecord("follow_up", complaint_due=TUESDAY), **at1("c1"))
+    do(
+        at(d, "09:45"),
+        finish_visit,
+        t["t5"],
+        VisitRecord("follow_up", complaint_department="督查科", complaint_due=TUESDAY),
+        **at1("c1"),
+    )
     issue("t8", at(d, "10:00"), "B")
     assert call(at(d, "10:25"), "c2", "u2") == t["t8"]
     do(at(d, "10:40:07"), finish_visit, t["t8"], VisitRecord("resolved"), **at1("c2"))
@@ -273,7 +280,7 @@ def expected(session, clock, first: date, last: date, where: ReportFilter) -> di
     complaints = [t.visit.complaint for t in chosen if t.visit is not None and t.visit.complaint is not None]
     today = clock.today()
     bad_visits = [t.visit for t in chosen if t.visit is not None and (t.visit.rating or 5) <= 2]
-    late = sum(1 for v in bad_visits if add_working_days(clock.business_date(v.rated_at), 15, []) < today)
+    late = sum(1 for v in bad_visits if add_working_days(Hall(), clock.business_date(v.rated_at), 15) < today)
     return {
         # Each bad rating opened one case; the hand-built hall rectifies none of them, so every
         # case past its due date counts against the on-time rate.

@@ -8,9 +8,16 @@ import pytest
 from sqlalchemy import select
 
 from queue_engine import VisitRecord, call_next, finish_visit, issue_ticket, rate_visit, start_service
-from queue_engine.core.errors import AlreadyRated, InvalidInput, InvalidTransition, RatingClosed
+from queue_engine.core.errors import (
+    AlreadyRated,
+    InvalidFields,
+    InvalidInput,
+    InvalidTransition,
+    RatingClosed,
+)
 from queue_engine.core.lookups import service_by_code
 from queue_engine.core.models import Category, Complaint, Ticket, Visit
+from queue_engine.quality.ratings import Rating
 from queue_engine.reporting.reports import daily_summary
 
 from .helpers import event_count, events_of, ticket_row
@@ -127,10 +134,59 @@ def test_a_complaint_service_visit_opens_a_complaint(session, clock, served):
     assert other.visit is not None and other.visit.complaint is None
 
 
-def test_a_complaint_service_visit_opens_a_complaint_without_a_department(session, clock, served):
-    ticket = served("Q")
-    complaint = session.scalars(select(Complaint)).one()
-    assert (complaint.visit.ticket_id, complaint.department, complaint.priority) == (ticket.id, "", "normal")
+@pytest.mark.parametrize("department", [None, "", "   "])
+def test_a_complaint_service_visit_needs_its_responsible_department(
+    session, clock, make_service, make_counter, department
+):
+    """Whoever closes the visit (form, API, simulation): refused, naming the field, nothing changed."""
+    q = make_service("Q", category=Category.COMPLAINT)
+    counter = make_counter("1", [q])
+    ticket = issue_ticket(session, clock, "Q")
+    call_next(session, clock, counter.id)
+    session.commit()
+    before, events = ticket_row(session, ticket.id), event_count(session)
+    with pytest.raises(InvalidFields) as refused:
+        finish_visit(session, clock, ticket.token, VisitRecord("resolved", complaint_department=department))
+    session.rollback()
+    assert refused.value.field == "department" and "责任部门" in refused.value.errors["department"]
+    assert ticket_row(session, ticket.id) == before
+    assert event_count(session) == events
+    assert session.scalars(select(Complaint)).first() is None
+
+
+@pytest.mark.parametrize(
+    ("values", "fields"),
+    [
+        ({}, ["outcome"]),
+        ({"outcome": "great"}, ["outcome"]),
+        ({"outcome": "resolved", "customer_name": "x" * 129}, ["customer_name"]),
+        ({"outcome": "resolved", "contact": 12}, ["contact"]),
+        ({"outcome": "resolved", "notes": "a\x00b"}, ["notes"]),
+        ({"outcome": "resolved", "description": "x" * 4001, "priority": "soon"}, ["description", "priority"]),
+        ({"outcome": "resolved", "department": "x" * 129}, ["department"]),
+        ({"outcome": "resolved", "due_date": "tomorrow"}, ["due_date"]),
+        ({"outcome": "fixed", "department": ""}, ["outcome", "department"]),
+    ],
+)
+def test_the_record_names_every_field_it_refuses(values, fields):
+    with pytest.raises(InvalidFields) as refused:
+        VisitRecord.parse({"department": "Housing", **values}, complaint_service=True)
+    assert list(refused.value.errors) == fields
+    assert refused.value.message.startswith(f"{fields[0]}: ")
+    assert all(" / " in message for message in refused.value.errors.values())  # English / 中文
+
+
+def test_the_record_is_read_from_raw_values():
+    record = VisitRecord.parse(
+        {"outcome": "referred", "department": " Housing ", "priority": "", "due_date": "2026-01-12"},
+        complaint_service=True,
+    )
+    assert record == VisitRecord(
+        "referred",
+        complaint_department="Housing",
+        complaint_priority="normal",
+        complaint_due=date(2026, 1, 12),
+    )
 
 
 def test_naming_a_department_opens_a_complaint_at_any_service(session, clock, served):
@@ -233,3 +289,30 @@ def test_ratings_reach_the_daily_summary(session, clock, served):
     assert satisfaction["mean"] == 3.5
     assert satisfaction["distribution"] == {"1": 0, "2": 1, "3": 0, "4": 0, "5": 1}
     assert satisfaction["response_rate"] == round(2 / 3, 3)
+
+
+@pytest.mark.parametrize(
+    ("values", "text", "expected"),
+    [
+        ({"score": 5}, False, Rating(5)),
+        ({"score": 2, "attitude": 1, "comment": "  slow  "}, False, Rating(2, attitude=1, comment="slow")),
+        ({"score": "4", "efficiency": "", "level": "3", "comment": ""}, True, Rating(4, level=3)),
+        ({"score": "x" * 3, "comment": "c" * 1000}, True, ["score"]),
+        ({"score": "5"}, False, ["score"]),  # JSON sends numbers
+        ({"score": True}, False, ["score"]),
+        ({"score": 4.5}, False, ["score"]),
+        ({}, False, ["score"]),
+        ({"score": "", "comment": "c" * 1001}, True, ["score", "comment"]),
+        ({"score": 5, "level": 0, "attitude": 6}, False, ["level", "attitude"]),
+        ({"score": 5, "comment": 5}, False, ["comment"]),
+        ({"score": 5, "comment": "good\x00"}, False, ["comment"]),
+    ],
+)
+def test_one_parser_reads_every_rating(values, text, expected):
+    """The phone page, the tablet and the API all read a rating through Rating.parse."""
+    if isinstance(expected, Rating):
+        assert Rating.parse(values, text=text) == expected
+        return
+    with pytest.raises(InvalidFields) as refused:
+        Rating.parse(values, text=text)
+    assert list(refused.value.errors) == expected

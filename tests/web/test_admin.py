@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,17 @@ from sqlalchemy import func, select
 from kiosk import create_app
 from kiosk import runtime as hall_runtime
 from kiosk.extensions import db, socketio
-from queue_engine.core.models import AuditEntry, Counter, CounterState, KioskDevice, Service, Ticket, User
+from queue_engine.core.models import (
+    AuditEntry,
+    Counter,
+    CounterState,
+    Hall,
+    KioskDevice,
+    Service,
+    Ticket,
+    User,
+)
+from queue_engine.hall.calendar import is_working_day
 
 from .conftest import DEMO_PASSWORD
 from .helpers import all_rows
@@ -592,6 +602,49 @@ def test_a_closed_date_closes_the_hall(app, admin, client):
     assert client.post("/api/v1/tickets", json={"service": "A"}).status_code == 409
 
 
+def test_extra_working_dates_are_saved_and_shown_next_to_the_closed_dates(app, admin):
+    """调休上班: a Sunday worked; the hall opens then with its weekday hours."""
+    form = hall_form(
+        always_open=None,
+        **{f"hours_{d}": "08:30-17:30" for d in range(5)},
+        closed_dates="2026-10-01",
+        extra_working_dates="2026-10-11，2026-09-27",
+    )
+    assert admin.post("/admin/hall", form).status_code == 200
+    with app.app_context():
+        hall = db.session.scalars(select(Hall)).one()
+        assert hall.extra_working_dates == ["2026-09-27", "2026-10-11"]
+        assert is_working_day(hall, date(2026, 10, 11)) and not is_working_day(hall, date(2026, 10, 1))
+    page = html(admin.get("/admin/hall"))
+    assert '<textarea name="extra_working_dates"' in page
+    assert "2026-09-27\n2026-10-11</textarea>" in page and "调休上班" in page
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [("2026-10-32", "is not a date"), ("2026-10-01", "either closed or worked")],
+)
+def test_a_wrong_extra_working_date_is_refused_with_what_was_typed(app, admin, extra, message):
+    before = all_rows(app)
+    refused = admin.post("/admin/hall", hall_form(closed_dates="2026-10-01", extra_working_dates=extra))
+    assert refused.status_code == 422
+    page = html(refused)
+    assert message in page and "Extra working days · 调休上班日期" in page and f">{extra}</textarea>" in page
+    assert all_rows(app) == before
+
+
+def test_a_configuration_file_without_extra_working_dates_still_imports(app, admin):
+    """A file exported before 调休 existed: it imports, and the hall keeps no extra working dates."""
+    admin.post("/admin/hall", hall_form(extra_working_dates="2026-10-11"))
+    config = json.loads(html(admin.get("/admin/config.json")))
+    assert config["hall"]["extra_working_dates"] == ["2026-10-11"]
+    del config["hall"]["extra_working_dates"]
+    upload = json.dumps(config, ensure_ascii=False).encode()
+    done = admin.post("/admin/config", {"mode": "import", "file": (_file(upload), "hall.json")})
+    assert done.status_code == 200 and "Imported" in html(done)
+    assert in_db(app, select(Hall.extra_working_dates)) == [([],)]
+
+
 def test_the_hall_timezone_overrides_the_environment_and_the_clock_follows(app, admin, clock):
     assert app.config["QMS_TIMEZONE"] == "Asia/Shanghai"
     assert (
@@ -674,6 +727,7 @@ def configure_a_hall(admin: Staff, app: Flask) -> None:
             hours_0="08:30-12:00, 13:30-17:30",
             hours_5="09:00-12:00",
             closed_dates="2026-10-01 2026-10-02",
+            extra_working_dates="2026-10-11",
             priority_policy="every_n",
             priority_every_n="2",
             kiosk_ticket_seconds="12",

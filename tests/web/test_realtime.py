@@ -215,6 +215,7 @@ def test_personal_data_never_reaches_public_screens(app, client, board, phone, a
         "contact": contact,
         "description": f"Complaint raised by {name}",
         "notes": f"call back on {contact}",
+        "department": "督查科",  # a complaint needs its responsible department
     }
     finished = client.post(f"/api/v1/tickets/{ticket['token']}/finish", json=record, headers=clerk)
     assert finished.status_code == 200

@@ -352,8 +352,14 @@ def _hall_state(message: str | None = None) -> FormState:
     values["always_open"] = not values["opening_hours"]
     values["hours_text"] = {day: format_hours(values["opening_hours"].get(day, [])) for day in WEEKDAYS}
     values["closed_dates_text"] = "\n".join(values["closed_dates"])
+    values["extra_working_dates_text"] = "\n".join(values["extra_working_dates"])
     values["languages_text"] = ",".join(values["languages"] or [])
     return FormState(values=values, id=1, message=message)
+
+
+def _date_list(text: str) -> list[str]:
+    """Dates typed one a line (or separated by commas, semicolons, spaces)."""
+    return [d for d in re.split(r"[\s,;，；]+", text) if d]
 
 
 def _hall_form() -> dict[str, Any]:
@@ -362,6 +368,7 @@ def _hall_form() -> dict[str, Any]:
     hours_text = {day: form.get(f"hours_{day}", "")[:200] for day in WEEKDAYS}
     languages_text = form.get("languages", "").strip()
     closed_text = form.get("closed_dates", "")[:8000]
+    extra_text = form.get("extra_working_dates", "")[:8000]
     return {
         "name": {lang: form.get(f"name_{lang}", "")[:200] for lang in KNOWN_LANGUAGES},
         "timezone": form.get("timezone", "").strip()[:64] or None,
@@ -369,7 +376,8 @@ def _hall_form() -> dict[str, Any]:
         "opening_hours": {}
         if always_open
         else {day: parse_hours_text(text) for day, text in hours_text.items()},
-        "closed_dates": [d for d in re.split(r"[\s,;，；]+", closed_text) if d],
+        "closed_dates": _date_list(closed_text),
+        "extra_working_dates": _date_list(extra_text),
         "priority_policy": form.get("priority_policy", ""),
         "priority_every_n": form.get("priority_every_n", ""),
         "kiosk_ticket_seconds": form.get("kiosk_ticket_seconds", ""),
@@ -378,6 +386,7 @@ def _hall_form() -> dict[str, Any]:
         "always_open": always_open,
         "hours_text": hours_text,
         "closed_dates_text": closed_text,
+        "extra_working_dates_text": extra_text,
         "languages_text": languages_text,
     }
 

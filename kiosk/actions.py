@@ -3,7 +3,7 @@
 Every entry point that changes the queue or the hall's set-up goes through here::
 
     with action() as done:
-        open_counter(db.session, clock(), counter_id, staff_id)
+        open_counter(db_session(), clock(), counter_id, staff_id)
     if done.error:
         flash(done.error.message)
 
@@ -17,22 +17,25 @@ would retry and take a second ticket), and screens heal on reconnect.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, overload
 
 from flask import current_app
 
-from kiosk.extensions import db
+from kiosk.extensions import db, db_session
 from kiosk.realtime import publish
 from queue_engine.core.errors import QueueError
 from queue_engine.core.events import take_changes
 
+Refusal = TypeVar("Refusal", bound=QueueError)
+
 
 @dataclass
-class Done:
+class Done(Generic[Refusal]):
     """How an action ended: ``error`` is the refusal to show, None when it was committed."""
 
-    error: QueueError | None = None
+    error: Refusal | None = None
 
     @property
     def message(self) -> str:
@@ -47,7 +50,7 @@ def commit() -> None:
     except BaseException:
         db.session.rollback()  # a failed commit (a unique constraint, a lost connection) changes nothing
         raise
-    changes = take_changes(db.session)
+    changes = take_changes(db_session())
     try:
         publish(changes)
     except Exception:
@@ -55,11 +58,18 @@ def commit() -> None:
         current_app.logger.exception("Publishing %d change(s) failed", len(changes))
 
 
-@contextmanager
-def action(*refusals: type[QueueError]) -> Iterator[Done]:
+@overload
+def action() -> AbstractContextManager[Done[QueueError]]: ...
+@overload
+def action(refusal: type[Refusal], /, *more: type[Refusal]) -> AbstractContextManager[Done[Refusal]]: ...
+def action(*refusals: type[QueueError]) -> AbstractContextManager[Done[Any]]:
     """Run the block as one action: commit and publish, or roll back (refusals are kept in ``Done``)."""
-    done = Done()
-    kept = refusals or (QueueError,)
+    return _action(refusals or (QueueError,))
+
+
+@contextmanager
+def _action(kept: tuple[type[QueueError], ...]) -> Iterator[Done[QueueError]]:
+    done: Done[QueueError] = Done()
     try:
         yield done
     except kept as error:

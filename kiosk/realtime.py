@@ -26,7 +26,7 @@ from flask_socketio import SocketIO, emit, join_room
 from sqlalchemy import select
 
 from kiosk.context import clock
-from kiosk.extensions import db, socketio
+from kiosk.extensions import db, db_session, socketio
 from queue_engine.core.db import reading
 from queue_engine.core.errors import QueueError, UnknownTicket
 from queue_engine.core.events import SETTINGS, changes_since, high_water_marks
@@ -96,7 +96,7 @@ def publish(changes: list[dict[str, Any]]) -> None:
 
 
 def _publish_queue_changes(out: Emitter, changes: list[dict[str, Any]]) -> None:
-    session = db.session
+    session = db_session()
     clk = clock()
     ticket_ids = {c["ticket_id"] for c in changes if c.get("ticket_id")}
     tickets = {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids)))}
@@ -132,7 +132,7 @@ def _publish_queue_changes(out: Emitter, changes: list[dict[str, Any]]) -> None:
 
 def _publish_settings_changed(out: Emitter) -> None:
     """The hall's set-up changed: kiosks refetch their buttons, boards redraw, panels refresh."""
-    session = db.session
+    session = db_session()
     out.emit("services:changed", {}, to="kiosk")
     out.emit("display:snapshot", display_snapshot(session, clock()), to="display")
     signal = {"services": [], "counters": [], "settings": True}
@@ -238,7 +238,7 @@ def stop_change_watcher(app: Flask, timeout: float = 5.0) -> None:
 def _join(data: Any) -> None:
     data = data if isinstance(data, dict) else {}
     room = data.get("room")
-    session, clk = db.session, clock()
+    session, clk = db_session(), clock()
     if room == "display":
         join_room("display")
         emit("display:snapshot", display_snapshot(session, clk))

@@ -16,7 +16,7 @@ from kiosk.api.models import Counter as CounterAnswer
 from kiosk.api.operations import View, api_route
 from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, staff
 from kiosk.context import clock
-from kiosk.extensions import db
+from kiosk.extensions import db, db_session
 from queue_engine import (
     active_ticket,
     call_next,
@@ -36,7 +36,7 @@ from queue_engine.queue.snapshots import ticket_view
 
 def counter_view(counter: Counter) -> dict[str, Any]:
     """A counter as staff see it (no personal data of visitors)."""
-    held = active_ticket(db.session, counter.id)
+    held = active_ticket(db_session(), counter.id)
     return {
         "id": counter.id,
         "name": counter.name,
@@ -52,7 +52,7 @@ def counter_view(counter: Counter) -> dict[str, Any]:
 
 def allowed_counter(counter_id: int) -> Counter:
     """The counter, if the caller may work at it."""
-    counter = counter_by_id(db.session, counter_id)
+    counter = counter_by_id(db_session(), counter_id)
     if not staff().may_use_counter(counter):
         abort(403)
     return counter
@@ -85,13 +85,13 @@ def call_next_ticket(counter_id: int, body: NoFields) -> Any:
     """
     allowed_counter(counter_id)
     try:
-        ticket = call_next(db.session, clock(), counter_id, staff().id)
+        ticket = call_next(db_session(), clock(), counter_id, staff().id)
     except NoTicketWaiting:
         # Opening the counter on the way is still worth keeping.
         commit()
         return "", 204
     commit()
-    return jsonify({"ticket": ticket_view(db.session, clock(), ticket)})
+    return jsonify({"ticket": ticket_view(db_session(), clock(), ticket)})
 
 
 @bp.post("/counters/<int:counter_id>/call")
@@ -104,14 +104,14 @@ def call_next_ticket(counter_id: int, body: NoFields) -> Any:
 def call_specific(counter_id: int, body: CallTicket) -> Any:
     """Call one waiting ticket (number or token) out of order, with a reason."""
     allowed_counter(counter_id)
-    ticket = call_ticket(db.session, clock(), counter_id, body.ticket, body.reason, staff().id)
+    ticket = call_ticket(db_session(), clock(), counter_id, body.ticket, body.reason, staff().id)
     commit()
-    return jsonify({"ticket": ticket_view(db.session, clock(), ticket)})
+    return jsonify({"ticket": ticket_view(db_session(), clock(), ticket)})
 
 
 def _counter_action(counter_id: int, operation: Callable[..., Counter], **kwargs: Any) -> Any:
     allowed_counter(counter_id)
-    counter = operation(db.session, clock(), counter_id, staff().id, **kwargs)
+    counter = operation(db_session(), clock(), counter_id, staff().id, **kwargs)
     commit()
     return jsonify(counter_view(counter))
 
@@ -133,9 +133,9 @@ def counter_contract(
 def open_(counter_id: int, body: NoFields) -> Any:
     """Go on duty at a counter; the answer carries the last shift's handover note."""
     allowed_counter(counter_id)
-    counter = open_counter(db.session, clock(), counter_id, staff().id)
+    counter = open_counter(db_session(), clock(), counter_id, staff().id)
     commit()
-    return jsonify({**counter_view(counter), "handover_note": last_handover(db.session, counter_id)})
+    return jsonify({**counter_view(counter), "handover_note": last_handover(db_session(), counter_id)})
 
 
 @bp.post("/counters/<int:counter_id>/pause")

@@ -16,9 +16,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from queue_engine.core.models import Category, CounterState, Outcome, TicketStatus
+from queue_engine.quality.complaints import COMPLAINT_PRIORITIES
 from queue_engine.quality.ratings import MAX_COMMENT
 from queue_engine.queue.snapshots import board_filter
-from queue_engine.queue.visit_record import COMPLAINT_PRIORITIES, FIELD_LIMITS
+from queue_engine.queue.visit_record import FIELD_LIMITS
 
 # -- Building blocks ----------------------------------------------------------------------------
 

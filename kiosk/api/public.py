@@ -23,7 +23,7 @@ from kiosk.api.models import (
 from kiosk.api.operations import api_route
 from kiosk.context import clock, languages, request_language
 from kiosk.errors import ApiError
-from kiosk.extensions import db
+from kiosk.extensions import db_session
 from kiosk.limits import ticket_limit
 from queue_engine import cancel, issue_ticket, rate_visit
 from queue_engine.core.lookups import ticket_by_token
@@ -35,7 +35,7 @@ from queue_engine.queue.snapshots import display_snapshot, service_list, ticket_
 @api_route(query=LanguageQuery, answers={200: list[Service]})
 def services(query: LanguageQuery) -> Any:
     """Open services in kiosk order, with waiting counts and the estimated wait for a new ticket."""
-    return jsonify(service_list(db.session, clock(), request_language(query.lang)))
+    return jsonify(service_list(db_session(), clock(), request_language(query.lang)))
 
 
 @bp.post("/tickets")
@@ -55,7 +55,7 @@ def take_ticket(body: IssueTicket) -> Any:
     if body.lang is not None and body.lang not in languages():
         raise ApiError(422, "invalid_input", f"The field 'lang' must be one of: {', '.join(languages())}.")
     ticket = issue_ticket(
-        db.session,
+        db_session(),
         clock(),
         body.service,
         lang=body.lang or request_language(),
@@ -63,23 +63,23 @@ def take_ticket(body: IssueTicket) -> Any:
         priority=bool(body.priority),
     )
     commit()
-    return jsonify(ticket_view(db.session, clock(), ticket)), 201
+    return jsonify(ticket_view(db_session(), clock(), ticket)), 201
 
 
 @bp.get("/tickets/<token>")
 @api_route(answers={200: Ticket}, errors={404: "unknown_ticket"})
 def ticket(token: str) -> Any:
     """A ticket as its holder sees it: status, position, estimate, counter."""
-    return jsonify(ticket_view(db.session, clock(), ticket_by_token(db.session, token)))
+    return jsonify(ticket_view(db_session(), clock(), ticket_by_token(db_session(), token)))
 
 
 @bp.post("/tickets/<token>/cancel")
 @api_route(body=NoFields, answers={200: Ticket}, errors={404: "unknown_ticket", 409: "invalid_transition"})
 def cancel_ticket(token: str, body: NoFields) -> Any:
     """The holder gives up a waiting ticket."""
-    ticket = cancel(db.session, clock(), token)
+    ticket = cancel(db_session(), clock(), token)
     commit()
-    return jsonify(ticket_view(db.session, clock(), ticket))
+    return jsonify(ticket_view(db_session(), clock(), ticket))
 
 
 @bp.post("/tickets/<token>/rating")
@@ -95,7 +95,7 @@ def cancel_ticket(token: str, body: NoFields) -> Any:
 def rate(token: str, body: RateVisit, query: RatingQuery) -> Any:
     """The holder rates the finished visit, once, within 7 days."""
     ticket = rate_visit(
-        db.session,
+        db_session(),
         clock(),
         token,
         body.score,
@@ -113,4 +113,4 @@ def rate(token: str, body: RateVisit, query: RatingQuery) -> Any:
 @api_route(query=DisplayQuery, answers={200: Display})
 def display(query: DisplayQuery) -> Any:
     """What a hall board shows; ``?services=A,B`` or ``?counters=1,2`` for one area."""
-    return jsonify(display_snapshot(db.session, clock(), services=query.services, counters=query.counters))
+    return jsonify(display_snapshot(db_session(), clock(), services=query.services, counters=query.counters))

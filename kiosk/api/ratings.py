@@ -13,7 +13,7 @@ from kiosk.api.models import RatingsExport, RatingsQuery
 from kiosk.api.operations import api_route
 from kiosk.auth import MANAGER_ROLES, staff
 from kiosk.context import clock
-from kiosk.extensions import db
+from kiosk.extensions import db, db_session
 from queue_engine.core.dates import MAX_DAYS, DateRange
 from queue_engine.hall.audit import audit
 from queue_engine.quality.rating_export import FIELDS, ratings_between
@@ -36,8 +36,8 @@ def ratings(query: RatingsQuery) -> Any:
     period = DateRange(first, query.to or first)  # one range rule: at most MAX_DAYS, 'from' first
     start, end = period.first, period.last
     fmt = query.format
-    rows = ratings_between(db.session, start, end)
-    audit(db.session, clock(), staff().id, "export_ratings", f"{start}..{end}", after={"count": len(rows)})
+    rows = ratings_between(db_session(), start, end)
+    audit(db_session(), clock(), staff().id, "export_ratings", f"{start}..{end}", after={"count": len(rows)})
     db.session.commit()
     if fmt == "json":
         return jsonify(

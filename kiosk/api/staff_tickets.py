@@ -15,7 +15,7 @@ from kiosk.api.models import Ticket as TicketAnswer
 from kiosk.api.operations import View, api_route
 from kiosk.auth import STAFF_ROLES, staff
 from kiosk.context import clock
-from kiosk.extensions import db
+from kiosk.extensions import db_session
 from queue_engine import VisitRecord, finish_visit, mark_no_show, recall, start_service, transfer
 from queue_engine.core.lookups import ticket_by_token
 from queue_engine.core.models import Role, Ticket
@@ -28,7 +28,7 @@ TICKET_ERRORS = {403: FORBIDDEN, 404: "unknown_ticket", 409: "invalid_transition
 
 def authorise_ticket(token: str) -> Ticket:
     """The ticket, if the caller may act on it: staff allowed at (and on duty at) its counter."""
-    ticket = ticket_by_token(db.session, token)
+    ticket = ticket_by_token(db_session(), token)
     user = staff()
     counter = ticket.counter
     if counter is not None:
@@ -41,9 +41,9 @@ def authorise_ticket(token: str) -> Ticket:
 
 def _act(token: str, operation: Callable[..., Ticket], **kwargs: Any) -> Any:
     authorise_ticket(token)
-    ticket = operation(db.session, clock(), token, staff_id=staff().id, **kwargs)
+    ticket = operation(db_session(), clock(), token, staff_id=staff().id, **kwargs)
     commit()
-    return jsonify(ticket_view(db.session, clock(), ticket))
+    return jsonify(ticket_view(db_session(), clock(), ticket))
 
 
 def ticket_contract(

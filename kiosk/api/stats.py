@@ -11,7 +11,7 @@ from kiosk.api.models import DailyQuery, DailySummary
 from kiosk.api.operations import api_route
 from kiosk.auth import MANAGER_ROLES
 from kiosk.context import clock, ranking_min_ratings
-from kiosk.extensions import db
+from kiosk.extensions import db_session
 from queue_engine.reporting.reports import daily_summary
 
 
@@ -28,4 +28,4 @@ def daily(query: DailyQuery) -> Any:
     Durations are whole seconds; per service by the service a ticket was issued for.
     """
     day = query.date or clock().today()
-    return jsonify(daily_summary(db.session, clock(), day, min_ratings=ranking_min_ratings()))
+    return jsonify(daily_summary(db_session(), clock(), day, min_ratings=ranking_min_ratings()))

@@ -19,7 +19,7 @@ from kiosk.auth import hash_password, issue_token
 from kiosk.cli.seed import hall_contents, seed_demo
 from kiosk.cli.seed_large import seed_large
 from kiosk.context import clock
-from kiosk.extensions import db
+from kiosk.extensions import db, db_session
 from kiosk.limits import new_device_token
 from kiosk.realtime import command_line_publishing
 from queue_engine import close_business_day
@@ -86,16 +86,16 @@ def init_db() -> None:
 def seed_demo_command(password: str | None, size: str) -> None:
     """Create the demo hall (or, --size large, a real hall's size) in an empty database; print the logins."""
     upgrade_database()
-    held = hall_contents(db.session)
+    held = hall_contents(db_session())
     if any(held.values()):
         counts = ", ".join(f"{count} {kind}" for kind, count in held.items())
         click.echo(f"The database already holds a hall ({counts}): seed-demo changed nothing.")
     elif size == "large":
-        seed_large(db.session, logins_file(), password)
+        seed_large(db_session(), logins_file(), password)
         db.session.commit()
         click.echo("Large hall ready: 12 services, 30 counters, 40 clerks.")
     else:
-        seed_demo(db.session, logins_file(), password)
+        seed_demo(db_session(), logins_file(), password)
         db.session.commit()
         click.echo("Demo hall ready: services A-D, counters 1-4.")
     if logins_file().exists():
@@ -154,7 +154,7 @@ def close_day(day: str | None) -> None:
     except ValueError:
         raise click.BadParameter("use YYYY-MM-DD", param_hint="--date") from None
     with command_line_publishing(current_app):
-        count = close_business_day(db.session, clock(), last_day)
+        count = close_business_day(db_session(), clock(), last_day)
         commit()  # open boards and phones drop the expired numbers
     click.echo(f"Expired {count} ticket(s).")
 
@@ -166,7 +166,7 @@ def register_kiosk(name: str) -> None:
     """Register a kiosk device (exempt from the ticket limit); prints the link to open on it once."""
     token, digest = new_device_token()
     try:
-        register_kiosk_device(db.session, clock(), None, name, digest)
+        register_kiosk_device(db_session(), clock(), None, name, digest)
     except SettingsInvalid as error:
         db.session.rollback()
         raise click.ClickException(f"Kiosk not registered: {'; '.join(error.errors.values())}") from None

@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 from kiosk import runtime as hall_runtime
 from kiosk.actions import commit
 from kiosk.context import clock
-from kiosk.extensions import db
+from kiosk.extensions import db, db_session
 from kiosk.realtime import command_line_publishing
 from queue_engine.hall.config_io import ConfigInvalid, dump_config, export_config, import_config, parse_config
 
@@ -23,7 +23,7 @@ from queue_engine.hall.config_io import ConfigInvalid, dump_config, export_confi
 )
 def export_config_command(output: Path | None) -> None:
     """Write the services, counters and hall settings as JSON (no staff, passwords or tokens)."""
-    text = dump_config(export_config(db.session, clock()))
+    text = dump_config(export_config(db_session(), clock()))
     db.session.rollback()
     if output is None:
         click.echo(text, nl=False)
@@ -39,7 +39,7 @@ def export_config_command(output: Path | None) -> None:
 def import_config_command(file: Path, check: bool) -> None:
     """Make the hall's set-up the file's; a file with any problem changes nothing."""
     try:
-        summary = import_config(db.session, clock(), None, parse_config(file.read_bytes()))
+        summary = import_config(db_session(), clock(), None, parse_config(file.read_bytes()))
     except ConfigInvalid as error:
         db.session.rollback()
         for problem in error.errors:

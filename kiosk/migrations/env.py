@@ -34,13 +34,14 @@ def _no_empty_revision(migration: MigrationContext, revision: Any, directives: l
                 click.echo("No changes in schema detected.")
 
 
-def _report(*, ctx: MigrationContext, step: MigrationInfo, heads: Any, run_args: Any) -> None:
+def _report(ctx: MigrationContext, step: MigrationInfo, heads: Any, run_args: Any) -> None:
     """One line per migration applied."""
     if step.is_stamp:
         return
     verb = "Upgraded to" if step.is_upgrade else "Downgraded from"
     revision = step.up_revision
-    click.echo(f"{verb} {revision.revision}: {revision.doc}")
+    if revision is not None:  # the script's first docstring line says what it does
+        click.echo(f"{verb} {revision.revision}: {getattr(revision, 'doc', '')}")
 
 
 def _sqlite_foreign_keys(connection: Connection, on: bool) -> None:

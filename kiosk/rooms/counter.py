@@ -11,7 +11,7 @@ from sqlalchemy import select
 from kiosk import actions
 from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
 from kiosk.context import clock
-from kiosk.extensions import db
+from kiosk.extensions import db, db_session
 from queue_engine import (
     VisitRecord,
     active_ticket,
@@ -31,17 +31,13 @@ from queue_engine import (
 from queue_engine.core.errors import InvalidFields, NoTicketWaiting, QueueError
 from queue_engine.core.lookups import counter_by_id
 from queue_engine.core.models import Category, Counter, CounterState, Outcome, Service, Ticket
+from queue_engine.quality.complaints import COMPLAINT_PRIORITIES, DEPARTMENT_LIMIT
 from queue_engine.quality.followups import mark_follow_up_done, open_complaints, open_follow_ups
 from queue_engine.quality.ratings import MAX_COMMENT, Rating
 from queue_engine.queue.counters import last_handover, open_for_someone_else
 from queue_engine.queue.ordering import call_sequence
 from queue_engine.queue.snapshots import awaiting_rating
-from queue_engine.queue.visit_record import (
-    COMPLAINT_PRIORITIES,
-    DEPARTMENT_LIMIT,
-    FIELD_LIMITS,
-    RECORD_FIELDS,
-)
+from queue_engine.queue.visit_record import FIELD_LIMITS, RECORD_FIELDS
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
 
@@ -50,7 +46,7 @@ NEXT_FEW = 8
 
 def _counter(counter_id: int) -> Counter:
     try:
-        counter = counter_by_id(db.session, counter_id)
+        counter = counter_by_id(db_session(), counter_id)
     except QueueError:
         abort(404)
     if not staff().may_use_counter(counter):
@@ -63,7 +59,7 @@ def _on_duty_elsewhere(counter: Counter) -> bool:
 
 
 def _queue(counter: Counter) -> dict[str, Any]:
-    waiting = call_sequence(db.session, [s.id for s in counter.services], clock().today())
+    waiting = call_sequence(db_session(), [s.id for s in counter.services], clock().today())
     counts = {s.code: 0 for s in counter.services}
     for ticket in waiting:
         counts[ticket.service.code] += 1
@@ -85,7 +81,7 @@ def _queue(counter: Counter) -> dict[str, Any]:
 
 
 def _current(counter: Counter) -> dict[str, Any] | None:
-    ticket = active_ticket(db.session, counter.id)
+    ticket = active_ticket(db_session(), counter.id)
     if ticket is None:
         return None
     now = clock().now()
@@ -132,9 +128,9 @@ def workspace(counter_id: int) -> Any:
     counter = _counter(counter_id)
     return render_template(
         "counter/workspace.html",
-        handover=last_handover(db.session, counter.id),
-        follow_ups=open_follow_ups(db.session, counter.id),
-        complaints=open_complaints(db.session, counter.id),
+        handover=last_handover(db_session(), counter.id),
+        follow_ups=open_follow_ups(db_session(), counter.id),
+        complaints=open_complaints(db_session(), counter.id),
         today=clock().today(),
         **_context(counter),
     )
@@ -146,7 +142,7 @@ def open_(counter_id: int) -> Any:
     """Go on duty at the counter."""
     counter = _counter(counter_id)
     with actions.action() as done:
-        open_counter(db.session, clock(), counter.id, staff().id)
+        open_counter(db_session(), clock(), counter.id, staff().id)
     if done.error:
         flash(done.message)
     return redirect(url_for("counter.workspace", counter_id=counter_id))
@@ -159,7 +155,9 @@ def close(counter_id: int) -> Any:
     counter = _counter(counter_id)
     note = request.form.get("handover_note", "")
     with actions.action() as done:
-        close_counter(db.session, clock(), counter.id, staff().id, note, force=staff().role in MANAGER_ROLES)
+        close_counter(
+            db_session(), clock(), counter.id, staff().id, note, force=staff().role in MANAGER_ROLES
+        )
     if done.error:
         flash(done.message)
         return redirect(url_for("counter.workspace", counter_id=counter_id))
@@ -184,7 +182,7 @@ def _answer(counter: Counter, message: str | None = None, error: str | None = No
 
 def _held(counter: Counter) -> str:
     token = request.form.get("token", "")
-    ticket = active_ticket(db.session, counter.id)
+    ticket = active_ticket(db_session(), counter.id)
     if ticket is None or ticket.token != token:
         # The screen was stale: act on nothing rather than on a ticket the clerk did not see.
         raise _Stale()
@@ -211,7 +209,7 @@ def action(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 @action("call-next")
 def _call_next(counter: Counter) -> str:
     try:
-        ticket = call_next(db.session, clock(), counter.id, staff().id)
+        ticket = call_next(db_session(), clock(), counter.id, staff().id)
     except NoTicketWaiting:
         return "Nobody is waiting. / 当前无人等候。"  # still committed: the counter stays opened
     return f"{ticket.number} called. / 已叫号 {ticket.number}。"
@@ -220,7 +218,7 @@ def _call_next(counter: Counter) -> str:
 @action("call")
 def _call_specific(counter: Counter) -> str:
     ticket = call_ticket(
-        db.session,
+        db_session(),
         clock(),
         counter.id,
         request.form.get("number", "")[:48],
@@ -232,7 +230,7 @@ def _call_specific(counter: Counter) -> str:
 
 def _on_held(operation: Callable[..., Ticket], done: str) -> Callable[[Counter], str]:
     def run(counter: Counter) -> str:
-        ticket = operation(db.session, clock(), _held(counter), staff_id=staff().id, counter_id=counter.id)
+        ticket = operation(db_session(), clock(), _held(counter), staff_id=staff().id, counter_id=counter.id)
         return done.format(number=ticket.number)
 
     return run
@@ -246,19 +244,19 @@ ACTIONS["start"] = _on_held(start_service, "Serving {number}. / 正在办理 {nu
 @action("transfer")
 def _transfer(counter: Counter) -> str:
     code = request.form.get("service", "")[:16]
-    ticket = transfer(db.session, clock(), _held(counter), code, staff_id=staff().id, counter_id=counter.id)
+    ticket = transfer(db_session(), clock(), _held(counter), code, staff_id=staff().id, counter_id=counter.id)
     return f"{ticket.number} transferred to {code}. / {ticket.number} 已转至 {code}。"
 
 
 @action("pause")
 def _pause(counter: Counter) -> str:
-    pause_counter(db.session, clock(), counter.id, staff().id)
+    pause_counter(db_session(), clock(), counter.id, staff().id)
     return "Counter paused. / 暂停服务。"
 
 
 @action("resume")
 def _resume(counter: Counter) -> str:
-    resume_counter(db.session, clock(), counter.id, staff().id)
+    resume_counter(db_session(), clock(), counter.id, staff().id)
     return "Counter open again. / 恢复服务。"
 
 
@@ -327,7 +325,7 @@ def finish(counter_id: int) -> Any:
         return _record_form(counter, values, refused.errors, 422)
     with actions.action() as done:
         ticket = finish_visit(
-            db.session, clock(), current["ticket"].token, record, staff_id=staff().id, counter_id=counter.id
+            db_session(), clock(), current["ticket"].token, record, staff_id=staff().id, counter_id=counter.id
         )
     if isinstance(done.error, InvalidFields):  # a rule that depends on the ticket (its service)
         return _record_form(counter, values, done.error.errors, 422)
@@ -341,9 +339,9 @@ def finish(counter_id: int) -> Any:
 def follow_up_done(counter_id: int, visit_id: int) -> Any:
     """Mark a follow-up of this counter's visit as done."""
     counter = _counter(counter_id)
-    if visit_id not in {v.id for v in open_follow_ups(db.session, counter.id)}:
+    if visit_id not in {v.id for v in open_follow_ups(db_session(), counter.id)}:
         abort(404)
-    mark_follow_up_done(db.session, clock(), visit_id)
+    mark_follow_up_done(db_session(), clock(), visit_id)
     actions.commit()
     return redirect(url_for("counter.workspace", counter_id=counter.id))
 
@@ -356,7 +354,7 @@ def rating_screen(counter_id: int) -> Any:
     return render_template(
         "counter/rate.html",
         counter=counter,
-        pending=awaiting_rating(db.session, clock(), counter.id),
+        pending=awaiting_rating(db_session(), clock(), counter.id),
         max_comment=MAX_COMMENT,
     )
 
@@ -366,7 +364,7 @@ def rating_screen(counter_id: int) -> Any:
 def rate(counter_id: int) -> Any:
     """The visitor's touch on the rating screen: the level, then optional dimensions and comment."""
     counter = _counter(counter_id)
-    pending = awaiting_rating(db.session, clock(), counter.id)
+    pending = awaiting_rating(db_session(), clock(), counter.id)
     if pending is None or pending["token"] != request.form.get("token"):
         return jsonify(
             {"error": {"code": "nothing_to_rate", "message": "No visit is waiting for a rating here."}}
@@ -377,7 +375,7 @@ def rate(counter_id: int) -> Any:
         return jsonify({"error": {"code": refused.code, "message": refused.message}}), 422
     with actions.action() as done:
         rate_visit(
-            db.session,
+            db_session(),
             clock(),
             pending["token"],
             rating.score,

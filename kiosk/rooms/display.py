@@ -9,7 +9,7 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from kiosk.context import clock, languages
-from kiosk.extensions import db
+from kiosk.extensions import db, db_session
 from kiosk.i18n import HTML_LANG, LOCALES
 from queue_engine.core.models import Service
 from queue_engine.hall.calendar import hall_settings
@@ -41,12 +41,12 @@ def _labels(lang: str) -> dict[str, str]:
 def board() -> Any:
     """The board; ``?services=A,B`` or ``?counters=1,2`` shows one area of the hall."""
     services, counters = board_filter(request.args.get("services", ""), request.args.get("counters", ""))
-    hall = hall_settings(db.session)
+    hall = hall_settings(db_session())
     langs = languages()
     known = set(db.session.scalars(select(Service.code).where(Service.active.is_(True))))
     return render_template(
         "display/board.html",
-        snapshot=display_snapshot(db.session, clock(), services=services, counters=counters),
+        snapshot=display_snapshot(db_session(), clock(), services=services, counters=counters),
         filters={"services": services, "counters": counters},
         labels={lang: _labels(lang) for lang in langs},
         speech_langs={lang: HTML_LANG.get(lang, lang) for lang in langs},

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kiosk.actions import action
 from kiosk.context import clock, languages
-from kiosk.extensions import db
+from kiosk.extensions import db, db_session
 from kiosk.i18n import current_language
 from kiosk.limits import DEVICE_COOKIE, DEVICE_COOKIE_DAYS, registered_device, ticket_limit
 from kiosk.printing import PrinterError, Slip, print_slip
@@ -23,6 +23,7 @@ from queue_engine.core.errors import HallClosed, QueueError, ServiceClosed
 from queue_engine.core.lookups import ticket_by_token
 from queue_engine.core.models import KioskDevice, Source, Ticket
 from queue_engine.hall.calendar import hall_settings, is_open
+from queue_engine.queue.payloads import TicketView
 from queue_engine.queue.snapshots import service_list, ticket_view
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
@@ -47,9 +48,9 @@ def public_url(endpoint: str, **values: Any) -> str:
 
 def _screen_context() -> dict[str, Any]:
     lang = current_language()
-    hall = hall_settings(db.session)
+    hall = hall_settings(db_session())
     return {
-        "services": service_list(db.session, clock(), lang, active_only=False),
+        "services": service_list(db_session(), clock(), lang, active_only=False),
         "hall_open": is_open(hall, clock().local()),
         "hall_name": hall.name.get(lang) or next(iter(hall.name.values()), ""),
         "ticket_seconds": hall.kiosk_ticket_seconds,
@@ -76,9 +77,9 @@ def _message(text: str, status: int) -> Any:
     return render_template("kiosk/_message.html", message=text), status
 
 
-def _slip(ticket: Ticket, view: dict[str, Any], url: str) -> Slip:
+def _slip(ticket: Ticket, view: TicketView, url: str) -> Slip:
     lang = current_language()
-    hall = hall_settings(db.session)
+    hall = hall_settings(db_session())
     return Slip(
         hall=hall.name.get(lang) or "",
         number=ticket.number,
@@ -91,7 +92,7 @@ def _slip(ticket: Ticket, view: dict[str, Any], url: str) -> Slip:
 
 
 def _show_ticket(ticket: Ticket, *, reprint: bool = False) -> Any:
-    view = ticket_view(db.session, clock(), ticket)
+    view = ticket_view(db_session(), clock(), ticket)
     url = public_url("ticket.page", token=ticket.token)
     printer = current_app.config.get("QMS_PRINTER")
     printed_by_server = printer_failed = False
@@ -114,7 +115,7 @@ def _show_ticket(ticket: Ticket, *, reprint: bool = False) -> Any:
         browser_print=not printer,
         reprint=reprint,
         reprint_seconds=REPRINT_SECONDS,
-        ticket_seconds=hall_settings(db.session).kiosk_ticket_seconds,
+        ticket_seconds=hall_settings(db_session()).kiosk_ticket_seconds,
         hall_name=_screen_context()["hall_name"],
     )
 
@@ -129,7 +130,7 @@ def take() -> Any:
     try:
         with action() as done:
             ticket = issue_ticket(
-                db.session,
+                db_session(),
                 clock(),
                 code,
                 lang=current_language(),
@@ -153,7 +154,7 @@ def take() -> Any:
 def reprint(token: str) -> Any:
     """Print the last ticket again, for a minute after it was taken."""
     try:
-        ticket = ticket_by_token(db.session, token)
+        ticket = ticket_by_token(db_session(), token)
     except QueueError:
         return _message(gettext("This ticket can no longer be printed."), 404)
     if clock().now() - ticket.issued_at > timedelta(seconds=REPRINT_SECONDS):

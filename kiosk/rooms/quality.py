@@ -11,7 +11,7 @@ from sqlalchemy import select
 from kiosk.actions import action
 from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
 from kiosk.context import clock
-from kiosk.extensions import db
+from kiosk.extensions import db, db_session
 from queue_engine.core.models import RectificationCase, Role, User
 from queue_engine.quality.rectification import (
     CASE_FLOW,
@@ -85,7 +85,7 @@ def assign(case_id: int) -> Any:
     raw = request.form.get("assignee_id", "")
     assignee = int(raw) if raw.isdigit() else 0
     return _step(
-        case_id, lambda: assign_case(db.session, clock(), case_id, assignee, actor_id=staff().id), True
+        case_id, lambda: assign_case(db_session(), clock(), case_id, assignee, actor_id=staff().id), True
     )
 
 
@@ -97,7 +97,7 @@ def rectify(case_id: int) -> Any:
     return _step(
         case_id,
         lambda: record_rectification(
-            db.session, clock(), case_id, form.get("finding"), form.get("measures"), actor_id=staff().id
+            db_session(), clock(), case_id, form.get("finding"), form.get("measures"), actor_id=staff().id
         ),
         False,
     )
@@ -113,7 +113,7 @@ def follow_up(case_id: int) -> Any:
     return _step(
         case_id,
         lambda: record_follow_up_call(
-            db.session,
+            db_session(),
             clock(),
             case_id,
             reached=form.get("reached") == "yes",
@@ -129,4 +129,4 @@ def follow_up(case_id: int) -> Any:
 @roles_required(*MANAGER_ROLES)
 def close(case_id: int) -> Any:
     """Close a followed-up case."""
-    return _step(case_id, lambda: close_case(db.session, clock(), case_id, actor_id=staff().id), True)
+    return _step(case_id, lambda: close_case(db_session(), clock(), case_id, actor_id=staff().id), True)

@@ -16,7 +16,7 @@ from sqlalchemy import Select, select
 from kiosk.actions import action, commit
 from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
 from kiosk.context import clock
-from kiosk.extensions import db
+from kiosk.extensions import db, db_session
 from queue_engine.core.dates import DateRange
 from queue_engine.core.models import Complaint, Role, Ticket, User, Visit
 from queue_engine.hall.audit import audit
@@ -60,7 +60,7 @@ def _visits(start: date, end: date) -> list[Visit]:
 def _audit_view(action: str, visits: list[Visit]) -> None:
     if visits:
         ids = [v.id for v in visits]
-        audit(db.session, clock(), staff().id, action, f"visits:{len(ids)}", after={"visit_ids": ids})
+        audit(db_session(), clock(), staff().id, action, f"visits:{len(ids)}", after={"visit_ids": ids})
         commit()
 
 
@@ -163,7 +163,7 @@ def update(complaint_id: int) -> Any:
             return redirect(url_for("records.complaints"))
     with action() as done:
         complaint = update_complaint(
-            db.session,
+            db_session(),
             clock(),
             complaint_id,
             status=form.get("status") or None,

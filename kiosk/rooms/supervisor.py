@@ -13,7 +13,7 @@ from sqlalchemy import select
 from kiosk.auth import MANAGER_ROLES, roles_required
 from kiosk.charts import Series, bar_chart
 from kiosk.context import clock, ranking_min_ratings
-from kiosk.extensions import db
+from kiosk.extensions import db, db_session
 from kiosk.htmx import is_htmx
 from queue_engine.core.dates import DateRange
 from queue_engine.core.errors import InvalidFields
@@ -66,8 +66,8 @@ def live() -> Response:
     return _partial_or_page(
         "supervisor/_live.html",
         "supervisor/live.html",
-        hall=hall_overview(db.session, clock()),
-        rectification=open_cases_overview(db.session, clock().today()),
+        hall=hall_overview(db_session(), clock()),
+        rectification=open_cases_overview(db_session(), clock().today()),
     )
 
 
@@ -105,7 +105,7 @@ def _filter() -> ReportFilter:
 
 def _report() -> dict[str, Any]:
     first, last = _period()
-    return report(db.session, clock(), first, last, _filter(), min_ratings=ranking_min_ratings())
+    return report(db_session(), clock(), first, last, _filter(), min_ratings=ranking_min_ratings())
 
 
 def _charts(result: dict[str, Any]) -> dict[str, Any]:
@@ -253,7 +253,7 @@ def staffing() -> str:
         abort(422, "weekday 0-6, weeks 1-53, target 1-240 minutes.")
     where = _filter()
     plan = staffing_plan(
-        db.session, clock(), weekday=weekday, weeks=weeks, service_id=where.service_id, target_min=target
+        db_session(), clock(), weekday=weekday, weeks=weeks, service_id=where.service_id, target_min=target
     )
     hours = plan["hours"]
     chart = bar_chart(

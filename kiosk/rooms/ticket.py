@@ -11,7 +11,7 @@ from flask_babel import gettext
 
 from kiosk.actions import action
 from kiosk.context import clock, languages
-from kiosk.extensions import db
+from kiosk.extensions import db_session
 from queue_engine import cancel, rate_visit
 from queue_engine.core.errors import AlreadyRated, InvalidFields, QueueError, RatingClosed
 from queue_engine.core.lookups import ticket_by_token
@@ -39,7 +39,7 @@ def holder_page(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapped(token: str) -> Any:
         try:
-            ticket = ticket_by_token(db.session, token)
+            ticket = ticket_by_token(db_session(), token)
         except QueueError:
             return render_template("ticket/unknown.html"), 404
         # The ticket keeps the language the visitor chose at the kiosk, unless they switch here.
@@ -53,7 +53,7 @@ def holder_page(view: Callable[..., Any]) -> Callable[..., Any]:
 def _render(ticket: Ticket, template: str = "ticket/page.html", **extra: Any) -> Any:
     return render_template(
         template,
-        ticket=ticket_view(db.session, clock(), ticket),
+        ticket=ticket_view(db_session(), clock(), ticket),
         service_name=ticket.service.name(g.lang),
         words=rating_words(),
         max_comment=MAX_COMMENT,
@@ -73,7 +73,7 @@ def page(found: Ticket) -> Any:
 def cancel_ticket(found: Ticket) -> Any:
     """The visitor gives up their place."""
     with action() as done:
-        cancel(db.session, clock(), found.token)
+        cancel(db_session(), clock(), found.token)
     if done.error:
         return _render(
             found, "ticket/_status.html", notice=gettext("This ticket can no longer be cancelled.")
@@ -99,7 +99,7 @@ def rate(found: Ticket) -> Any:
         return _render(found, "ticket/_rating.html", notice=notice, comment=comment), 422
     with action() as done:
         rate_visit(
-            db.session,
+            db_session(),
             clock(),
             found.token,
             rating.score,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,13 +21,24 @@ from queue_engine.core.models import (
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.queue.estimates import ServiceLoad, service_loads
 from queue_engine.queue.ordering import service_queue, tickets_ahead
+from queue_engine.queue.payloads import (
+    CallEntry,
+    CounterBoard,
+    CounterRef,
+    DisplaySnapshot,
+    RatingPrompt,
+    RecentCall,
+    ServiceEntry,
+    TicketView,
+    WaitingPosition,
+)
 
 RECENT_CALLS = 10
 
 
 def service_list(
     session: Session, clock: Clock, lang: str, *, active_only: bool = True
-) -> list[dict[str, Any]]:
+) -> list[ServiceEntry]:
     """Services in kiosk order, with waiting count and estimated wait for a new ticket."""
     loads = service_loads(session, clock)
     query = select(Service).order_by(Service.sort_order, Service.code)
@@ -49,13 +59,13 @@ def service_list(
     ]
 
 
-def _counter_ref(counter: Counter | None) -> dict[str, Any] | None:
+def _counter_ref(counter: Counter | None) -> CounterRef | None:
     return None if counter is None else {"id": counter.id, "name": counter.name}
 
 
 def ticket_view(
     session: Session, clock: Clock, ticket: Ticket, *, loads: dict[int, ServiceLoad] | None = None
-) -> dict[str, Any]:
+) -> TicketView:
     """A ticket as its holder and the API see it: position and estimate while waiting."""
     waiting = ticket.status == TicketStatus.WAITING
     ahead = tickets_ahead(session, ticket) if waiting else None
@@ -88,7 +98,7 @@ def ticket_view(
     }
 
 
-def call_entry(ticket: Ticket) -> dict[str, Any]:
+def call_entry(ticket: Ticket) -> CallEntry:
     """A call as boards show and announce it: number, counter, how often called, the visitor's language."""
     counter = ticket.counter
     return {
@@ -119,7 +129,7 @@ def display_snapshot(
     services: Iterable[str] | None = None,
     counters: Iterable[int] | None = None,
     loads: dict[int, ServiceLoad] | None = None,
-) -> dict[str, Any]:
+) -> DisplaySnapshot:
     """What a hall board shows: the active call per counter, the last calls, waiting counts."""
     today = clock.today()
     service_filter = {s.upper() for s in services} if services else None
@@ -143,7 +153,7 @@ def display_snapshot(
         .order_by(TicketEvent.id.desc())
         .limit(RECENT_CALLS * 4)
     ).all()
-    recent: list[dict[str, Any]] = []
+    recent: list[RecentCall] = []
     seen: set[str] = set()
     for ticket, at, counter_id in calls:
         if ticket.number in seen or not shown(ticket):
@@ -184,7 +194,7 @@ def display_snapshot(
 
 def _counter_boards(
     session: Session, today: date, counter_filter: set[int] | None, service_filter: set[str] | None
-) -> list[dict[str, Any]]:
+) -> list[CounterBoard]:
     """Each counter with the last number it called today (kept until its next call)."""
     last_calls: dict[int, tuple[Ticket, datetime]] = {}
     for ticket, at, counter_id in session.execute(
@@ -196,7 +206,7 @@ def _counter_boards(
     ):
         if counter_id is not None and counter_id not in last_calls:
             last_calls[counter_id] = (ticket, at)
-    boards = []
+    boards: list[CounterBoard] = []
     for counter in session.scalars(select(Counter).where(Counter.active.is_(True)).order_by(Counter.id)):
         if counter_filter is not None and counter.id not in counter_filter:
             continue
@@ -220,7 +230,7 @@ def _counter_boards(
 
 def waiting_positions(
     session: Session, clock: Clock, service_id: int, load: ServiceLoad
-) -> list[dict[str, Any]]:
+) -> list[WaitingPosition]:
     """Every waiting ticket of a service in call order, with its position and estimate.
 
     The position counts the tickets of the service called before it (see queue/ordering.py).
@@ -243,7 +253,7 @@ def waiting_positions(
 RATING_SCREEN_MINUTES = 10
 
 
-def awaiting_rating(session: Session, clock: Clock, counter_id: int) -> dict[str, Any] | None:
+def awaiting_rating(session: Session, clock: Clock, counter_id: int) -> RatingPrompt | None:
     """The counter's last visit, if finished in the last minutes and not rated yet (the tablet's prompt)."""
     visit = session.scalars(
         select(Visit)

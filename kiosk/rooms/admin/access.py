@@ -15,7 +15,7 @@ from sqlalchemy import select
 from kiosk.actions import action, commit
 from kiosk.auth import hash_password, token_digest
 from kiosk.context import clock
-from kiosk.extensions import db
+from kiosk.extensions import db, db_session
 from kiosk.htmx import is_htmx
 from kiosk.limits import new_device_token
 from kiosk.rooms.admin.forms import (
@@ -109,7 +109,7 @@ def create_staff() -> Any:
         if problem:
             raise SettingsInvalid({"password": problem})
         secret = password or _new_password()
-        user = create_user(db.session, clock(), actor_id(), state.values, hash_password(secret))
+        user = create_user(db_session(), clock(), actor_id(), state.values, hash_password(secret))
     if error := done.error:
         refused(state, error)
         return answer("admin/_user_new.html", state, lambda s: _staff_page(new=s), **_staff_context())
@@ -136,11 +136,11 @@ def create_staff() -> Any:
 def update_staff(user_id: int) -> Any:
     """Change a member of staff's display name, role, active flag and counters."""
     state = FormState(values=_user_form(), id=user_id)
-    user = user_by_id(db.session, user_id)
+    user = user_by_id(db_session(), user_id)
     state.values["username"] = user.username
     state.extra = {"self": user.id == actor_id()}
     with action(SettingsInvalid) as done:
-        user = update_user(db.session, clock(), actor_id(), user_id, state.values)
+        user = update_user(db_session(), clock(), actor_id(), user_id, state.values)
     if error := done.error:
         refused(state, error)
         return answer("admin/_user.html", state, lambda s: _staff_page(replacement=s), **_staff_context())
@@ -183,7 +183,7 @@ def _staff_page_with_access(state: FormState) -> str:
 @bp.post("/staff/<int:user_id>/password")
 def reset_password(user_id: int) -> Any:
     """Give a member of staff a new password: the one typed, or a generated one shown once."""
-    user = user_by_id(db.session, user_id)
+    user = user_by_id(db_session(), user_id)
     password = request.form.get("password", "")
     problem = password_problem(password) if password else None
     if problem:
@@ -193,7 +193,7 @@ def reset_password(user_id: int) -> Any:
             return render_template("admin/_user_access.html", access=state), 422
         return _staff_page_with_access(state), 422
     secret = password or _new_password()
-    set_password(db.session, clock(), actor_id(), user.id, hash_password(secret))
+    set_password(db_session(), clock(), actor_id(), user.id, hash_password(secret))
     commit()
     state = _access_state(user, f"New password for {user.username}. · 已为 {user.username} 重置密码。")
     if not password:
@@ -205,7 +205,7 @@ def reset_password(user_id: int) -> Any:
 def issue_api_token(user_id: int) -> Any:
     """Issue an API token (any earlier one stops working); shown once."""
     token = "qms_" + secrets.token_urlsafe(32)
-    user = set_api_token(db.session, clock(), actor_id(), user_id, token_digest(token))
+    user = set_api_token(db_session(), clock(), actor_id(), user_id, token_digest(token))
     commit()
     state = _access_state(user, f"New API token for {user.username}. · 已为 {user.username} 签发接口令牌。")
     state.secret = token
@@ -215,7 +215,7 @@ def issue_api_token(user_id: int) -> Any:
 @bp.post("/staff/<int:user_id>/token/revoke")
 def revoke_api_token(user_id: int) -> Any:
     """Revoke a member of staff's API token."""
-    user = set_api_token(db.session, clock(), actor_id(), user_id, None)
+    user = set_api_token(db_session(), clock(), actor_id(), user_id, None)
     commit()
     return _access_answer(_access_state(user, f"API token revoked. · 已撤销 {user.username} 的接口令牌。"))
 
@@ -254,7 +254,7 @@ def register_kiosk_device() -> Any:
     name = request.form.get("name", "")[:200]
     token, digest = new_device_token()
     with action(SettingsInvalid) as done:
-        device = register_kiosk(db.session, clock(), actor_id(), name, digest)
+        device = register_kiosk(db_session(), clock(), actor_id(), name, digest)
     if error := done.error:
         state = refused(_kiosks_state(), error)
         state.values["name"] = name
@@ -271,7 +271,7 @@ def register_kiosk_device() -> Any:
 def revoke_kiosk_device(device_id: int) -> Any:
     """Revoke a kiosk: its tickets count against the per-address limit again."""
     with action() as done:
-        device = revoke_kiosk(db.session, clock(), actor_id(), device_id)
+        device = revoke_kiosk(db_session(), clock(), actor_id(), device_id)
     if error := done.error:
         if error.kind == "not_found":
             raise error

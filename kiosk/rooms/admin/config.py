@@ -17,7 +17,7 @@ from sqlalchemy import select
 from kiosk import runtime as hall_runtime
 from kiosk.actions import commit
 from kiosk.context import clock
-from kiosk.extensions import db
+from kiosk.extensions import db, db_session
 from kiosk.htmx import is_htmx
 from kiosk.rooms.admin.forms import actor_id
 from queue_engine.core.models import AuditEntry, User
@@ -119,8 +119,8 @@ def config_page() -> Any:
 @bp.get("/config.json")
 def export() -> Any:
     """Download the configuration file (audited as an export)."""
-    text = dump_config(export_config(db.session, clock()))
-    audit(db.session, clock(), actor_id(), "export_config", "config")
+    text = dump_config(export_config(db_session(), clock()))
+    audit(db_session(), clock(), actor_id(), "export_config", "config")
     commit()
     stamp = clock().today().isoformat()
     return Response(
@@ -142,7 +142,7 @@ def import_file() -> Any:
             raise ConfigInvalid(["Choose a configuration file (.json). · 请选择配置文件。"])
         if len(data) > CONFIG_MAX_BYTES:
             raise ConfigInvalid([f"The file is larger than {CONFIG_MAX_BYTES // 1024} KB. · 文件过大。"])
-        summary = import_config(db.session, clock(), actor_id(), parse_config(data))
+        summary = import_config(db_session(), clock(), actor_id(), parse_config(data))
     except ConfigInvalid as error:
         db.session.rollback()
         result.update(errors=error.errors, message=error.message)

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from kiosk import runtime as hall_runtime
 from kiosk.actions import action, commit
 from kiosk.context import clock
-from kiosk.extensions import db
+from kiosk.extensions import db, db_session
 from kiosk.htmx import is_htmx
 from kiosk.i18n import LANGUAGE_NAMES
 from kiosk.rooms.admin import access as admin_access
@@ -40,6 +40,7 @@ from kiosk.rooms.admin.forms import (
 from kiosk.rooms.admin.forms import actor_id as _actor
 from queue_engine.core.models import AuditEntry, Counter, KioskDevice, Service, User
 from queue_engine.hall.admin import (
+    counter_by_id_any,
     counter_record,
     hall_record,
     remove_counter,
@@ -47,6 +48,7 @@ from queue_engine.hall.admin import (
     save_counter,
     save_hall,
     save_service,
+    service_by_id,
     service_record,
 )
 from queue_engine.hall.calendar import hall_settings, is_open
@@ -72,7 +74,7 @@ def _vary(response: Response) -> Response:
 @bp.get("")
 def index() -> Any:
     """What the hall is set up with, and the latest changes."""
-    session = db.session
+    session = db_session()
     hall = hall_settings(session)
     count = {
         model.__name__: session.scalar(select(func.count()).select_from(model).where(model.active.is_(True)))
@@ -167,7 +169,7 @@ def create_service() -> Any:
     """Add a service."""
     state = FormState(values=_service_form())
     with action(SettingsInvalid) as done:
-        service = save_service(db.session, clock(), _actor(), state.values)
+        service = save_service(db_session(), clock(), _actor(), state.values)
     if error := done.error:
         refused(state, error)
         return answer("admin/_service_new.html", state, lambda s: _services_page(new=s), **_service_context())
@@ -186,7 +188,7 @@ def update_service(service_id: int) -> Any:
     """Change a service: renamed, closed or reopened, reordered ... (live on kiosks and boards)."""
     state = FormState(values=_service_form(), id=service_id)
     with action(SettingsInvalid) as done:
-        service = save_service(db.session, clock(), _actor(), state.values, service_id)
+        service = save_service(db_session(), clock(), _actor(), state.values, service_id)
     if error := done.error:
         refused(state, error)
         return answer(
@@ -203,7 +205,7 @@ def delete_service(service_id: int) -> Any:
     """Delete a service never used; one with tickets is closed (deactivated) instead."""
     service = db.session.get(Service, service_id)
     code = service.code if service is not None else "?"
-    outcome = remove_service(db.session, clock(), _actor(), service_id)
+    outcome = remove_service(db_session(), clock(), _actor(), service_id)
     commit()
     if outcome == "deleted":
         message = f"Service {code} deleted. · 已删除业务 {code}。"
@@ -218,7 +220,7 @@ def delete_service(service_id: int) -> Any:
     if not is_htmx():
         flash(message)
         return redirect(url_for(".services"))
-    kept = db.session.get(Service, service_id)
+    kept = service_by_id(db_session(), service_id)
     return render_template("admin/_service.html", form=_service_state(kept, message), **_service_context())
 
 
@@ -273,7 +275,7 @@ def create_counter() -> Any:
     """Add a counter."""
     state = FormState(values=_counter_form())
     with action(SettingsInvalid) as done:
-        counter = save_counter(db.session, clock(), _actor(), state.values)
+        counter = save_counter(db_session(), clock(), _actor(), state.values)
     if error := done.error:
         refused(state, error)
         return answer("admin/_counter_new.html", state, lambda s: _counters_page(new=s), **_counter_context())
@@ -293,7 +295,7 @@ def update_counter(counter_id: int) -> Any:
     state = FormState(values=_counter_form(), id=counter_id)
     state.extra = _counter_extra(db.session.get(Counter, counter_id))
     with action(SettingsInvalid) as done:
-        counter = save_counter(db.session, clock(), _actor(), state.values, counter_id)
+        counter = save_counter(db_session(), clock(), _actor(), state.values, counter_id)
     if error := done.error:
         refused(state, error)
         return answer(
@@ -311,9 +313,9 @@ def delete_counter(counter_id: int) -> Any:
     counter = db.session.get(Counter, counter_id)
     name = counter.name if counter else "?"
     with action(SettingsInvalid) as done:
-        outcome = remove_counter(db.session, clock(), _actor(), counter_id)
+        outcome = remove_counter(db_session(), clock(), _actor(), counter_id)
     if error := done.error:
-        state = _counter_state(db.session.get(Counter, counter_id))
+        state = _counter_state(counter_by_id_any(db_session(), counter_id))
         refused(state, error)
         return answer(
             "admin/_counter.html", state, lambda s: _counters_page(replacement=s), **_counter_context()
@@ -330,7 +332,7 @@ def delete_counter(counter_id: int) -> Any:
         return redirect(url_for(".counters"))
     if outcome == "deleted":
         return render_template("admin/_flash.html", message=message)
-    state = _counter_state(db.session.get(Counter, counter_id), message)
+    state = _counter_state(counter_by_id_any(db_session(), counter_id), message)
     return render_template("admin/_counter.html", form=state, **_counter_context())
 
 
@@ -348,7 +350,7 @@ def language_choices() -> list[tuple[str, str]]:
 
 
 def _hall_state(message: str | None = None) -> FormState:
-    values = hall_record(hall_settings(db.session))
+    values = hall_record(hall_settings(db_session()))
     values["always_open"] = not values["opening_hours"]
     values["hours_text"] = {day: format_hours(values["opening_hours"].get(day, [])) for day in WEEKDAYS}
     values["closed_dates_text"] = "\n".join(values["closed_dates"])
@@ -417,7 +419,7 @@ def update_hall() -> Any:
     """Save the hall settings; timezone and languages apply at once."""
     state = FormState(values=_hall_form(), id=1)
     with action(SettingsInvalid) as done:
-        saved = save_hall(db.session, clock(), _actor(), state.values)
+        saved = save_hall(db_session(), clock(), _actor(), state.values)
         timezone, languages = saved.timezone, saved.languages
     if error := done.error:
         refused(state, error)

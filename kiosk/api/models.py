@@ -185,7 +185,10 @@ class RatingQuery(Query):
 class DailyQuery(Query):
     """Which day, and how many ratings make a ranking."""
 
-    date: IsoDate | None = Field(None, description="the business day, default today in the hall")
+    # Read by the one date rule (DateRange.day), so its message is the one every page gives.
+    date: Annotated[str | None, WithJsonSchema({"type": "string", "format": "date"})] = Field(
+        None, description="the business day, default today in the hall"
+    )
     min_ratings: Annotated[
         str | None, WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 100_000})
     ] = Field(None, description="ratings a clerk or counter needs to be ranked (QMS_RANKING_MIN_RATINGS)")
@@ -283,6 +286,7 @@ class Call(Answer):
     counter_id: int | None
     called_at: Instant | None
     call_count: int
+    lang: str | None = Field(None, description="the visitor's language, for announcing")
 
 
 class RecentCall(Answer):

@@ -12,6 +12,7 @@ from kiosk.api.operations import api_route
 from kiosk.auth import MANAGER_ROLES
 from kiosk.context import clock, ranking_min_ratings
 from kiosk.extensions import db_session
+from queue_engine.core.dates import DateRange
 from queue_engine.reporting.reports import daily_summary
 
 
@@ -27,5 +28,5 @@ def daily(query: DailyQuery) -> Any:
 
     Durations are whole seconds; per service by the service a ticket was issued for.
     """
-    day = query.date or clock().today()
+    day = DateRange.day(query.date, default=clock().today()).first
     return jsonify(daily_summary(db_session(), clock(), day, min_ratings=ranking_min_ratings()))

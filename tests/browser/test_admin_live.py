@@ -197,6 +197,7 @@ def test_the_hall_page_shows_the_hall_settings(server, new_page):
         "name_en": "Service Hall",
         "timezone": "",
         "languages": "",
+        "extra_working_dates": "",
         "always_open": "on",
         **{f"hours_{day}": "" for day in range(7)},
         "closed_dates": "",

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
-from queue_engine.core.models import Category, CounterState, Outcome, TicketStatus
+from queue_engine.core.kinds import Category, CounterState, Outcome, TicketStatus
 from queue_engine.quality.complaints import COMPLAINT_PRIORITIES
 from queue_engine.quality.ratings import MAX_COMMENT
 from queue_engine.queue.snapshots import board_filter

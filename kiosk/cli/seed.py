@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kiosk.auth import hash_password
-from queue_engine.core.models import Category, Counter, Role, Service, User
+from queue_engine.core.kinds import Category, Role
+from queue_engine.core.models import Counter, Service, User
 from queue_engine.hall.calendar import hall_settings
 
 DEMO_SERVICES = [

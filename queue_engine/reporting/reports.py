@@ -23,7 +23,8 @@ from queue_engine.core.clock import Clock
 from queue_engine.core.dates import DateRange
 from queue_engine.core.models import Complaint, Counter, Service, Ticket, User, Visit
 from queue_engine.quality.figures import ranking, rectification_figures
-from queue_engine.reporting.cells import COUNT_FIELDS, Cell, by_position, group, joined, load_cells
+from queue_engine.reporting.cells import load_cells
+from queue_engine.reporting.counting import COUNT_FIELDS, Cell, by_position, group, joined
 
 NEAR_TARGET = 0.8  # a longest wait past this share of the target is "near" (amber)
 

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
 from queue_engine.core.models import Counter, CounterSession, Service
-from queue_engine.reporting.cells import by_position, joined, load_cells
+from queue_engine.reporting.cells import load_cells
+from queue_engine.reporting.counting import by_position, joined
 
 DEFAULT_HANDLING_S = 300.0
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -94,6 +94,88 @@ def _runs(days: Iterable[date], step: int | None = 1) -> Iterator[tuple[date, da
         yield start, end
 
 
+def _cell_filters(service_id: int | None, counter_id: int | None, staff_id: int | None) -> list[Any]:
+    """The stored cells' conditions for a report's filters."""
+    where: list[Any] = []
+    if service_id is not None:
+        where.append(ReportCell.service_id == service_id)
+    if counter_id is not None:
+        where.append(ReportCell.counter_id == counter_id)
+    if staff_id is not None:
+        where.append(ReportCell.staff_id == staff_id)
+    return where
+
+
+def _whole_month_cells(
+    session: Session, first: date, last: date, where: list[Any]
+) -> tuple[list[Cell], set[date]]:
+    """The merged cells of the stored months wholly inside ``first``..``last``, and the days they cover."""
+    whole = [
+        m
+        for m in session.scalars(
+            select(ReportMonth.month).where(
+                ReportMonth.month.between(first, last), ReportMonth.version == CELL_VERSION
+            )
+        )
+        if month_bounds(m)[1] <= last
+    ]
+    cells: list[Cell] = []
+    for run_first, run_last in _runs(whole, step=None):
+        cells += [cell for _final, cell in _stored_cells(session, run_first, run_last, where, period="month")]
+    covered: set[date] = set()
+    for month in whole:
+        start, end = month_bounds(month)
+        covered |= {start + timedelta(days=n) for n in range((end - start).days + 1)}
+    return cells, covered
+
+
+def _stored_days(session: Session, days: list[date]) -> dict[date, bool]:
+    """Which of these days have their cells stored, and whether finally."""
+    stored: dict[date, bool] = {}
+    for run_first, run_last in _runs(days):
+        stored.update(
+            session.execute(
+                select(ReportDay.business_date, ReportDay.final).where(
+                    ReportDay.business_date.between(run_first, run_last), ReportDay.version == CELL_VERSION
+                )
+            ).all()
+        )
+    return stored
+
+
+def _stored_day_cells(session: Session, stored: dict[date, bool], where: list[Any]) -> list[Cell]:
+    """The stored days' cells; a provisional day's ratings read live (more may have come)."""
+    ratings = live_ratings(session, [day for day, final in stored.items() if not final])
+    cells: list[Cell] = []
+    for run_first, run_last in _runs(stored):
+        for final, cell in _stored_cells(session, run_first, run_last, where):
+            if not final:
+                cell.ratings = ratings.get(cell.key, NO_RATINGS)
+            cells.append(cell)
+    return cells
+
+
+def _built_cells(
+    session: Session,
+    clock: Clock,
+    days: Iterable[date],
+    service_id: int | None,
+    counter_id: int | None,
+    staff_id: int | None,
+) -> list[Cell]:
+    """The cells of days not stored, built from the tickets now, that match the filters."""
+    cells: list[Cell] = []
+    for run_first, run_last in _runs(days):
+        for c in build_cells(session, clock, run_first, run_last):
+            if (
+                (service_id is None or c.service_id == service_id)
+                and (counter_id is None or c.counter_id == counter_id)
+                and (staff_id is None or c.staff_id == staff_id)
+            ):
+                cells.append(c)
+    return cells
+
+
 def load_cells(
     session: Session,
     clock: Clock,
@@ -110,57 +192,15 @@ def load_cells(
     With ``months``, whole months inside the period come as one cell per key and month (its
     ``business_date`` the 1st); without, every cell is one day's.
     """
-    where: list[Any] = []
-    if service_id is not None:
-        where.append(ReportCell.service_id == service_id)
-    if counter_id is not None:
-        where.append(ReportCell.counter_id == counter_id)
-    if staff_id is not None:
-        where.append(ReportCell.staff_id == staff_id)
-    cells: list[Cell] = []
-    covered: set[date] = set()
-    if months:
-        whole = [
-            m
-            for m in session.scalars(
-                select(ReportMonth.month).where(
-                    ReportMonth.month.between(first, last), ReportMonth.version == CELL_VERSION
-                )
-            )
-            if month_bounds(m)[1] <= last
-        ]
-        for run_first, run_last in _runs(whole, step=None):
-            cells += [
-                cell for _final, cell in _stored_cells(session, run_first, run_last, where, period="month")
-            ]
-        for month in whole:
-            start, end = month_bounds(month)
-            covered |= {start + timedelta(days=n) for n in range((end - start).days + 1)}
+    where = _cell_filters(service_id, counter_id, staff_id)
+    cells, covered = _whole_month_cells(session, first, last, where) if months else ([], set())
     span = (last - first).days + 1
     wanted = [day for day in (first + timedelta(days=n) for n in range(span)) if day not in covered]
-    stored_days: dict[date, bool] = {}
-    for run_first, run_last in _runs(wanted):
-        stored_days.update(
-            session.execute(
-                select(ReportDay.business_date, ReportDay.final).where(
-                    ReportDay.business_date.between(run_first, run_last), ReportDay.version == CELL_VERSION
-                )
-            ).all()
-        )
-    ratings = live_ratings(session, [day for day, final in stored_days.items() if not final])
-    for run_first, run_last in _runs(stored_days):
-        for final, cell in _stored_cells(session, run_first, run_last, where):
-            if not final:
-                cell.ratings = ratings.get(cell.key, NO_RATINGS)
-            cells.append(cell)
-    for run_first, run_last in _runs(day for day in wanted if day not in stored_days):
-        for c in build_cells(session, clock, run_first, run_last):
-            if (
-                (service_id is None or c.service_id == service_id)
-                and (counter_id is None or c.counter_id == counter_id)
-                and (staff_id is None or c.staff_id == staff_id)
-            ):
-                cells.append(c)
+    stored = _stored_days(session, wanted)
+    cells += _stored_day_cells(session, stored, where)
+    cells += _built_cells(
+        session, clock, (day for day in wanted if day not in stored), service_id, counter_id, staff_id
+    )
     return cells
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import sys
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from operator import attrgetter
@@ -141,9 +141,10 @@ class _Builder:
         return built
 
 
-def build_cells(session: Session, clock: Clock, first: date, last: date) -> list[Cell]:
-    """The cells of business days ``first``..``last``, computed from the tickets themselves."""
-    builders: dict[CellKey, _Builder] = defaultdict(_Builder)
+def _count_transfers(
+    session: Session, first: date, last: date, builders: dict[CellKey, _Builder]
+) -> dict[int, datetime]:
+    """Count each transfer in the cell it left; return the first call of every transferred ticket."""
     first_calls: dict[int, datetime] = {}
     transfers = session.execute(
         select(
@@ -169,54 +170,85 @@ def build_cells(session: Session, clock: Clock, first: date, last: date) -> list
         else:
             from_service = int((data or {}).get("from_service_id") or 0)
             builders[(day, from_service, counter_id, staff_id)].counts["transferred_out"] += 1
+    return first_calls
 
+
+_TICKET_COLUMNS = (
+    Ticket.id,
+    Ticket.business_date,
+    Ticket.issued_service_id,
+    Ticket.counter_id,
+    Ticket.staff_id,
+    Ticket.status,
+    Ticket.issued_at,
+    Ticket.called_at,
+    Ticket.started_at,
+    Ticket.finished_at,
+    Visit.rating,
+)
+
+
+def _count_ticket(
+    b: _Builder,
+    local: Callable[[datetime], datetime],
+    status: str,
+    issued: datetime,
+    first_call: datetime | None,
+    called: datetime | None,
+    started: datetime | None,
+    finished: datetime | None,
+    rating: int | None,
+) -> None:
+    """Add one ticket to its cell: its status, hour of issue, wait, walk, service time, rating."""
+    counts, arrays = b.counts, b.arrays
+    counts["issued"] += 1
+    counts["open" if status in OPEN_STATUSES else _STATUS_FIELD[status]] += 1
+    arrays["arrivals_by_hour"][local(issued).hour] += 1
+    if first_call is not None:
+        arrays["waits"].append((first_call - issued) // SECOND)
+    if called is not None and started is not None and started > called:
+        arrays["walks"].append((started - called) // SECOND)
+    if status == TicketStatus.DONE and started is not None and finished is not None:
+        arrays["service_times"].append((finished - started) // SECOND)
+        arrays["served_by_hour"][local(finished).hour] += 1
+        if rating is not None and 1 <= rating <= 5:
+            arrays["ratings"][rating - 1] += 1
+
+
+def build_cells(session: Session, clock: Clock, first: date, last: date) -> list[Cell]:
+    """The cells of business days ``first``..``last``, computed from the tickets themselves."""
+    builders: dict[CellKey, _Builder] = defaultdict(_Builder)
+    first_calls = _count_transfers(session, first, last, builders)
     rows = session.execute(
-        select(
-            Ticket.id,
-            Ticket.business_date,
-            Ticket.issued_service_id,
-            Ticket.counter_id,
-            Ticket.staff_id,
-            Ticket.status,
-            Ticket.issued_at,
-            Ticket.called_at,
-            Ticket.started_at,
-            Ticket.finished_at,
-            Visit.rating,
-        )
+        select(*_TICKET_COLUMNS)
         .outerjoin(Visit, Visit.ticket_id == Ticket.id)
         .where(Ticket.business_date.between(first, last))
     )
     local = clock.local
-    for row in rows:
-        (
-            ticket_id,
-            day,
-            service_id,
-            counter_id,
-            staff_id,
+    for (
+        ticket_id,
+        day,
+        service_id,
+        counter_id,
+        staff_id,
+        status,
+        issued,
+        called,
+        started,
+        finished,
+        rating,
+    ) in rows:
+        _count_ticket(
+            builders[(day, service_id, counter_id, staff_id)],
+            local,
             status,
             issued,
+            first_calls.get(ticket_id, called),
             called,
             started,
             finished,
             rating,
-        ) = row
-        b = builders[(day, service_id, counter_id, staff_id)]
-        counts, arrays = b.counts, b.arrays
-        counts["issued"] += 1
-        counts["open" if status in OPEN_STATUSES else _STATUS_FIELD[status]] += 1
-        arrays["arrivals_by_hour"][local(issued).hour] += 1
-        first_call = first_calls.get(ticket_id, called)
-        if first_call is not None:
-            arrays["waits"].append((first_call - issued) // SECOND)
-        if called is not None and started is not None and started > called:
-            arrays["walks"].append((started - called) // SECOND)
-        if status == TicketStatus.DONE and started is not None and finished is not None:
-            arrays["service_times"].append((finished - started) // SECOND)
-            arrays["served_by_hour"][local(finished).hour] += 1
-            if rating is not None and 1 <= rating <= 5:
-                arrays["ratings"][rating - 1] += 1
+        )
     return [b.cell(key) for key, b in builders.items()]
 
 

@@ -61,7 +61,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     htmx.init_app(app)  # Vary: HX-Request on every answer
     rooms = (kiosk.bp, ticket.bp, display.bp, counter.bp, records.bp, quality.bp, admin.bp, supervisor.bp)
-    for blueprint in (auth.bp, api.bp, pages.bp, *rooms):
+    from kiosk import health
+
+    for blueprint in (health.bp, auth.bp, api.bp, pages.bp, *rooms):
         app.register_blueprint(blueprint)
     cli.init_app(app)
     realtime.init_app(app)

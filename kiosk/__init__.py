@@ -52,9 +52,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         cors_allowed_origins=app.config.get("QMS_CORS_ORIGINS"),  # type: ignore[arg-type]
     )
 
-    from kiosk import api, auth, cli, errors, filters, htmx, i18n, pages, realtime, runtime
+    from kiosk import actions, api, auth, cli, errors, filters, htmx, i18n, pages, realtime, runtime
     from kiosk.rooms import admin, counter, display, kiosk, quality, records, supervisor, ticket
 
+    actions.init_app(app)  # GET requests only read (first of the before-request hooks)
     i18n.init_app(app)
     filters.init_app(app)
     auth.init_app(app)

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from kiosk.context import clock
 from kiosk.extensions import db, db_session, socketio
 from kiosk.publisher import PUBLISHER, Publisher, publisher
-from queue_engine.core.db import reading
+from queue_engine.core.db import read_only, reading
 from queue_engine.core.errors import QueueError, UnknownTicket
 from queue_engine.core.events import SETTINGS, changes_since, high_water_marks
 from queue_engine.core.lookups import ticket_by_token
@@ -126,7 +126,8 @@ def listening() -> Callable[[str], bool]:
 
 def _send(changes: list[dict[str, Any]]) -> None:
     """The publisher's work for one coalesced batch: build for the rooms listened to, emit."""
-    emit_changes(socketio, changes, listening())
+    with read_only():  # the publisher only reads: it never waits for the writers' lock
+        emit_changes(socketio, changes, listening())
 
 
 def emit_changes(out: Emitter, changes: list[dict[str, Any]], listens: Callable[[str], bool]) -> None:
@@ -308,7 +309,11 @@ def stop_change_watcher(app: Flask, timeout: float = 5.0) -> None:
 
 
 def _join(data: Any) -> None:
-    data = data if isinstance(data, dict) else {}
+    with read_only():  # a screen's snapshot only reads
+        _join_room(data if isinstance(data, dict) else {})
+
+
+def _join_room(data: dict[str, Any]) -> None:
     room = data.get("room")
     session, clk = db_session(), clock()
     if room == "display":

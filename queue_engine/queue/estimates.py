@@ -22,7 +22,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
-from queue_engine.core.models import ACTIVE_STATUSES, Counter, CounterState, Service, Ticket, TicketStatus
+from queue_engine.core.models import (
+    ACTIVE_STATUSES,
+    Counter,
+    CounterState,
+    Service,
+    Ticket,
+    TicketStatus,
+    counter_services,
+)
 
 DEFAULT_HANDLING_S = 300.0
 RECENT_TICKETS = 20
@@ -53,19 +61,38 @@ class ServiceLoad:
 
 def mean_handling_s(session: Session, clock: Clock, service_id: int) -> float:
     """Mean call-to-finish time of a service's recent finished tickets."""
+    return mean_handling_times(session, clock, [service_id])[service_id]
+
+
+def mean_handling_times(session: Session, clock: Clock, service_ids: list[int]) -> dict[int, float]:
+    """Mean call-to-finish time of each service's recent finished tickets, in one statement."""
     since = clock.today() - timedelta(days=RECENT_DAYS - 1)  # today and the 6 days before
-    rows = session.execute(
-        select(Ticket.called_at, Ticket.finished_at)
+    latest = (
+        select(
+            Ticket.service_id,
+            Ticket.called_at,
+            Ticket.finished_at,
+            func.row_number()
+            .over(partition_by=Ticket.service_id, order_by=(Ticket.finished_at.desc(), Ticket.id.desc()))
+            .label("nth"),
+        )
         .where(
             Ticket.status == TicketStatus.DONE,
             Ticket.business_date >= since,
-            Ticket.service_id == service_id,
+            Ticket.service_id.in_(service_ids),
         )
-        .order_by(Ticket.finished_at.desc())
-        .limit(RECENT_TICKETS)
-    ).all()
-    spans = [(done - called).total_seconds() for called, done in rows if called and done]
-    return sum(spans) / len(spans) if spans else DEFAULT_HANDLING_S
+        .subquery()
+    )
+    spans: dict[int, list[float]] = {service_id: [] for service_id in service_ids}
+    rows = session.execute(
+        select(latest.c.service_id, latest.c.called_at, latest.c.finished_at).where(
+            latest.c.nth <= RECENT_TICKETS
+        )
+    )
+    for service_id, called, done in rows:
+        if called and done:
+            spans[service_id].append((done - called).total_seconds())
+    return {sid: sum(found) / len(found) if found else DEFAULT_HANDLING_S for sid, found in spans.items()}
 
 
 def service_loads(session: Session, clock: Clock, *, only: int | None = None) -> dict[int, ServiceLoad]:
@@ -86,17 +113,23 @@ def service_loads(session: Session, clock: Clock, *, only: int | None = None) ->
             )
         )
     )
-    open_counters = session.scalars(
-        select(Counter).where(Counter.state == CounterState.OPEN, Counter.active.is_(True))
-    ).all()
+    serving: dict[int, list[int]] = {}  # service id -> the open counters serving it
+    for counter_id, service_id in session.execute(
+        select(Counter.id, counter_services.c.service_id)
+        .join(counter_services, counter_services.c.counter_id == Counter.id)
+        .where(Counter.state == CounterState.OPEN, Counter.active.is_(True))
+    ):
+        serving.setdefault(service_id, []).append(counter_id)
+    services = select(Service.id) if only is None else select(Service.id).where(Service.id == only)
+    service_ids = list(session.scalars(services))
+    means = mean_handling_times(session, clock, service_ids)
     loads = {}
-    services = select(Service) if only is None else select(Service).where(Service.id == only)
-    for service in session.scalars(services):
-        serving = [c for c in open_counters if service in c.services]
-        loads[service.id] = ServiceLoad(
-            waiting=waiting.get(service.id, 0),
-            open_counters=len(serving),
-            idle_counters=sum(1 for c in serving if c.id not in busy_counters),
-            mean_handling_s=mean_handling_s(session, clock, service.id),
+    for service_id in service_ids:
+        counters = serving.get(service_id, [])
+        loads[service_id] = ServiceLoad(
+            waiting=waiting.get(service_id, 0),
+            open_counters=len(counters),
+            idle_counters=sum(1 for c in counters if c not in busy_counters),
+            mean_handling_s=means[service_id],
         )
     return loads

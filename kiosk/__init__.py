@@ -43,11 +43,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    from kiosk.redis_queue import client_manager
+
+    redis_url, channel = app.config.get("QMS_REDIS_URL"), app.config.get("QMS_REDIS_CHANNEL", "qms")
     socketio.init_app(
         app,
         async_mode="threading",
-        message_queue=app.config.get("QMS_REDIS_URL"),
-        channel=app.config.get("QMS_REDIS_CHANNEL", "qms"),
+        message_queue=redis_url,
+        channel=channel,
+        **client_manager(redis_url, channel),
         # Unset (None): only the page's own origin, engine.io's default, which the stubs leave out.
         cors_allowed_origins=app.config.get("QMS_CORS_ORIGINS"),  # type: ignore[arg-type]
     )

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from kiosk.context import clock
 from kiosk.extensions import db, db_session, socketio
 from kiosk.publisher import PUBLISHER, Publisher, publisher
+from kiosk.redis_queue import client_manager
 from queue_engine.core.db import read_only, reading
 from queue_engine.core.errors import QueueError, UnknownTicket
 from queue_engine.core.events import SETTINGS, changes_since, high_water_marks
@@ -69,7 +70,12 @@ def command_line_publishing(app: Flask) -> Iterator[None]:
     notices the change, so nothing is built here for nobody.
     """
     url = app.config.get("QMS_REDIS_URL")
-    queue = SocketIO(message_queue=url, channel=app.config.get("QMS_REDIS_CHANNEL", "qms")) if url else None
+    channel = app.config.get("QMS_REDIS_CHANNEL", "qms")
+    queue = (
+        SocketIO(message_queue=url, channel=channel, **client_manager(url, channel, write_only=True))
+        if url
+        else None
+    )
     missing = object()
     previous = app.extensions.get(EMITTER, missing)
     app.extensions[EMITTER] = queue

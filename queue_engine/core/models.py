@@ -152,6 +152,8 @@ class Ticket(Base):
             postgresql_where=text("status IN ('called', 'serving')"),
         ),
         Index("ix_tickets_business_date", "business_date"),
+        # A service's last finished tickets, for its handling time (estimates.py).
+        Index("ix_tickets_recent_done", "service_id", "status", "finished_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -188,6 +190,8 @@ class Visit(Base):
     """The record a clerk closes for a served ticket, and the visitor's rating of it."""
 
     __tablename__ = "visits"
+    # A counter's last visit (the rating tablet's prompt after every finish).
+    __table_args__ = (Index("ix_visits_counter_finished", "counter_id", "finished_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)

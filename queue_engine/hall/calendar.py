@@ -11,9 +11,14 @@ from sqlalchemy.orm import Session
 from queue_engine.core.clock import parse_hhmm
 from queue_engine.core.models import Hall
 
+HALL_OF_TRANSACTION = "qms_hall_of_transaction"
+
 
 def hall_settings(session: Session) -> Hall:
-    """The hall's one settings row, created with defaults when missing."""
+    """The hall's one settings row, created with defaults when missing; read once per transaction."""
+    cached = session.info.get(HALL_OF_TRANSACTION)
+    if cached is not None and cached[0] is _transaction(session):
+        return cached[1]  # type: ignore[no-any-return]
     query = select(Hall).order_by(Hall.id).limit(1)
     hall = session.scalars(query).first()
     if hall is None:
@@ -26,7 +31,14 @@ def hall_settings(session: Session) -> Hall:
             .on_conflict_do_nothing(index_elements=[Hall.id])
         )
         hall = session.scalars(query).one()
+    session.info[HALL_OF_TRANSACTION] = (_transaction(session), hall)
     return hall
+
+
+def _transaction(session: Session) -> object:
+    # Some callers hand in Flask-SQLAlchemy's scoped proxy, which does not forward this method.
+    real = session if isinstance(session, Session) else session()
+    return real.get_transaction()
 
 
 def _dates(values: object) -> set[str]:

@@ -25,12 +25,13 @@ from flask_login import current_user
 from flask_socketio import SocketIO, emit, join_room
 from sqlalchemy import select
 
+from kiosk.auth import token_digest
 from kiosk.context import clock
 from kiosk.extensions import db, db_session, socketio
 from queue_engine.core.db import reading
 from queue_engine.core.errors import QueueError, UnknownTicket
 from queue_engine.core.events import SETTINGS, changes_since, high_water_marks
-from queue_engine.core.lookups import ticket_by_token
+from queue_engine.core.lookups import tablet_by_digest, ticket_by_token
 from queue_engine.core.models import Counter, Service, Ticket
 from queue_engine.queue.estimates import service_loads
 from queue_engine.queue.snapshots import (
@@ -42,6 +43,7 @@ from queue_engine.queue.snapshots import (
 )
 
 CALL_TYPES = ("called", "recalled")
+RATING_TYPES = ("finished", "counter_closed", "counter_open")
 EMITTER = "qms_emitter"
 WATCHER = "qms_change_watcher"
 LOOKBACK = 500  # event ids behind the mark the watcher looks at again (late commits)
@@ -105,10 +107,13 @@ def _publish_queue_changes(out: Emitter, changes: list[dict[str, Any]]) -> None:
         ticket = tickets.get(change.get("ticket_id") or 0)
         if change["type"] in CALL_TYPES and ticket is not None and ticket.counter is not None:
             out.emit("display:call", call_entry(ticket), to="display")
-        if change["type"] == "finished" and change.get("counter_id"):
+        if change["type"] in RATING_TYPES and change.get("counter_id"):
+            # The tablet asks about the visit just finished, and about nothing once the duty ends.
             prompt = awaiting_rating(session, clk, change["counter_id"])
             if prompt is not None:
                 out.emit("rate:request", prompt, to=f"counter:{change['counter_id']}")
+            else:
+                out.emit("rate:idle", {}, to=f"counter:{change['counter_id']}")
     out.emit("display:snapshot", display_snapshot(session, clk, loads=loads), to="display")
     out.emit("services:changed", {}, to="kiosk")
     for ticket in tickets.values():
@@ -265,6 +270,15 @@ def _join(data: Any) -> None:
         join_room(f"counter:{counter.id}")
         emit("queue:changed", {"services": [], "counters": [counter.id]})
         prompt = awaiting_rating(session, clk, counter.id)
+        emit("rate:request" if prompt else "rate:idle", prompt or {})
+    elif room == "tablet" and isinstance(data.get("device"), str):
+        try:
+            tablet = tablet_by_digest(session, token_digest(data["device"]))
+        except QueueError:
+            emit("error", {"code": "unknown_tablet"})
+            return
+        join_room(f"counter:{tablet.counter_id}")
+        prompt = awaiting_rating(session, clk, tablet.counter_id)
         emit("rate:request" if prompt else "rate:idle", prompt or {})
     elif (
         room == "supervisor"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from kiosk import actions
@@ -22,7 +22,6 @@ from queue_engine import (
     mark_no_show,
     open_counter,
     pause_counter,
-    rate_visit,
     recall,
     resume_counter,
     start_service,
@@ -30,13 +29,11 @@ from queue_engine import (
 )
 from queue_engine.core.errors import InvalidFields, NoTicketWaiting, QueueError
 from queue_engine.core.lookups import counter_by_id
-from queue_engine.core.models import Category, Counter, CounterState, Outcome, Service, Ticket
+from queue_engine.core.models import Category, Counter, CounterState, Outcome, RatingTablet, Service, Ticket
 from queue_engine.quality.complaints import COMPLAINT_PRIORITIES, DEPARTMENT_LIMIT
 from queue_engine.quality.followups import mark_follow_up_done, open_complaints, open_follow_ups
-from queue_engine.quality.ratings import MAX_COMMENT, Rating
 from queue_engine.queue.counters import last_handover, open_for_someone_else
 from queue_engine.queue.ordering import call_sequence
-from queue_engine.queue.snapshots import awaiting_rating
 from queue_engine.queue.visit_record import FIELD_LIMITS, RECORD_FIELDS
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
@@ -349,42 +346,10 @@ def follow_up_done(counter_id: int, visit_id: int) -> Any:
 @bp.get("/<int:counter_id>/rate")
 @roles_required(*STAFF_ROLES)
 def rating_screen(counter_id: int) -> Any:
-    """The visitor-facing rating screen of a counter (second screen or tablet), live."""
+    """Where the rating screen went: a tablet registered by an admin, never a clerk's login
+    (a rating screen on the clerk's session lost ratings once it lapsed, and let a clerk rate)."""
     counter = _counter(counter_id)
-    return render_template(
-        "counter/rate.html",
-        counter=counter,
-        pending=awaiting_rating(db_session(), clock(), counter.id),
-        max_comment=MAX_COMMENT,
-    )
-
-
-@bp.post("/<int:counter_id>/rate")
-@roles_required(*STAFF_ROLES)
-def rate(counter_id: int) -> Any:
-    """The visitor's touch on the rating screen: the level, then optional dimensions and comment."""
-    counter = _counter(counter_id)
-    pending = awaiting_rating(db_session(), clock(), counter.id)
-    if pending is None or pending["token"] != request.form.get("token"):
-        return jsonify(
-            {"error": {"code": "nothing_to_rate", "message": "No visit is waiting for a rating here."}}
-        ), 409
-    try:
-        rating = Rating.parse(request.form, text=True)
-    except InvalidFields as refused:
-        return jsonify({"error": {"code": refused.code, "message": refused.message}}), 422
-    with actions.action() as done:
-        rate_visit(
-            db_session(),
-            clock(),
-            pending["token"],
-            rating.score,
-            efficiency=rating.efficiency,
-            level=rating.level,
-            attitude=rating.attitude,
-            comment=rating.comment,
-            source="tablet",
-        )
-    if done.error:
-        return jsonify({"error": {"code": done.error.code, "message": done.message}}), 409
-    return jsonify({"rated": pending["number"]}), 201
+    tablets = db.session.scalars(
+        select(RatingTablet).where(RatingTablet.counter_id == counter.id, RatingTablet.active.is_(True))
+    ).all()
+    return render_template("counter/rate_moved.html", counter=counter, tablets=tablets)

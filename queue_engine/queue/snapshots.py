@@ -19,6 +19,7 @@ from queue_engine.core.models import (
     Visit,
 )
 from queue_engine.hall.calendar import hall_settings
+from queue_engine.queue.counters import current_session
 from queue_engine.queue.estimates import ServiceLoad, service_loads
 from queue_engine.queue.ordering import service_queue, tickets_ahead
 from queue_engine.queue.payloads import (
@@ -254,10 +255,14 @@ RATING_SCREEN_MINUTES = 10
 
 
 def awaiting_rating(session: Session, clock: Clock, counter_id: int) -> RatingPrompt | None:
-    """The counter's last visit, if finished in the last minutes and not rated yet (the tablet's prompt)."""
+    """The counter's last visit, if finished on the duty under way, in the last minutes, and not
+    rated yet (the tablet's prompt): never a visit from before the counter was closed and reopened."""
+    duty = current_session(session, counter_id)
+    if duty is None:
+        return None
     visit = session.scalars(
         select(Visit)
-        .where(Visit.counter_id == counter_id)
+        .where(Visit.counter_id == counter_id, Visit.finished_at >= duty.opened_at)
         .order_by(Visit.finished_at.desc(), Visit.id.desc())
         .limit(1)
     ).first()

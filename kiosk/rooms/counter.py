@@ -71,6 +71,11 @@ def _queue(counter: Counter) -> dict[str, Any]:
                 "service": t.service.code,
                 "waited_min": int((now - t.issued_at).total_seconds() // 60),
                 "priority": t.priority,
+                "transferred_from": (
+                    f"{t.transferred_from.code} {t.transferred_from.names.get('zh', '')}".strip()
+                    if t.transferred_from
+                    else None
+                ),
             }
             for t in waiting[:NEXT_FEW]
         ],
@@ -125,6 +130,7 @@ def workspace(counter_id: int) -> Any:
     counter = _counter(counter_id)
     return render_template(
         "counter/workspace.html",
+        layout=_layout(counter),
         handover=last_handover(db_session(), counter.id),
         follow_ups=open_follow_ups(db_session(), counter.id),
         complaints=open_complaints(db_session(), counter.id),
@@ -168,6 +174,21 @@ def panel(counter_id: int) -> Any:
     """The waiting queue of the counter (refreshed on every queue change)."""
     counter = _counter(counter_id)
     return render_template("counter/_queue.html", **_context(counter))
+
+
+@bp.get("/<int:counter_id>/live")
+@roles_required(*STAFF_ROLES)
+def live(counter_id: int) -> Any:
+    """The workspace as it is now, for a page told that its counter changed elsewhere; 205 when the
+    page must reload (the counter was closed, or opened, or taken over, elsewhere)."""
+    counter = _counter(counter_id)
+    if request.args.get("layout") != _layout(counter):
+        return "", 205
+    return render_template("counter/_workspace.html", **_context(counter))
+
+
+def _layout(counter: Counter) -> str:
+    return "opening" if counter.state == CounterState.CLOSED or _on_duty_elsewhere(counter) else "workspace"
 
 
 def _answer(counter: Counter, message: str | None = None, error: str | None = None, status: int = 200) -> Any:

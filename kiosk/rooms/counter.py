@@ -20,6 +20,7 @@ from queue_engine import (
     close_counter,
     finish_visit,
     mark_no_show,
+    mark_priority,
     open_counter,
     pause_counter,
     recall,
@@ -29,7 +30,17 @@ from queue_engine import (
 )
 from queue_engine.core.errors import InvalidFields, NoTicketWaiting, QueueError
 from queue_engine.core.lookups import counter_by_id
-from queue_engine.core.models import Category, Counter, CounterState, Outcome, RatingTablet, Service, Ticket
+from queue_engine.core.models import (
+    Category,
+    Counter,
+    CounterState,
+    Outcome,
+    PriorityPolicy,
+    RatingTablet,
+    Service,
+    Ticket,
+)
+from queue_engine.hall.calendar import hall_settings
 from queue_engine.quality.complaints import COMPLAINT_PRIORITIES, DEPARTMENT_LIMIT
 from queue_engine.quality.followups import mark_follow_up_done, open_complaints, open_follow_ups
 from queue_engine.queue.counters import last_handover, open_for_someone_else
@@ -106,6 +117,7 @@ def _context(counter: Counter, **extra: Any) -> dict[str, Any]:
         "services": services,
         "outcomes": list(Outcome),
         "elsewhere": _on_duty_elsewhere(counter),
+        "priority_used": hall_settings(db_session()).priority_policy != PriorityPolicy.STRICT,
         **extra,
     }
 
@@ -264,6 +276,13 @@ def _transfer(counter: Counter) -> str:
     code = request.form.get("service", "")[:16]
     ticket = transfer(db_session(), clock(), _held(counter), code, staff_id=staff().id, counter_id=counter.id)
     return f"{ticket.number} transferred to {code}. / {ticket.number} 已转至 {code}。"
+
+
+@action("priority")
+def _priority(counter: Counter) -> str:
+    token = request.form.get("token", "")[:64]
+    ticket = mark_priority(db_session(), clock(), token, staff_id=staff().id, counter_id=counter.id)
+    return f"{ticket.number} marked as priority. / {ticket.number} 已设为优先（老年人 / 残疾人 / 孕妇）。"
 
 
 @action("pause")

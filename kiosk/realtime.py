@@ -40,6 +40,7 @@ from queue_engine.queue.snapshots import (
     display_snapshot,
     ticket_view,
     waiting_positions,
+    window_screen,
 )
 
 CALL_TYPES = ("called", "recalled")
@@ -133,6 +134,7 @@ def _publish_queue_changes(out: Emitter, changes: list[dict[str, Any]]) -> None:
     out.emit("queue:changed", signal, to="supervisor")
     for counter_id in _counters_serving(services) | counters:
         out.emit("queue:changed", signal, to=f"counter:{counter_id}")
+    _publish_windows(out, counters)
 
 
 def _publish_settings_changed(out: Emitter) -> None:
@@ -144,6 +146,13 @@ def _publish_settings_changed(out: Emitter) -> None:
     out.emit("queue:changed", signal, to="supervisor")
     for counter_id in session.scalars(select(Counter.id)):
         out.emit("queue:changed", signal, to=f"counter:{counter_id}")
+    _publish_windows(out, set(session.scalars(select(Counter.id).where(Counter.active.is_(True)))))
+
+
+def _publish_windows(out: Emitter, counter_ids: set[int]) -> None:
+    """The screens above the windows that changed (a counter's name, state, call or clerk)."""
+    for counter in db.session.scalars(select(Counter).where(Counter.id.in_(counter_ids))):
+        out.emit("window:update", window_screen(db_session(), counter), to=f"window:{counter.id}")
 
 
 def _counters_serving(service_ids: set[int]) -> set[int]:
@@ -271,6 +280,13 @@ def _join(data: Any) -> None:
         emit("queue:changed", {"services": [], "counters": [counter.id]})
         prompt = awaiting_rating(session, clk, counter.id)
         emit("rate:request" if prompt else "rate:idle", prompt or {})
+    elif room == "window" and isinstance(data.get("counter_id"), int):
+        counter = session.get(Counter, data["counter_id"])
+        if counter is None or not counter.active:
+            emit("error", {"code": "unknown_counter"})
+            return
+        join_room(f"window:{counter.id}")
+        emit("window:update", window_screen(session, counter))
     elif room == "tablet" and isinstance(data.get("device"), str):
         try:
             tablet = tablet_by_digest(session, token_digest(data["device"]))

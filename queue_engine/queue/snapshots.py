@@ -32,6 +32,7 @@ from queue_engine.queue.payloads import (
     ServiceEntry,
     TicketView,
     WaitingPosition,
+    WindowScreen,
 )
 
 RECENT_CALLS = 10
@@ -271,3 +272,24 @@ def awaiting_rating(session: Session, clock: Clock, counter_id: int) -> RatingPr
     if clock.now() - visit.finished_at > timedelta(minutes=RATING_SCREEN_MINUTES):
         return None
     return {"token": visit.ticket.token, "number": visit.ticket.number, "service": visit.ticket.service.code}
+
+
+def window_screen(session: Session, counter: Counter) -> WindowScreen:
+    """What the screen above one window shows: the number at it now, paused or closed, the clerk."""
+    ticket = session.scalars(
+        select(Ticket)
+        .where(Ticket.counter_id == counter.id, Ticket.status.in_(ACTIVE_STATUSES))
+        .order_by(Ticket.called_at.desc())
+        .limit(1)
+    ).first()
+    clerk = counter.staff if counter.state != "closed" else None
+    return {
+        "counter": {"id": counter.id, "name": counter.name},
+        "state": str(counter.state),
+        "number": ticket.number if ticket else None,
+        "service": ticket.service.code if ticket else None,
+        "status": str(ticket.status) if ticket else None,
+        "clerk": {"name": clerk.display_name or clerk.username, "staff_number": clerk.username}
+        if clerk
+        else None,
+    }

@@ -64,3 +64,13 @@ def test_the_counter_page_button_moves_the_visitor_up_the_next_list(app, take_ti
     assert clerk.post("/counter/1/act/call-next", headers=headers).status_code == 200
     held = clerk.post("/counter/1/act/priority", data={"token": tickets[2]["token"]}, headers=headers)
     assert held.status_code == 200 and "Priority · 优先</dt>" in held.get_data(as_text=True)
+
+
+def test_a_workspace_closed_elsewhere_is_told_to_reload(app, client, auth):
+    clerk = app.test_client()
+    csrf = log_in(clerk, "clerk1")
+    assert clerk.post("/counter/1/open", data={"csrf_token": csrf}).status_code == 302
+    assert clerk.get("/counter/1/live?layout=workspace").status_code == 200
+    assert client.post("/api/v1/counters/1/close", json={}, headers=auth("supervisor")).status_code == 200
+    assert clerk.get("/counter/1/live?layout=workspace").status_code == 205
+    assert clerk.get("/counter/1/live?layout=opening").status_code == 200

@@ -117,3 +117,20 @@ def test_a_clerk_cannot_rate_their_own_visit_from_the_workspace(app, client, aut
     assert tried.status_code == 405
     assert _rows(app, select(Visit.rating)) == [(None,)]
     assert page_csrf(clerk, "/counter/1")  # the workspace itself still works
+
+
+def test_the_tablet_stops_asking_when_the_counter_closes(app, client, clock, auth, call_next, take_ticket):
+    address = _register(app)
+    clerk = auth("clerk1")
+    _finish_one(client, auth, call_next, take_ticket)
+    sio = socketio.test_client(app)
+    sio.emit("join", {"room": "tablet", "device": address.rsplit("/", 1)[-1]})
+    assert [m["name"] for m in sio.get_received()] == ["rate:request"]
+    closed = client.post("/api/v1/counters/1/close", json={}, headers=clerk)
+    assert closed.status_code == 200, closed.get_json()
+    assert "rate:idle" in [m["name"] for m in sio.get_received()]
+    clock.advance(minutes=2)
+    reopened = client.post("/api/v1/counters/1/open", json={}, headers=clerk)
+    assert reopened.status_code == 200
+    assert [m["name"] for m in sio.get_received() if m["name"].startswith("rate:")] == ["rate:idle"]
+    sio.disconnect()

@@ -57,7 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
 
     from kiosk import actions, api, auth, cli, errors, filters, htmx, i18n, pages, realtime, runtime
-    from kiosk.rooms import admin, counter, display, kiosk, quality, records, supervisor, ticket
+    from kiosk.rooms import admin, counter, display, kiosk, quality, records, supervisor, tablet, ticket
 
     actions.init_app(app)  # GET requests only read (first of the before-request hooks)
     i18n.init_app(app)
@@ -65,7 +65,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     errors.init_app(app)
     htmx.init_app(app)  # Vary: HX-Request on every answer
-    rooms = (kiosk.bp, ticket.bp, display.bp, counter.bp, records.bp, quality.bp, admin.bp, supervisor.bp)
+    rooms = (
+        kiosk.bp,
+        ticket.bp,
+        display.bp,
+        counter.bp,
+        tablet.bp,
+        records.bp,
+        quality.bp,
+        admin.bp,
+        supervisor.bp,
+    )
     from kiosk import health
 
     for blueprint in (health.bp, auth.bp, api.bp, pages.bp, *rooms):

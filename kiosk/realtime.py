@@ -25,6 +25,7 @@ from flask_login import current_user
 from flask_socketio import SocketIO, emit, join_room
 from sqlalchemy import select
 
+from kiosk.auth import token_digest
 from kiosk.context import clock
 from kiosk.extensions import db, db_session, socketio
 from kiosk.publisher import PUBLISHER, Publisher, publisher
@@ -32,7 +33,7 @@ from kiosk.redis_queue import client_manager
 from queue_engine.core.db import read_only, reading
 from queue_engine.core.errors import QueueError, UnknownTicket
 from queue_engine.core.events import SETTINGS, changes_since, high_water_marks
-from queue_engine.core.lookups import ticket_by_token
+from queue_engine.core.lookups import tablet_by_digest, ticket_by_token
 from queue_engine.core.models import Counter, Service, Ticket
 from queue_engine.queue.estimates import ServiceLoad, service_loads
 from queue_engine.queue.snapshots import (
@@ -41,9 +42,11 @@ from queue_engine.queue.snapshots import (
     display_snapshot,
     ticket_view,
     waiting_positions,
+    window_screen,
 )
 
 CALL_TYPES = ("called", "recalled")
+RATING_TYPES = ("finished", "counter_closed", "counter_open")
 EMITTER = "qms_emitter"
 WATCHER = "qms_change_watcher"
 LOOKBACK = 500  # event ids behind the mark the watcher looks at again (late commits)
@@ -175,10 +178,13 @@ def _queue_messages(changes: list[dict[str, Any]], listens: Callable[[str], bool
         if board and change["type"] in CALL_TYPES and ticket is not None and ticket.counter is not None:
             messages.append(("display:call", call_entry(ticket), "display"))
         counter_room = f"counter:{change.get('counter_id')}"
-        if change["type"] == "finished" and change.get("counter_id") and listens(counter_room):
+        if change["type"] in RATING_TYPES and change.get("counter_id") and listens(counter_room):
+            # The tablet asks about the visit just finished, and about nothing once the duty ends.
             prompt = awaiting_rating(session, clk, change["counter_id"])
             if prompt is not None:
                 messages.append(("rate:request", prompt, counter_room))
+            else:
+                messages.append(("rate:idle", {}, counter_room))
     if board:
         messages.append(("display:snapshot", display_snapshot(session, clk, loads=loads()), "display"))
     if listens("kiosk"):
@@ -205,6 +211,7 @@ def _queue_messages(changes: list[dict[str, Any]], listens: Callable[[str], bool
     for counter_id in sorted(_counters_serving(services) | counters):
         if listens(room := f"counter:{counter_id}"):
             messages.append(("queue:changed", signal, room))
+    messages += _window_messages(counters, listens)
     return messages
 
 
@@ -217,7 +224,21 @@ def _settings_messages(listens: Callable[[str], bool]) -> list[Message]:
     signal = {"services": [], "counters": [], "settings": True}
     messages.append(("queue:changed", signal, "supervisor"))
     messages += [("queue:changed", signal, f"counter:{i}") for i in session.scalars(select(Counter.id))]
+    active = set(session.scalars(select(Counter.id).where(Counter.active.is_(True))))
+    messages += _window_messages(active, listens)
     return [message for message in messages if listens(message[2])]
+
+
+def _window_messages(counter_ids: set[int], listens: Callable[[str], bool]) -> list[Message]:
+    """The screens above the windows that changed (a counter's name, state, call or clerk)."""
+    watched = {i for i in counter_ids if listens(f"window:{i}")}
+    if not watched:
+        return []
+    session = db_session()
+    return [
+        ("window:update", window_screen(session, counter), f"window:{counter.id}")
+        for counter in session.scalars(select(Counter).where(Counter.id.in_(watched)))
+    ]
 
 
 def _counters_serving(service_ids: set[int]) -> set[int]:
@@ -348,6 +369,22 @@ def _join_room(data: dict[str, Any]) -> None:
         join_room(f"counter:{counter.id}")
         emit("queue:changed", {"services": [], "counters": [counter.id]})
         prompt = awaiting_rating(session, clk, counter.id)
+        emit("rate:request" if prompt else "rate:idle", prompt or {})
+    elif room == "window" and isinstance(data.get("counter_id"), int):
+        counter = session.get(Counter, data["counter_id"])
+        if counter is None or not counter.active:
+            emit("error", {"code": "unknown_counter"})
+            return
+        join_room(f"window:{counter.id}")
+        emit("window:update", window_screen(session, counter))
+    elif room == "tablet" and isinstance(data.get("device"), str):
+        try:
+            tablet = tablet_by_digest(session, token_digest(data["device"]))
+        except QueueError:
+            emit("error", {"code": "unknown_tablet"})
+            return
+        join_room(f"counter:{tablet.counter_id}")
+        prompt = awaiting_rating(session, clk, tablet.counter_id)
         emit("rate:request" if prompt else "rate:idle", prompt or {})
     elif (
         room == "supervisor"

@@ -115,6 +115,18 @@ class RatingClosed(QueueError):
     code = "rating_closed"
 
 
+class UnknownTablet(NotFound):
+    """No active rating tablet has this token (never registered, or revoked)."""
+
+    code = "unknown_tablet"
+
+
+class NothingToRate(QueueError):
+    """The visit named is not the one the counter's tablet is asking about now."""
+
+    code = "nothing_to_rate"
+
+
 class InvalidInput(QueueError):
     """A value given to the engine is not acceptable."""
 

@@ -329,6 +329,21 @@ class KioskDevice(Base):
     created_at: Mapped[datetime]
 
 
+class RatingTablet(Base):
+    """A counter's rating tablet (评价器) an admin registered: reached by its own token, never a login."""
+
+    __tablename__ = "rating_tablets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+    counter: Mapped[Counter] = relationship()
+
+
 class AuditEntry(Base):
     """Who did what to which records, for changes of settings and views of personal data."""
 

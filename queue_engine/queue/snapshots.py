@@ -13,6 +13,7 @@ from queue_engine.core.clock import Clock, iso
 from queue_engine.core.kinds import ACTIVE_STATUSES, TicketStatus
 from queue_engine.core.models import Counter, Service, Ticket, TicketEvent, Visit
 from queue_engine.hall.calendar import hall_settings
+from queue_engine.queue.counters import current_session
 from queue_engine.queue.estimates import ServiceLoad, service_loads
 from queue_engine.queue.ordering import service_queue, tickets_ahead
 from queue_engine.queue.payloads import (
@@ -25,6 +26,7 @@ from queue_engine.queue.payloads import (
     ServiceEntry,
     TicketView,
     WaitingPosition,
+    WindowScreen,
 )
 
 RECENT_CALLS = 10
@@ -275,10 +277,14 @@ RATING_SCREEN_MINUTES = 10
 
 
 def awaiting_rating(session: Session, clock: Clock, counter_id: int) -> RatingPrompt | None:
-    """The counter's last visit, if finished in the last minutes and not rated yet (the tablet's prompt)."""
+    """The counter's last visit, if finished on the duty under way, in the last minutes, and not
+    rated yet (the tablet's prompt): never a visit from before the counter was closed and reopened."""
+    duty = current_session(session, counter_id)
+    if duty is None:
+        return None
     visit = session.scalars(
         select(Visit)
-        .where(Visit.counter_id == counter_id)
+        .where(Visit.counter_id == counter_id, Visit.finished_at >= duty.opened_at)
         .order_by(Visit.finished_at.desc(), Visit.id.desc())
         .limit(1)
     ).first()
@@ -287,3 +293,24 @@ def awaiting_rating(session: Session, clock: Clock, counter_id: int) -> RatingPr
     if clock.now() - visit.finished_at > timedelta(minutes=RATING_SCREEN_MINUTES):
         return None
     return {"token": visit.ticket.token, "number": visit.ticket.number, "service": visit.ticket.service.code}
+
+
+def window_screen(session: Session, counter: Counter) -> WindowScreen:
+    """What the screen above one window shows: the number at it now, paused or closed, the clerk."""
+    ticket = session.scalars(
+        select(Ticket)
+        .where(Ticket.counter_id == counter.id, Ticket.status.in_(ACTIVE_STATUSES))
+        .order_by(Ticket.called_at.desc())
+        .limit(1)
+    ).first()
+    clerk = counter.staff if counter.state != "closed" else None
+    return {
+        "counter": {"id": counter.id, "name": counter.name},
+        "state": str(counter.state),
+        "number": ticket.number if ticket else None,
+        "service": ticket.service.code if ticket else None,
+        "status": str(ticket.status) if ticket else None,
+        "clerk": {"name": clerk.display_name or clerk.username, "staff_number": clerk.username}
+        if clerk
+        else None,
+    }

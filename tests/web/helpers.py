@@ -16,6 +16,7 @@ PUBLIC = {
     ("GET", "/api/v1/tickets/{token}"),
     ("POST", "/api/v1/tickets/{token}/cancel"),
     ("POST", "/api/v1/tickets/{token}/rating"),
+    ("POST", "/api/v1/tablets/{device}/rating"),  # the holder of a rating tablet's device token
     ("GET", "/api/v1/display"),
     ("GET", "/api/v1/openapi.json"),
 }

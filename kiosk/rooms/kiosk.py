@@ -19,7 +19,7 @@ from kiosk.limits import DEVICE_COOKIE, DEVICE_COOKIE_DAYS, registered_device, t
 from kiosk.printing import PrinterError, Slip, print_slip
 from kiosk.qr import qr_svg
 from queue_engine import issue_ticket
-from queue_engine.core.errors import HallClosed, QueueError, ServiceClosed
+from queue_engine.core.errors import HallClosed, QueueError, ServiceClosed, ServiceNotServed
 from queue_engine.core.lookups import ticket_by_token
 from queue_engine.core.models import KioskDevice, Source, Ticket
 from queue_engine.hall.calendar import hall_settings, is_open
@@ -143,6 +143,8 @@ def take() -> Any:
     else:
         if isinstance(done.error, HallClosed):
             return _message(gettext("The hall is closed now. Tickets are issued during opening hours."), 409)
+        if isinstance(done.error, ServiceNotServed):
+            return _message(gettext("No counter serves this service now. Please ask at the desk."), 409)
         if isinstance(done.error, ServiceClosed):
             return _message(gettext("This service is not taking numbers now. Please ask at the desk."), 409)
         if done.error:

@@ -28,6 +28,7 @@ from queue_engine.core.models import (
     Visit,
 )
 from queue_engine.queue.counters import ensure_on_duty
+from queue_engine.queue.coverage import refuse_unserved
 from queue_engine.queue.ordering import call_sequence
 from queue_engine.queue.visit_record import VisitRecord
 
@@ -255,6 +256,7 @@ def transfer(
     ticket = _held_ticket(session, token, ACTIVE_STATUSES, "transfer", counter_id)
     if not target.active:
         raise ServiceClosed(f"Service {target.code} is not taking tickets now.")
+    refuse_unserved(session, target)
     if target.id == ticket.service_id:
         raise InvalidInput(f"Ticket {ticket.number} is already in service {target.code}.")
     now = clock.now()

@@ -40,6 +40,7 @@ from queue_engine.core.events import take_changes
 from queue_engine.core.models import Complaint, Counter, Role, Service, Ticket, User, Visit
 from queue_engine.hall.calendar import hall_settings, is_working_day
 from queue_engine.quality.complaints import update_complaint
+from queue_engine.queue.coverage import served_service_ids
 from queue_engine.queue.day import close_business_day
 from queue_engine.simulation.day import SimCounter, SimulatedDay
 from queue_engine.simulation.guard import refuse_hall_in_use
@@ -66,9 +67,11 @@ class _Hall:
 
 
 def _load_hall(session: Session, settings: SimulationSettings) -> _Hall:
+    served = served_service_ids(session)  # a service no counter serves takes no tickets
     services = {
         s.code: s
         for s in session.scalars(select(Service).where(Service.active.is_(True)).order_by(Service.sort_order))
+        if s.id in served
     }
     clerks = list(
         session.scalars(

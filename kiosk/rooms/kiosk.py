@@ -21,7 +21,7 @@ from kiosk.qr import qr_svg
 from queue_engine import issue_ticket
 from queue_engine.core.errors import HallClosed, QueueError, ServiceClosed, ServiceNotServed
 from queue_engine.core.lookups import ticket_by_token
-from queue_engine.core.models import KioskDevice, Source, Ticket
+from queue_engine.core.models import KioskDevice, PriorityPolicy, Source, Ticket
 from queue_engine.hall.calendar import hall_settings, is_open
 from queue_engine.queue.payloads import TicketView
 from queue_engine.queue.snapshots import service_list, ticket_view
@@ -52,6 +52,7 @@ def _screen_context() -> dict[str, Any]:
     return {
         "services": service_list(db_session(), clock(), lang, active_only=False),
         "hall_open": is_open(hall, clock().local()),
+        "offers_priority": hall.priority_policy != PriorityPolicy.STRICT,
         "hall_name": hall.name.get(lang) or next(iter(hall.name.values()), ""),
         "ticket_seconds": hall.kiosk_ticket_seconds,
         "request_key": secrets.token_urlsafe(16),
@@ -117,6 +118,7 @@ def _show_ticket(ticket: Ticket, *, reprint: bool = False) -> Any:
         reprint_seconds=REPRINT_SECONDS,
         ticket_seconds=hall_settings(db_session()).kiosk_ticket_seconds,
         hall_name=_screen_context()["hall_name"],
+        offers_priority=hall_settings(db_session()).priority_policy != PriorityPolicy.STRICT,
     )
 
 
@@ -126,6 +128,7 @@ def take() -> Any:
     """A touch on a service: issue its next ticket (once per screen, however often touched)."""
     code = request.form.get("service", "")[:16]
     key = request.form.get("key", "")[:64] or None
+    priority = request.form.get("priority") == "1"  # 老年人 / 残疾人 / 孕妇, chosen on the screen
     device = registered_device()
     try:
         with action() as done:
@@ -135,6 +138,7 @@ def take() -> Any:
                 code,
                 lang=current_language(),
                 source=Source.KIOSK if device else Source.WEB,
+                priority=priority,
                 request_key=key,
             )
     except IntegrityError:

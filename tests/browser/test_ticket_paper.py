@@ -51,10 +51,16 @@ def test_the_slip_prints_on_its_paper_inside_the_printable_width(server, new_pag
     page.emulate_media(media="print")
     shot(page, f"ticket-print-{paper}mm")
     extent = page.evaluate(
-        """() => { const slip = document.querySelector('.slip'); const box = slip.getBoundingClientRect();
+        """() => {
+          const slip = document.querySelector('.slip');
+          const box = slip.getBoundingClientRect();
           let right = box.right;
-          for (const el of slip.querySelectorAll('*')) right = Math.max(right, el.getBoundingClientRect().right);
-          return { width: box.width, overflow: right - box.right, scroll: slip.scrollWidth - slip.clientWidth }; }"""
+          for (const el of slip.querySelectorAll('*')) {
+            right = Math.max(right, el.getBoundingClientRect().right);
+          }
+          const scroll = slip.scrollWidth - slip.clientWidth;
+          return { width: box.width, overflow: right - box.right, scroll: scroll };
+        }"""
     )
     assert extent["width"] * PX_MM <= PRINTABLE[paper] + 0.3, extent
     assert extent["width"] * PX_MM >= PRINTABLE[paper] - 2, extent  # the printable width is used

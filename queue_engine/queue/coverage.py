@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from queue_engine.core.errors import ServiceNotServed
-from queue_engine.core.models import Counter, Service, counter_services
+from queue_engine.core.models import ACTIVE_STATUSES, Counter, Service, Ticket, counter_services
 
 
 def served_service_ids(session: Session) -> set[int]:
@@ -41,3 +41,20 @@ def refuse_unserved(session: Session, service: Service) -> None:
             f"暂无窗口办理{service.code}业务 · No counter serves service {service.code} now; "
             "please ask at the desk."
         )
+
+
+def calls_now(session: Session, service_id: int) -> list[tuple[str, str]]:
+    """(counter name, number) of the tickets called or being served now at the active counters
+    that serve a service: what a visitor waiting for it watches the board for."""
+    serving = (
+        select(counter_services.c.counter_id)
+        .join(Counter, Counter.id == counter_services.c.counter_id)
+        .where(counter_services.c.service_id == service_id, Counter.active.is_(True))
+    )
+    query = (
+        select(Counter.name, Ticket.number)
+        .join(Ticket, Ticket.counter_id == Counter.id)
+        .where(Counter.id.in_(serving), Ticket.status.in_(ACTIVE_STATUSES))
+        .order_by(Counter.id)
+    )
+    return [(name, number) for name, number in session.execute(query)]

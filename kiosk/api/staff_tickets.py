@@ -95,7 +95,14 @@ def finish(token: str, body: FinishVisit) -> Any:
 
 
 @bp.post("/tickets/<token>/transfer")
-@ticket_contract(TransferTicket, {404: "unknown_ticket, unknown_service", 422: "already in that service"})
+@ticket_contract(
+    TransferTicket,
+    {
+        404: "unknown_ticket, unknown_service",
+        409: "invalid_transition, not_at_this_counter, service_closed, service_not_served",
+        422: "already in that service",
+    },
+)
 def transfer_ticket(token: str, body: TransferTicket) -> Any:
     """Send the visitor to another service's queue, keeping number and place."""
     return _act(token, transfer, service_code=body.service)

@@ -91,6 +91,12 @@ class ServiceClosed(QueueError):
     code = "service_closed"
 
 
+class ServiceNotServed(QueueError):
+    """No counter serves this service now, so nobody would call the ticket."""
+
+    code = "service_not_served"
+
+
 class HallClosed(QueueError):
     """The hall is outside its opening hours."""
 

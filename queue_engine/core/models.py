@@ -179,6 +179,8 @@ class Ticket(Base):
     transfer_count: Mapped[int] = mapped_column(Integer, default=0)
     # Set by the kiosk per screen; a second touch with the same key gets the same ticket.
     request_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Made by ``flask simulate`` (history for demonstrations), never by a visitor.
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     service: Mapped[Service] = relationship(foreign_keys=[service_id])
     counter: Mapped[Counter | None] = relationship(foreign_keys=[counter_id])

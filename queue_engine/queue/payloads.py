@@ -17,6 +17,7 @@ class ServiceEntry(TypedDict):
     names: dict[str, str]
     category: str
     active: bool
+    served: bool
     waiting: int
     estimated_wait_s: int
 

@@ -14,6 +14,7 @@ from queue_engine.core.kinds import ACTIVE_STATUSES, TicketStatus
 from queue_engine.core.models import Counter, Service, Ticket, TicketEvent, Visit
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.queue.counters import current_session
+from queue_engine.queue.coverage import served_service_ids
 from queue_engine.queue.estimates import ServiceLoad, service_loads
 from queue_engine.queue.ordering import service_queue, tickets_ahead
 from queue_engine.queue.payloads import (
@@ -37,6 +38,7 @@ def service_list(
 ) -> list[ServiceEntry]:
     """Services in kiosk order, with waiting count and estimated wait for a new ticket."""
     loads = service_loads(session, clock)
+    served = served_service_ids(session)
     query = select(Service).order_by(Service.sort_order, Service.code)
     if active_only:
         query = query.where(Service.active.is_(True))
@@ -48,6 +50,7 @@ def service_list(
             "names": dict(s.names),
             "category": s.category,
             "active": s.active,
+            "served": s.id in served,
             "waiting": loads[s.id].waiting,
             "estimated_wait_s": loads[s.id].new_ticket_estimate,
         }

@@ -272,7 +272,7 @@ def _monday_with_everything_open(session, clock, make_service, make_counter, mak
     """Monday: tickets waiting, called and being served, one done, at counters of two clerks."""
     save_hall(session, clock, None, hall_values(opening_hours=WEEKDAY_HOURS, day_close_delay_min=60))
     session.commit()
-    a = make_service("A")
+    a = make_service("A", served=False)
     one, two, three = make_counter("1", [a]), make_counter("2", [a]), make_counter("3", [a])
     clerk1, clerk2 = make_user("clerk1"), make_user("clerk2")
     clock.set(local(5, "16:00"))

@@ -450,6 +450,14 @@ def test_a_new_service_is_listed_and_numbered_with_its_prefix(app, admin, client
     page = html(response)
     assert response.status_code == 200
     assert 'hx-swap-oob="beforeend:#service-list"' in page and 'data-service="E"' in page
+    refused = client.post("/api/v1/tickets", json={"service": "E"})
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "service_not_served"
+    assert "No counter serves E" in html(admin.get("/admin/services"))  # until a counter serves it
+    with app.app_context():
+        new = db.session.scalars(select(Service).where(Service.code == "E")).one()
+        counter = db.session.scalars(select(Counter).order_by(Counter.id)).first()
+        counter.services.append(new)
+        db.session.commit()
     ticket = client.post("/api/v1/tickets", json={"service": "E"}).get_json()
     assert ticket["number"] == "E101"
     assert [r.action for r in audit_rows(app)] == ["create_service"]

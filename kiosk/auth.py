@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -159,10 +161,22 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "strong"
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("pages.home")
+def safe_next(target: str | None) -> str | None:
+    """A same-site path to go on to after log-in, or None for anything that could leave the site.
+
+    Browsers drop tabs and newlines inside a URL and read a backslash as a slash, so a slash,
+    a tab and ``/evil.example`` means ``//evil.example``: control characters and spaces are
+    taken out and backslashes read as slashes before the path is judged, and only a plain path
+    on this host remains.
+    """
+    if not target:
+        return None
+    cleaned = "".join(ch for ch in target if unicodedata.category(ch)[0] != "C" and not ch.isspace())
+    cleaned = cleaned.replace("\\", "/")
+    parts = urlsplit(cleaned)
+    if parts.scheme or parts.netloc or not cleaned.startswith("/") or cleaned.startswith("//"):
+        return None
+    return cleaned
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -174,7 +188,7 @@ def login() -> Any:
         if user is not None:
             session.permanent = True
             login_user(StaffUser(user))
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")) or url_for("pages.home"))
         error = "Wrong username or password. / 用户名或密码错误。"
     status = 401 if error else 200
     return render_template("auth/login.html", error=error), status

@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kiosk.extensions import csrf, db, limiter, login_manager, migrate, socketio
 from queue_engine.core.clock import Clock
-from queue_engine.core.db import configure_engine
+from queue_engine.core.db import ENGINE_OPTIONS, configure_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 # The migration scripts ship inside the package, so that an installed app finds them.
@@ -28,6 +28,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(from_environment(instance, ROOT))
     if test_config:
         app.config.from_mapping(test_config)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **ENGINE_OPTIONS,
+        **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+    }
     app.config.setdefault("QMS_CLOCK", Clock(ZoneInfo(app.config["QMS_TIMEZONE"])))
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("QMS_REDIS_URL") or "memory://"
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)

@@ -76,7 +76,11 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         status = error.code or 500
         code = HTTP_CODES.get(status, "http_error")
-        if status == 429:
+        if status == 429 and request.endpoint == "auth.login":
+            message = (
+                "Too many failed log-ins from this address; please wait. / 登录失败次数过多，请稍后再试。"
+            )
+        elif status == 429:
             message = "Too many tickets from this address; please wait a minute. / 取号过于频繁，请稍后再试。"
         else:
             message = error.description or error.name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -214,3 +215,32 @@ def test_an_admins_password_reset_ends_the_old_session(app):
 )
 def test_each_role_lands_on_its_own_screen(client, username, screen):
     assert post_login(client, username).headers["Location"] == screen
+
+
+def test_an_admin_form_sent_after_the_session_lapsed_keeps_what_was_typed(app):
+    lapsed = app.test_client()  # the session cookie expired: no login, no CSRF token any more
+    typed = {
+        "username": "wang",
+        "display_name": "王小明 · 综合窗口",
+        "role": "clerk",
+        "password": "Typed-secret-1",
+    }
+    answer = lapsed.post(
+        "/admin/staff",
+        data={**typed, "csrf_token": "from-the-old-page"},
+        headers={"Referer": "http://localhost/admin/staff"},
+    )
+    assert answer.status_code == 302
+    assert answer.headers["Location"].startswith("/login?next=/admin/staff")
+    login_page = lapsed.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "会话已过期，请重新登录 · Session expired, please log in" in login_page
+
+    again = post_login(lapsed, "admin", query="?next=/admin/staff")
+    assert again.headers["Location"] == "/admin/staff"
+    page = lapsed.get("/admin/staff").get_data(as_text=True)
+    kept = json.loads(re.search(r'id="qms-restored-form">(.*?)</script>', page, re.S).group(1))
+    assert kept["action"] == "/admin/staff"
+    assert kept["fields"]["display_name"] == ["王小明 · 综合窗口"]
+    assert kept["fields"]["username"] == ["wang"]
+    assert "password" not in kept["fields"] and "Typed-secret-1" not in page
+    assert "qms-restored-form" not in lapsed.get("/admin/staff").get_data(as_text=True), "put back once"

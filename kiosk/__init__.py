@@ -56,7 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         cors_allowed_origins=app.config.get("QMS_CORS_ORIGINS"),  # type: ignore[arg-type]
     )
 
-    from kiosk import api, auth, cli, errors, filters, htmx, i18n, pages, realtime, runtime
+    from kiosk import api, auth, cli, errors, filters, htmx, i18n, pages, realtime, runtime, security
     from kiosk.rooms import admin, counter, display, kiosk, quality, records, supervisor, ticket
 
     i18n.init_app(app)
@@ -64,6 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     errors.init_app(app)
     htmx.init_app(app)  # Vary: HX-Request on every answer
+    security.init_app(app)  # CSP, nosniff, Referrer-Policy, no-store on token pages, HSTS over TLS
     rooms = (kiosk.bp, ticket.bp, display.bp, counter.bp, records.bp, quality.bp, admin.bp, supervisor.bp)
     for blueprint in (auth.bp, api.bp, pages.bp, *rooms):
         app.register_blueprint(blueprint)

@@ -23,6 +23,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app from the environment, overridden by ``test_config`` when given."""
     instance = Path(os.environ.get("QMS_INSTANCE_PATH") or ROOT / "instance").resolve()
     app = Flask(__name__, instance_path=str(instance))
+    from kiosk import security
+
+    security.bound_ids(app)  # before any route: ids beyond the columns' range are 404s
     from kiosk.config import from_environment
 
     app.config.from_mapping(from_environment(instance, ROOT))
@@ -56,7 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         cors_allowed_origins=app.config.get("QMS_CORS_ORIGINS"),  # type: ignore[arg-type]
     )
 
-    from kiosk import api, auth, cli, errors, filters, htmx, i18n, pages, realtime, runtime, security
+    from kiosk import api, auth, cli, errors, filters, htmx, i18n, pages, realtime, runtime
     from kiosk.rooms import admin, counter, display, kiosk, quality, records, supervisor, ticket
 
     i18n.init_app(app)

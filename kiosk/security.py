@@ -18,9 +18,11 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, abort, request
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.routing import IntegerConverter
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -68,7 +70,48 @@ def _headers(response: Response) -> Response:
     return response
 
 
+# The largest id any table holds (a 32-bit INTEGER on PostgreSQL): a larger one names nothing.
+MAX_ID = 2**31 - 1
+UNPAIRED_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route: an id beyond the column's range is a 404, not a 500."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 (werkzeug's name)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def half_surrogate(text: str) -> bool:
+    """Whether text holds half a surrogate pair (JSON's ``\\ud800``), which no database stores."""
+    return UNPAIRED_SURROGATE.search(text) is not None
+
+
+def unstorable(text: str) -> bool:
+    """Whether text holds what no database column can keep: a NUL, or half a surrogate pair."""
+    return "\x00" in text or half_surrogate(text)
+
+
+def _refuse_unstorable_input() -> None:
+    # Query strings and forms of the pages: refused whole (400) before any view reads them,
+    # instead of failing inside PostgreSQL.  The API's models refuse NUL per field (422), and
+    # kiosk/api/parsing.py a JSON body with half a surrogate pair (400).
+    if request.blueprint == "api":
+        return
+    for source in (request.args, request.form):
+        for name, values in source.lists():
+            if unstorable(name) or any(unstorable(value) for value in values):
+                abort(400, f"The field {name!r} holds a NUL character. / 输入含有无效字符。")
+
+
 def init_app(app: Flask) -> None:
     """Set the headers on every answer and make the session cookie follow the scheme."""
     app.session_interface = SessionInterface()
+    app.before_request(_refuse_unstorable_input)
     app.after_request(_headers)
+
+
+def bound_ids(app: Flask) -> None:
+    """Make ``<int:...>`` refuse ids beyond ``MAX_ID``; before any route is added."""
+    app.url_map.converters["int"] = IdConverter

@@ -82,3 +82,30 @@ def test_staff_pages_run_under_the_policy(server, new_page):
     page.evaluate("() => { window.__printed = 0; window.print = () => { window.__printed += 1; }; }")
     page.click("[data-print]")
     assert page.evaluate("() => window.__printed") == 1
+
+
+def test_a_form_sent_after_the_session_lapsed_comes_back_filled_in(server, new_page):
+    page = new_page(1440, 1000)
+    problems = _watch(page)
+    page.goto(f"{server.url}/login?next=/admin/staff")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_url(re.compile(r"/admin/staff$"))
+    form = page.locator("#user-new")
+    form.locator("input[name=username]").fill("zhao")
+    form.locator("input[name=display_name]").fill("赵敏 · 窗口 5")
+    page.context.clear_cookies()  # the session lapsed while the admin was typing
+
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/login\?next=/admin/staff$"))
+    assert "会话已过期，请重新登录 · Session expired, please log in" in page.locator(".flash").inner_text()
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_url(re.compile(r"/admin/staff$"))
+
+    form = page.locator("#user-new")
+    assert form.locator("input[name=username]").input_value() == "zhao"
+    assert form.locator("input[name=display_name]").input_value() == "赵敏 · 窗口 5"
+    assert problems == [] and page.js_errors == []

@@ -64,7 +64,9 @@ def _audited(app, action: str) -> list[str]:
         return list(db.session.scalars(select(AuditEntry.target).where(AuditEntry.action == action)))
 
 
-def test_ten_wrong_passwords_lock_the_account_for_fifteen_minutes(app, client, clock):
+def test_ten_wrong_passwords_lock_the_account_for_fifteen_minutes(app_factory, database_url, clock):
+    app = app_factory(database_url)  # the lock's time is stored and compared on both databases
+    client = app.test_client()
     for _ in range(10):
         assert post_login(client, "clerk1", "not-the-password").status_code == 401
     locked = post_login(client, "clerk1")  # the right password, too late

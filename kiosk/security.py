@@ -97,8 +97,8 @@ def _refuse_unstorable_input() -> None:
     # Query strings and forms of the pages: refused whole (400) before any view reads them,
     # instead of failing inside PostgreSQL.  The API's models refuse NUL per field (422), and
     # kiosk/api/parsing.py a JSON body with half a surrogate pair (400).
-    if request.blueprint == "api":
-        return
+    if request.blueprint == "api" or request.endpoint == "auth.login":
+        return  # a NUL in a log-in is a wrong login (401), like any other
     for source in (request.args, request.form):
         for name, values in source.lists():
             if unstorable(name) or any(unstorable(value) for value in values):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
+from tests.web.staff_login import log_in
+
 
 @pytest.fixture
 def app(database_url, app_factory):
@@ -28,9 +30,12 @@ def test_an_id_beyond_the_columns_range_is_not_found(plain, auth, path):
     assert answer.status_code == 404
 
 
-def test_a_nul_in_a_page_filter_or_form_is_refused(plain):
+def test_a_nul_in_a_page_filter_or_form_is_refused(app, plain):
     assert plain.get("/visits?from=2026-01-05%00").status_code == 400
-    assert plain.post("/login", data={"username": "admin\x00", "password": "x"}).status_code == 400
+    csrf = log_in(plain, "clerk1")
+    assert plain.post("/counter/1/open", data={"csrf_token": csrf}).status_code in (200, 302)
+    closed = plain.post("/counter/1/close", data={"handover_note": "打印机\x00缺纸", "csrf_token": csrf})
+    assert closed.status_code == 400
 
 
 def test_json_nested_too_deep_or_with_half_a_surrogate_is_refused(plain):

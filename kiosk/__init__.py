@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kiosk.extensions import csrf, db, limiter, login_manager, migrate, socketio
 from queue_engine.core.clock import Clock
-from queue_engine.core.db import configure_engine
+from queue_engine.core.db import ENGINE_OPTIONS, configure_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 # The migration scripts ship inside the package, so that an installed app finds them.
@@ -23,14 +23,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app from the environment, overridden by ``test_config`` when given."""
     instance = Path(os.environ.get("QMS_INSTANCE_PATH") or ROOT / "instance").resolve()
     app = Flask(__name__, instance_path=str(instance))
+    from kiosk import security
+
+    security.bound_ids(app)  # before any route: ids beyond the columns' range are 404s
     from kiosk.config import from_environment
 
     app.config.from_mapping(from_environment(instance, ROOT))
     if test_config:
         app.config.from_mapping(test_config)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **ENGINE_OPTIONS,
+        **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+    }
     app.config.setdefault("QMS_CLOCK", Clock(ZoneInfo(app.config["QMS_TIMEZONE"])))
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("QMS_REDIS_URL") or "memory://"
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # Flask-Limiter would otherwise take an earlier app's choice (its one object keeps it).
+    app.config.setdefault("RATELIMIT_ENABLED", True)
     if proxies := app.config.get("QMS_PROXY_COUNT"):
         # Behind nginx: the visitor's address (for the ticket limit) and scheme come from it.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
@@ -65,6 +74,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     errors.init_app(app)
     htmx.init_app(app)  # Vary: HX-Request on every answer
+    security.init_app(app)  # CSP, nosniff, Referrer-Policy, no-store on token pages, HSTS over TLS
     rooms = (
         kiosk.bp,
         ticket.bp,

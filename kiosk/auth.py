@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     Flask,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -24,9 +27,12 @@ from flask_login import UserMixin, current_user, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from kiosk.extensions import csrf, db, login_manager
+from kiosk.context import clock
+from kiosk.extensions import csrf, db, db_session, limiter, login_manager
 from queue_engine.core.kinds import Role
 from queue_engine.core.models import Counter, User
+from queue_engine.hall.logins import DEFAULT_MAX_FAILURES, change_own_password, end_sessions, login_attempt
+from queue_engine.hall.staff import password_problem
 
 bp = Blueprint("auth", __name__)
 
@@ -72,7 +78,11 @@ def issue_token(user: User) -> str:
 
 
 def check_login(username: str, password: str) -> User | None:
-    """The active user with these credentials, if any."""
+    """The active, unlocked user with these credentials, if any; the attempt is counted.
+
+    Wrong passwords in a row lock the account (queue_engine/hall/logins.py); whatever refused
+    the attempt, the caller answers the same, so that nobody learns whether a user exists.
+    """
     query = select(User).where(User.username == username)
     # No username holds NUL, and PostgreSQL fails on NUL in a query rather than finding none.
     user = None if "\x00" in username else db.session.scalars(query).first()
@@ -80,7 +90,11 @@ def check_login(username: str, password: str) -> User | None:
         # Same cost whether or not the user exists, so timing does not reveal usernames.
         check_password_hash(_DUMMY_HASH, password)
         return None
-    return user if check_password_hash(user.password_hash, password) else None
+    password_ok = check_password_hash(user.password_hash, password)
+    limit = int(current_app.config.get("QMS_LOGIN_MAX_FAILURES", DEFAULT_MAX_FAILURES))
+    allowed = login_attempt(db_session(), clock(), user, password_ok, limit)
+    db.session.commit()
+    return user if allowed else None
 
 
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
@@ -96,7 +110,12 @@ def _load_user(user_id: str) -> StaffUser | None:
         # Judged by its token alone: such calls skip CSRF, so the cookie must not ride along.
         return None
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return StaffUser(user) if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    # A cookie from before a log-out, a password reset or a deactivation logs nobody in.
+    if session.get(SESSION_GENERATION, 0) != (user.session_generation or 0):
+        return None
+    return StaffUser(user)
 
 
 def _load_bearer(req: Any) -> StaffUser | None:
@@ -151,39 +170,128 @@ def _csrf_check() -> None:
     csrf.protect()
 
 
+def _password_change_first() -> Any:
+    # A password someone else chose: nothing but choosing one's own (or logging out) until then.
+    if not current_user.is_authenticated or getattr(g, "auth_by_token", False):
+        return None
+    if not staff().user.must_change_password:
+        return None
+    if request.endpoint in ("auth.change_password", "auth.logout", "static"):
+        return None
+    if request.blueprint == "api":
+        abort(403, "Choose a new password first (/password). / 请先修改密码。")
+    return redirect(url_for("auth.change_password", next=safe_next(request.full_path)))
+
+
 def init_app(app: Flask) -> None:
-    """Hook CSRF checking and the login view into the app."""
+    """Hook CSRF checking, the log-in view and the forced password change into the app."""
+    app.config.setdefault("QMS_LOGIN_MAX_FAILURES", DEFAULT_MAX_FAILURES)
     app.before_request(_csrf_check)
+    app.before_request(_password_change_first)
     login_manager.user_loader(_load_user)
     login_manager.request_loader(_load_bearer)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("pages.home")
+def safe_next(target: str | None) -> str | None:
+    """A same-site path to go on to after log-in, or None for anything that could leave the site.
+
+    Browsers drop tabs and newlines inside a URL and read a backslash as a slash, so a slash,
+    a tab and ``/evil.example`` means ``//evil.example``: control characters and spaces are
+    taken out and backslashes read as slashes before the path is judged, and only a plain path
+    on this host remains.
+    """
+    if not target:
+        return None
+    cleaned = "".join(ch for ch in target if unicodedata.category(ch)[0] != "C" and not ch.isspace())
+    cleaned = cleaned.replace("\\", "/")
+    parts = urlsplit(cleaned)
+    if parts.scheme or parts.netloc or not cleaned.startswith("/") or cleaned.startswith("//"):
+        return None
+    return cleaned
+
+
+LOGIN_REFUSED = (
+    "Wrong username or password, or locked after too many tries (wait 15 minutes). "
+    "/ 用户名或密码错误，或错误次数过多已锁定（请 15 分钟后再试）。"
+)
+SESSION_GENERATION = "gen"
+LANDING = {Role.CLERK: "counter.choose", Role.SUPERVISOR: "supervisor.live", Role.ADMIN: "admin.index"}
+
+
+def _failed(response: Any) -> bool:
+    return bool(response.status_code == 401)
+
+
+def _address_limit() -> str:
+    return str(current_app.config.get("QMS_LOGIN_ADDRESS_LIMIT", "30/minute;200/hour"))
+
+
+def landing(user: User) -> str:
+    """Where a member of staff goes after logging in when no page was asked for."""
+    return url_for(LANDING.get(Role(user.role), "pages.home"))
+
+
+def start_session(user: User) -> None:
+    """Log a member of staff in on this browser, tied to their current session generation."""
+    session.permanent = True
+    login_user(StaffUser(user))
+    session[SESSION_GENERATION] = user.session_generation or 0
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_address_limit, methods=["POST"], deduct_when=_failed, scope="login")
 def login() -> Any:
-    """The staff login form."""
+    """The staff login form; wrong passwords are throttled per address and lock the account."""
     error = None
     if request.method == "POST":
         user = check_login(request.form.get("username", "")[:64], request.form.get("password", "")[:256])
         if user is not None:
-            session.permanent = True
-            login_user(StaffUser(user))
-            return redirect(_safe_next(request.args.get("next")))
-        error = "Wrong username or password. / 用户名或密码错误。"
+            start_session(user)
+            wanted = safe_next(request.args.get("next"))
+            if user.must_change_password:
+                return redirect(url_for("auth.change_password", next=wanted))
+            return redirect(wanted or landing(user))
+        error = LOGIN_REFUSED
     status = 401 if error else 200
     return render_template("auth/login.html", error=error), status
 
 
+@bp.route("/password", methods=["GET", "POST"])
+def change_password() -> Any:
+    """Choose one's own password (required after an admin's reset or a random demo password)."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path))
+    user = staff().user
+    error = None
+    if request.method == "POST":
+        new = request.form.get("password", "")[:300]
+        if not check_password_hash(user.password_hash, request.form.get("current", "")[:256]):
+            error = "The current password is wrong. · 当前密码不正确。"
+        elif new != request.form.get("confirm", ""):
+            error = "The two new passwords differ. · 两次输入的新密码不一致。"
+        elif new and check_password_hash(user.password_hash, new):
+            error = "Choose a password other than the current one. · 新密码不能与当前密码相同。"
+        else:
+            error = password_problem(new, user.username)
+        if error is None:
+            change_own_password(db_session(), clock(), user, hash_password(new))
+            db.session.commit()
+            start_session(user)  # this browser stays logged in; every other session ends
+            flash("Password changed. · 密码已修改。")
+            return redirect(safe_next(request.args.get("next")) or landing(user))
+    status = 422 if error else 200
+    return render_template("auth/password.html", error=error, forced=user.must_change_password), status
+
+
 @bp.post("/logout")
 def logout() -> Any:
-    """End the staff session."""
+    """End the staff session, on the server too: a saved copy of the cookie no longer works."""
+    if current_user.is_authenticated:
+        end_sessions(staff().user)
+        db.session.commit()
     logout_user()
+    session.pop(SESSION_GENERATION, None)
     flash("Logged out. / 已退出登录。")
     return redirect(url_for("auth.login"))

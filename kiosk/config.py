@@ -53,6 +53,10 @@ def from_environment(instance_path: Path, root: Path) -> dict[str, Any]:
         "QMS_PRINTER": env.get("QMS_PRINTER") or None,
         "QMS_PUBLIC_URL": env.get("QMS_PUBLIC_URL") or None,
         "QMS_TICKET_RATE_LIMIT": env.get("QMS_TICKET_RATE_LIMIT", "20/minute"),
+        # Wrong passwords in a row before a staff account is locked for 15 minutes (0: never).
+        "QMS_LOGIN_MAX_FAILURES": int(env.get("QMS_LOGIN_MAX_FAILURES", "10")),
+        # Failed log-ins one client address may make, whatever the usernames it tries.
+        "QMS_LOGIN_ADDRESS_LIMIT": env.get("QMS_LOGIN_ADDRESS_LIMIT", "30/minute;200/hour"),
         "PORT": int(env.get("PORT", "5000")),
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, flash, jsonify, make_response, redirect, render_template, request, session, url_for
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from kiosk.auth import safe_next
 from kiosk.extensions import db
+from kiosk.htmx import is_htmx
 from queue_engine.core.errors import QueueError
 
 STATUS_BY_KIND = {"not_found": 404, "conflict": 409, "invalid": 422}
@@ -51,8 +55,60 @@ def _render(status: int, code: str, message: str) -> Any:
     return render_template("error.html", status=status, code=code, message=message), status
 
 
+STAFF_BLUEPRINTS = {"admin", "counter", "supervisor", "records", "quality"}
+SESSION_EXPIRED = "会话已过期，请重新登录 · Session expired, please log in"
+RESTORE_KEY = "restore_form"
+RESTORE_MAX_CHARS = 1500  # the session is a cookie: what was typed must fit in it
+
+
+def _lapsed_staff_form() -> bool:
+    """A staff form posted after its session lapsed (its CSRF token went with the session)."""
+    area = (request.blueprint or "").split(".")[0]
+    return request.method == "POST" and area in STAFF_BLUEPRINTS and not current_user.is_authenticated
+
+
+def _typed_fields() -> dict[str, list[str]]:
+    kept: dict[str, list[str]] = {}
+    room = RESTORE_MAX_CHARS
+    for name in request.form:
+        if name == "csrf_token" or "password" in name or "token" in name:
+            continue  # secrets are typed again, never kept in a cookie
+        values = request.form.getlist(name)
+        size = len(name) + sum(len(v) for v in values)
+        if size > room:
+            continue
+        room -= size
+        kept[name] = values
+    return kept
+
+
+def _log_in_again() -> Any:
+    """Send the member of staff to log in, then back to the form with what they typed."""
+    referrer = urlsplit(request.referrer or "")
+    same_site = not referrer.netloc or referrer.netloc == request.host
+    page = (safe_next(referrer.path) if same_site else None) or request.path
+    session[RESTORE_KEY] = {"page": page, "action": request.path, "fields": _typed_fields()}
+    flash(SESSION_EXPIRED)
+    target = url_for("auth.login", next=page)
+    if is_htmx():
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+def restored_form() -> dict[str, Any] | None:
+    """What a member of staff typed before their session lapsed, once, on the page it belongs to."""
+    kept = session.get(RESTORE_KEY)
+    if not kept or kept.get("page") != request.path or not current_user.is_authenticated:
+        return None
+    session.pop(RESTORE_KEY, None)
+    return {"action": kept.get("action", ""), "fields": kept.get("fields", {})}
+
+
 def init_app(app: Flask) -> None:
     """Register the error handlers."""
+    app.context_processor(lambda: {"restored_form": restored_form})
 
     @app.errorhandler(QueueError)
     def _queue_error(error: QueueError) -> Any:
@@ -67,6 +123,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError) -> Any:
         db.session.rollback()
+        if _lapsed_staff_form():
+            return _log_in_again()
         return _render(
             400, "csrf_failed", "The form expired or lacks its security token; reload the page and try again."
         )
@@ -76,7 +134,11 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         status = error.code or 500
         code = HTTP_CODES.get(status, "http_error")
-        if status == 429:
+        if status == 429 and request.endpoint == "auth.login":
+            message = (
+                "Too many failed log-ins from this address; please wait. / 登录失败次数过多，请稍后再试。"
+            )
+        elif status == 429:
             message = "Too many tickets from this address; please wait a minute. / 取号过于频繁，请稍后再试。"
         else:
             message = error.description or error.name

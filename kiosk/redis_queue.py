@@ -45,7 +45,11 @@ class TimedRedisManager(socketio.RedisManager):  # type: ignore[misc]
 
 
 def client_manager(url: str | None, channel: str, *, write_only: bool = False) -> dict[str, Any]:
-    """The ``client_manager`` option of Flask-SocketIO for a Redis URL ({} without one)."""
+    """The ``client_manager`` option of Flask-SocketIO for a Redis URL (None without one).
+
+    None, not nothing: Flask-SocketIO keeps the options of an earlier ``init_app`` of the same
+    SocketIO object, so an app without Redis after one with it would inherit its manager.
+    """
     if not url:
-        return {}
+        return {"client_manager": None}
     return {"client_manager": TimedRedisManager(url, channel, write_only)}

@@ -14,6 +14,7 @@ from pydantic_core import ErrorDetails
 from werkzeug.exceptions import BadRequest
 
 from kiosk.errors import ApiError
+from kiosk.security import half_surrogate
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -28,14 +29,30 @@ def parse_body(model: type[M]) -> M:
     else:
         try:
             body = request.get_json()
-        except BadRequest:
+        except (BadRequest, RecursionError):  # RecursionError: JSON nested thousands deep
             raise ApiError(400, "malformed_json", "The body is not valid JSON.") from None
+        if _holds_half_surrogate(body):
+            raise ApiError(400, "malformed_json", "The body holds half a surrogate pair (not text).")
     if not isinstance(body, dict):
         raise ApiError(422, "invalid_input", "The body must be a JSON object.")
     try:
         return model.model_validate(body)
     except ValidationError as error:
         raise ApiError(422, "invalid_input", _body_message(error)) from None
+
+
+def _holds_half_surrogate(value: Any) -> bool:
+    pending = [value]
+    while pending:  # no recursion: the body may be nested deep
+        item = pending.pop()
+        if isinstance(item, str) and half_surrogate(item):
+            return True
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def parse_query(model: type[M]) -> M:

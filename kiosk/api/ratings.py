@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
@@ -16,6 +15,7 @@ from kiosk.auth import MANAGER_ROLES, staff
 from kiosk.context import clock
 from kiosk.extensions import db, db_session
 from queue_engine.core.dates import MAX_DAYS, DateRange
+from queue_engine.core.exports import write_csv
 from queue_engine.hall.audit import audit
 from queue_engine.quality.rating_export import FIELDS, ratings_between
 
@@ -46,9 +46,7 @@ def ratings(query: RatingsQuery) -> Any:
             {"from": start.isoformat(), "to": end.isoformat(), "count": len(rows), "ratings": rows}
         )
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=FIELDS)
-    writer.writeheader()
-    writer.writerows(rows)
+    write_csv(out, FIELDS, ([row[name] for name in FIELDS] for row in rows))
     return Response(
         out.getvalue(),
         mimetype="text/csv",

@@ -30,6 +30,7 @@ from queue_engine.hall.admin import register_kiosk as register_kiosk_device
 from queue_engine.hall.admin import register_tablet as register_rating_tablet
 from queue_engine.hall.admin import revoke_tablet as revoke_rating_tablet
 from queue_engine.hall.rules import SettingsInvalid
+from queue_engine.hall.staff import password_problem
 
 
 def logins_file() -> Path:
@@ -118,8 +119,8 @@ def create_user(username: str, role: str, display_name: str, counters: str, pass
     """Create a member of staff (the password is asked for, or QMS_NEW_USER_PASSWORD)."""
     if db.session.scalars(select(User).where(User.username == username)).first():
         raise click.ClickException(f"A user named {username!r} exists already.")
-    if len(password) < 8:
-        raise click.ClickException("The password must have at least 8 characters.")
+    if problem := password_problem(password, username):
+        raise click.ClickException(problem)
     ids = [int(c) for c in counters.split(",") if c.strip().isdigit()]
     user = User(
         username=username,

@@ -5,7 +5,6 @@ Every page that shows visitors' personal data writes an audit row naming the rec
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 from typing import Any
@@ -18,6 +17,7 @@ from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
 from kiosk.context import clock
 from kiosk.extensions import db, db_session
 from queue_engine.core.dates import DateRange
+from queue_engine.core.exports import write_csv
 from queue_engine.core.kinds import Role
 from queue_engine.core.models import Complaint, Ticket, User, Visit
 from queue_engine.hall.audit import audit
@@ -86,40 +86,38 @@ def visits_csv() -> Any:
     rows = _visits(start, end)
     _audit_view("export_visits", rows)
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
+    header = [
+        "number",
+        "service",
+        "counter",
+        "staff_id",
+        "finished_at",
+        "outcome",
+        "customer_name",
+        "contact",
+        "description",
+        "notes",
+        "rating",
+        "rating_comment",
+    ]
+    lines = (
         [
-            "number",
-            "service",
-            "counter",
-            "staff_id",
-            "finished_at",
-            "outcome",
-            "customer_name",
-            "contact",
-            "description",
-            "notes",
-            "rating",
-            "rating_comment",
+            v.ticket.number,
+            v.ticket.service.code,
+            v.counter_id,
+            v.staff_id,
+            v.finished_at.isoformat(),
+            v.outcome,
+            v.customer_name,
+            v.contact,
+            v.description,
+            v.notes,
+            v.rating or "",
+            v.rating_comment or "",
         ]
+        for v in rows
     )
-    for v in rows:
-        writer.writerow(
-            [
-                v.ticket.number,
-                v.ticket.service.code,
-                v.counter_id,
-                v.staff_id,
-                v.finished_at.isoformat(),
-                v.outcome,
-                v.customer_name,
-                v.contact,
-                v.description,
-                v.notes,
-                v.rating or "",
-                v.rating_comment or "",
-            ]
-        )
+    write_csv(out, header, lines)
     return Response(
         out.getvalue(),
         mimetype="text/csv",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -17,6 +16,7 @@ from kiosk.extensions import db, db_session
 from kiosk.htmx import is_htmx
 from queue_engine.core.dates import DateRange
 from queue_engine.core.errors import InvalidFields
+from queue_engine.core.exports import append_xlsx_row, write_csv
 from queue_engine.core.models import Counter, Service, User
 from queue_engine.quality.rectification import open_cases_overview
 from queue_engine.queue.coverage import unserved_services
@@ -184,10 +184,6 @@ def _export_name(result: dict[str, Any], extension: str) -> str:
     return f"report-{span}.{extension}"
 
 
-def _cell(value: Any) -> Any:
-    return "" if value is None else value
-
-
 @bp.get("/reports.csv")
 @roles_required(*MANAGER_ROLES)
 def reports_csv() -> Response:
@@ -195,10 +191,7 @@ def reports_csv() -> Response:
     result = _report()
     out = io.StringIO()
     out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(HEADER)
-    for row in figure_rows(result):
-        writer.writerow([_cell(v) for v in row])
+    write_csv(out, HEADER, figure_rows(result))
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f"attachment; filename={_export_name(result, 'csv')}"
     return response
@@ -215,9 +208,9 @@ def reports_xlsx() -> Response:
     sheet = book.active
     assert sheet is not None
     sheet.title = "figures"
-    sheet.append(HEADER)
+    append_xlsx_row(sheet, HEADER)
     for row in figure_rows(result):
-        sheet.append([_cell(v) for v in row])
+        append_xlsx_row(sheet, row)
     sheet.freeze_panes = "A2"
     for column, width in zip("ABCD", (12, 16, 30, 14), strict=True):
         sheet.column_dimensions[column].width = width

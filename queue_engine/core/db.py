@@ -11,6 +11,9 @@ from weakref import WeakSet
 from sqlalchemy import Connection, Engine, create_engine, event
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Every engine of the app, the CLI and the simulator: a failed statement is logged without its
+# parameters, which hold visitors' names, contacts and descriptions (personal data, §13).
+ENGINE_OPTIONS: dict[str, Any] = {"hide_parameters": True}
 READ_ONLY_OPTION = "qms_read_only"
 _configured: WeakSet[Engine] = WeakSet()
 _read_only: ContextVar[bool] = ContextVar("qms_read_only", default=False)
@@ -92,4 +95,4 @@ def sqlalchemy_url(url: str) -> str:
 
 def make_engine(url: str, **options: Any) -> Engine:
     """Create an engine for a database URL, configured for the queue."""
-    return configure_engine(create_engine(sqlalchemy_url(url), **options))
+    return configure_engine(create_engine(sqlalchemy_url(url), **{**ENGINE_OPTIONS, **options}))

@@ -121,6 +121,13 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), default=Role.CLERK)
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Log-in safety (queue_engine/hall/logins.py): wrong passwords in a row, the lock's end,
+    # a password someone else chose (changed at the next log-in), and the session generation
+    # that every staff cookie carries: bumping it ends every session of the user at once.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     counters: Mapped[list[Counter]] = relationship(secondary=user_counters)
 

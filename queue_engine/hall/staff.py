@@ -18,11 +18,12 @@ from queue_engine.core.errors import UnknownUser
 from queue_engine.core.kinds import Role
 from queue_engine.core.models import Counter, User
 from queue_engine.hall.audit import audit
+from queue_engine.hall.logins import end_sessions
 from queue_engine.hall.rules import SettingsInvalid
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
 DISPLAY_NAME_MAX = 128
-PASSWORD_MIN, PASSWORD_MAX = 8, 256
+PASSWORD_MIN, PASSWORD_MAX, PASSWORD_CLASSES = 10, 256, 2
 
 
 def user_record(user: User) -> dict[str, Any]:
@@ -37,10 +38,30 @@ def user_record(user: User) -> dict[str, Any]:
     }
 
 
-def password_problem(password: object) -> str | None:
-    """Why a new password is refused, or None."""
+def _character_classes(password: str) -> int:
+    kinds = (str.islower, str.isupper, str.isdigit)
+    found = {i for ch in password for i, kind in enumerate(kinds) if kind(ch)}
+    if any(not (ch.islower() or ch.isupper() or ch.isdigit()) for ch in password):
+        found.add(len(kinds))
+    return len(found)
+
+
+def password_problem(password: object, username: str = "") -> str | None:
+    """Why a new password is refused, or None: the one password policy (admin, CLI, own change).
+
+    At least ``PASSWORD_MIN`` characters of at least two kinds (lower case, upper case, digits,
+    others, Chinese counting as others), and not holding the username.
+    """
     if not isinstance(password, str) or not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         return f"{PASSWORD_MIN}-{PASSWORD_MAX} characters. · 密码应为 {PASSWORD_MIN}-{PASSWORD_MAX} 个字符。"
+    if _character_classes(password) < PASSWORD_CLASSES:
+        return (
+            "Mix at least two of: lower case, upper case, digits, other signs. "
+            "· 密码须包含小写字母、大写字母、数字、其他符号中的至少两类。"
+        )
+    name = username.strip().lower()
+    if len(name) >= 2 and name in password.lower():
+        return "The password must not contain the username. · 密码不能包含用户名。"
     return None
 
 
@@ -98,7 +119,8 @@ def create_user(
         errors["username"] = f"{username} exists already. · 用户名 {username} 已存在。"
     if errors:
         raise SettingsInvalid(errors)
-    user = User(username=username, password_hash=password_hash, **values)
+    # The admin chose or saw the password: its owner picks their own at the first log-in.
+    user = User(username=username, password_hash=password_hash, must_change_password=True, **values)
     user.display_name = user.display_name or username
     user.counters = counters
     session.add(user)
@@ -126,6 +148,8 @@ def update_user(
     before = user_record(user)
     user.display_name = values["display_name"] or user.username
     user.role = values["role"]
+    if user.active and not values["active"]:
+        end_sessions(user)
     user.active = values["active"]
     user.counters = counters
     session.flush()
@@ -138,9 +162,13 @@ def update_user(
 def set_password(
     session: Session, clock: Clock, actor_id: int | None, user_id: int, password_hash: str
 ) -> User:
-    """Give a member of staff a new password (hashed by the caller)."""
+    """Give a member of staff a new password (hashed by the caller), to be changed at log-in."""
     user = user_by_id(session, user_id)
     user.password_hash = password_hash
+    # Someone else knows it now: its owner picks their own at the next log-in, and any session
+    # of the account (perhaps the one that leaked the old password) ends.
+    user.must_change_password = True
+    end_sessions(user)
     audit(session, clock, actor_id, "reset_password", f"user:{user.username}", after={"password": "reset"})
     return user
 

@@ -322,7 +322,9 @@ def test_renaming_a_service_changes_the_kiosk_button_without_a_reload(server, ne
     service_row(admin, "B").locator(".form-message.ok").wait_for()
 
     kiosk.wait_for_function(
-        "document.querySelector(\".service[data-service='B'] .name\").textContent === 'Licences and permits'",
+        # A function, not an expression: the page's CSP forbids eval, which an expression needs.
+        "n => document.querySelector(\".service[data-service='B'] .name\").textContent === n",
+        arg="Licences and permits",
         timeout=15000,
     )
     assert kiosk.evaluate("window.__notReloaded") is True
@@ -336,7 +338,7 @@ def test_renaming_a_service_changes_the_kiosk_button_without_a_reload(server, ne
     row.locator("button:has-text('Save')").click()
     admin.locator("form.service-row.inactive[data-service='B']").wait_for()
     kiosk.wait_for_function(
-        "document.querySelector(\".service[data-service='B']\").disabled === true", timeout=15000
+        "() => document.querySelector(\".service[data-service='B']\").disabled === true", timeout=15000
     )
     assert kiosk.evaluate("window.__notReloaded") is True
     assert not kiosk.js_errors and not admin.js_errors and not board.js_errors

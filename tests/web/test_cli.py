@@ -177,7 +177,7 @@ def test_seed_demo_adds_nothing_to_a_hall_that_has_only_its_first_user(bare_app,
     runner = bare_app.test_cli_runner()
     runner.invoke(args=["init-db"])
     made = runner.invoke(
-        args=["create-user", "chief", "--role", "admin"], env={"QMS_NEW_USER_PASSWORD": "chief-pass-1"}
+        args=["create-user", "chief", "--role", "admin"], env={"QMS_NEW_USER_PASSWORD": "head-of-hall-1"}
     )
     assert made.exit_code == 0, made.output
 
@@ -244,12 +244,12 @@ def test_create_user_asks_for_the_password(app, runner, monkeypatch):
 
     result = runner.invoke(
         args=["create-user", "typed", "--role", "clerk", "--counters", "2,4"],
-        input="typed-pass-1\ntyped-pass-1\n",
+        input="keyed-in-pass-1\nkeyed-in-pass-1\n",
     )
 
     assert result.exit_code == 0, result.output
-    assert "typed-pass-1" not in result.output, "the password is not echoed"
-    assert logs_in(app, "typed", "typed-pass-1")
+    assert "keyed-in-pass-1" not in result.output, "the password is not echoed"
+    assert logs_in(app, "typed", "keyed-in-pass-1")
     with app.app_context():
         user = db.session.scalars(select(User).where(User.username == "typed")).one()
         assert (user.role, sorted(c.id for c in user.counters)) == ("clerk", [2, 4])
@@ -332,3 +332,26 @@ def test_close_day_refuses_a_bad_date(app, runner, take_ticket):
     assert result.exit_code == 2
     assert "--date" in result.output
     assert all_rows(app) == before
+
+
+def test_random_demo_passwords_are_changed_at_the_first_log_in(bare_app, logins_file):
+    random_logins = printed_logins(bare_app.test_cli_runner().invoke(args=["seed-demo"]).output)
+    browser = bare_app.test_client()
+    page = browser.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    answer = browser.post(
+        "/login", data={"username": "clerk1", "password": random_logins["clerk1"], "csrf_token": csrf}
+    )
+    assert answer.status_code == 302 and answer.headers["Location"].startswith("/password")
+    assert browser.get("/counter").headers["Location"].startswith("/password")
+
+
+def test_a_demo_password_given_on_purpose_is_kept(bare_app, logins_file):
+    bare_app.test_cli_runner().invoke(args=["seed-demo", "--password", "one-for-all-9"])
+    browser = bare_app.test_client()
+    page = browser.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    answer = browser.post(
+        "/login", data={"username": "clerk1", "password": "one-for-all-9", "csrf_token": csrf}
+    )
+    assert answer.headers["Location"] == "/counter"

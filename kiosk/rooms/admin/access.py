@@ -33,6 +33,7 @@ from kiosk.rooms.admin.forms import (
 from kiosk.rooms.kiosk import public_url
 from queue_engine.core.models import Counter, KioskDevice, RatingTablet, User
 from queue_engine.hall.admin import register_kiosk, register_tablet, revoke_kiosk, revoke_tablet
+from queue_engine.hall.logins import is_locked, unlock
 from queue_engine.hall.rules import SettingsInvalid
 from queue_engine.hall.staff import (
     create_user,
@@ -47,8 +48,11 @@ from queue_engine.hall.staff import (
 bp = Blueprint("access", __name__)
 
 
-def _new_password() -> str:
-    return secrets.token_urlsafe(9)
+def _new_password(username: str) -> str:
+    while True:  # nearly always the first: 12 random letters and digits
+        password = secrets.token_urlsafe(9)
+        if password_problem(password, username) is None:
+            return password
 
 
 # -- staff ----------------------------------------------------------------------------------
@@ -104,11 +108,11 @@ def create_staff() -> Any:
     """Add a member of staff; a password left empty is generated and shown once."""
     state = FormState(values=_user_form())
     password = request.form.get("password", "")
-    problem = password_problem(password) if password else None
+    problem = password_problem(password, state.values["username"]) if password else None
     with action(SettingsInvalid) as done:
         if problem:
             raise SettingsInvalid({"password": problem})
-        secret = password or _new_password()
+        secret = password or _new_password(state.values["username"])
         user = create_user(db_session(), clock(), actor_id(), state.values, hash_password(secret))
     if error := done.error:
         refused(state, error)
@@ -152,7 +156,11 @@ def update_staff(user_id: int) -> Any:
 
 def _access_state(user: User, message: str | None = None) -> FormState:
     return FormState(
-        values={"username": user.username, "api_token": user.api_token_hash is not None},
+        values={
+            "username": user.username,
+            "api_token": user.api_token_hash is not None,
+            "locked": is_locked(user, clock()),
+        },
         id=user.id,
         message=message,
     )
@@ -185,20 +193,29 @@ def reset_password(user_id: int) -> Any:
     """Give a member of staff a new password: the one typed, or a generated one shown once."""
     user = user_by_id(db_session(), user_id)
     password = request.form.get("password", "")
-    problem = password_problem(password) if password else None
+    problem = password_problem(password, user.username) if password else None
     if problem:
         state = _access_state(user)
         state.errors, state.message, state.ok = {"password": problem}, REFUSED, False
         if is_htmx():
             return render_template("admin/_user_access.html", access=state), 422
         return _staff_page_with_access(state), 422
-    secret = password or _new_password()
+    secret = password or _new_password(user.username)
     set_password(db_session(), clock(), actor_id(), user.id, hash_password(secret))
     commit()
     state = _access_state(user, f"New password for {user.username}. · 已为 {user.username} 重置密码。")
     if not password:
         state.secret = secret
     return _access_answer(state)
+
+
+@bp.post("/staff/<int:user_id>/unlock")
+def unlock_account(user_id: int) -> Any:
+    """Lift the lock that wrong passwords put on an account (audited)."""
+    user = user_by_id(db_session(), user_id)
+    unlock(db_session(), clock(), actor_id(), user)
+    commit()
+    return _access_answer(_access_state(user, f"{user.username} unlocked. · 已解锁 {user.username}。"))
 
 
 @bp.post("/staff/<int:user_id>/token")

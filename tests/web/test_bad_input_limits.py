@@ -1,0 +1,47 @@
+"""Finding 9: inputs that gave 500s now give 4xx: ids beyond a column's range, NUL bytes in
+page filters and forms, JSON nested thousands deep or holding half a surrogate pair."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.web.staff_login import log_in
+
+
+@pytest.fixture
+def app(database_url, app_factory):
+    """The demo hall on SQLite and on PostgreSQL (where NUL and big ids used to fail)."""
+    return app_factory(database_url)
+
+
+@pytest.fixture
+def plain(app):
+    """A client that may see any status (the contract client refuses undocumented ones)."""
+    return FlaskClient(app, app.response_class)
+
+
+@pytest.mark.parametrize(
+    "path", ["/counter/2147483648", "/quality/99999999999", "/api/v1/counters/2147483648/call-next"]
+)
+def test_an_id_beyond_the_columns_range_is_not_found(plain, auth, path):
+    method = plain.post if path.endswith("call-next") else plain.get
+    answer = method(path, headers=auth("supervisor"))
+    assert answer.status_code == 404
+
+
+def test_a_nul_in_a_page_filter_or_form_is_refused(app, plain):
+    assert plain.get("/visits?from=2026-01-05%00").status_code == 400
+    csrf = log_in(plain, "clerk1")
+    assert plain.post("/counter/1/open", data={"csrf_token": csrf}).status_code in (200, 302)
+    closed = plain.post("/counter/1/close", data={"handover_note": "打印机\x00缺纸", "csrf_token": csrf})
+    assert closed.status_code == 400
+
+
+def test_json_nested_too_deep_or_with_half_a_surrogate_is_refused(plain):
+    deep = "[" * 30000 + "]" * 30000
+    answer = plain.post("/api/v1/tickets", data=deep, content_type="application/json")
+    assert answer.status_code == 400 and answer.get_json()["error"]["code"] == "malformed_json"
+    lone = '{"service": "A", "language": "\\ud800"}'
+    answer = plain.post("/api/v1/tickets", data=lone, content_type="application/json")
+    assert answer.status_code == 400 and answer.get_json()["error"]["code"] == "malformed_json"

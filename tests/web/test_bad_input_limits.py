@@ -45,3 +45,13 @@ def test_json_nested_too_deep_or_with_half_a_surrogate_is_refused(plain):
     lone = '{"service": "A", "language": "\\ud800"}'
     answer = plain.post("/api/v1/tickets", data=lone, content_type="application/json")
     assert answer.status_code == 400 and answer.get_json()["error"]["code"] == "malformed_json"
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["to=9999-12-31", "from=0001-01-01", "user=%C2%B3", "user=99999999999"],
+    ids=["last", "first", "³", "big"],
+)
+def test_the_audit_filter_at_the_calendars_ends_answers(plain, query):
+    log_in(plain, "admin")
+    assert plain.get(f"/admin/audit?{query}").status_code == 200

@@ -20,6 +20,7 @@ from kiosk.context import clock
 from kiosk.extensions import db, db_session
 from kiosk.htmx import is_htmx
 from kiosk.rooms.admin.forms import actor_id
+from kiosk.security import MAX_ID
 from queue_engine.core.models import AuditEntry, User
 from queue_engine.hall.audit import audit
 from queue_engine.hall.config_io import ConfigInvalid, dump_config, export_config, import_config, parse_config
@@ -34,9 +35,11 @@ CONFIG_MAX_BYTES = 60 * 1024
 
 def _day(name: str) -> date | None:
     try:
-        return date.fromisoformat(request.args.get(name, "")) if request.args.get(name) else None
+        day = date.fromisoformat(request.args.get(name, "")) if request.args.get(name) else None
     except ValueError:
         return None
+    # A day at the calendar's very ends has no local bounds (its next midnight is past 9999).
+    return day if day is None or date.min < day < date.max else None
 
 
 def _flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -83,7 +86,7 @@ def audit_log() -> Any:
     action = request.args.get("action", "")
     start, end = _day("from"), _day("to")
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(AUDIT_PAGE)
-    if user_id.isdigit():
+    if user_id.isdecimal() and int(user_id) <= MAX_ID:
         query = query.where(AuditEntry.user_id == int(user_id))
     elif user_id == "none":
         query = query.where(AuditEntry.user_id.is_(None))

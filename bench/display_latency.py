@@ -63,6 +63,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import cpu_model  # noqa: E402
 from queue_engine.core.db import sqlalchemy_url  # noqa: E402
 from tests.live import free_port, server_env  # noqa: E402  (the servers the tests start, started alike)
 from tests.services import fresh_schema  # noqa: E402  (the schemas the tests make, made alike)
@@ -492,12 +493,7 @@ def _score(result: Result, board: list[tuple[str, str, float]], sent: list[tuple
 
 def machine_line() -> str:
     """CPU model, cores, memory and Python."""
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+    cpu = cpu_model()
     memory = ""
     with contextlib.suppress(OSError, ValueError, IndexError):
         kib = int(Path("/proc/meminfo").read_text().split("MemTotal:", 1)[1].split()[0])

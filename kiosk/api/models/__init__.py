@@ -59,6 +59,7 @@ from kiosk.api.models.inputs import (
     RateVisit,
     RatingQuery,
     RatingsQuery,
+    TabletRating,
     TransferTicket,
 )
 from kiosk.api.models.queue import (
@@ -133,6 +134,7 @@ __all__ = [
     "Text",
     "Ticket",
     "Totals",
+    "TabletRating",
     "TransferTicket",
     "named",
 ]

@@ -45,6 +45,7 @@ from queue_engine.hall.admin import (
 )
 from queue_engine.hall.calendar import hall_settings, is_open
 from queue_engine.hall.rules import KNOWN_LANGUAGES, SettingsInvalid
+from queue_engine.queue.coverage import unserved_services
 from queue_engine.queue.day import closing_time, last_closable_day
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -130,6 +131,7 @@ def _services_page(replacement: FormState | None = None, new: FormState | None =
     return render_template(
         "admin/services.html",
         forms=merged([_service_state(s) for s in services], replacement),
+        unserved=unserved_services(db_session()),
         new=new or _blank_service(),
         categories=CATEGORY_LABELS,
         languages=KNOWN_LANGUAGES,

@@ -41,7 +41,6 @@ import math
 import multiprocessing
 import os
 import platform
-import secrets
 import shutil
 import signal
 import socket
@@ -57,15 +56,17 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import cpu_model  # noqa: E402
 from queue_engine.core.db import sqlalchemy_url  # noqa: E402
 from tests.live import free_port, server_env  # noqa: E402  (the servers the tests start, started alike)
+from tests.services import fresh_schema  # noqa: E402  (the schemas the tests make, made alike)
 
 RESULTS = ROOT / "bench" / "results" / "display.md"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -168,23 +169,9 @@ def pg_unavailable() -> str:
     return ""
 
 
-@contextlib.contextmanager
-def pg_schema() -> Iterator[str]:
+def pg_schema() -> contextlib.AbstractContextManager[str]:
     """A URL whose connections use a fresh schema, dropped (with everything in it) afterwards."""
-    import sqlalchemy as sa
-
-    base = pg_base_url()
-    schema = "qms_display_" + secrets.token_hex(5)
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    separator = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    return fresh_schema(pg_base_url())
 
 
 @contextlib.contextmanager
@@ -506,12 +493,7 @@ def _score(result: Result, board: list[tuple[str, str, float]], sent: list[tuple
 
 def machine_line() -> str:
     """CPU model, cores, memory and Python."""
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+    cpu = cpu_model()
     memory = ""
     with contextlib.suppress(OSError, ValueError, IndexError):
         kib = int(Path("/proc/meminfo").read_text().split("MemTotal:", 1)[1].split()[0])

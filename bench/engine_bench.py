@@ -26,7 +26,6 @@ import argparse
 import contextlib
 import os
 import platform
-import secrets
 import signal
 import sqlite3
 import subprocess
@@ -40,7 +39,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import requests
@@ -55,7 +53,9 @@ from queue_engine.core.models import Base, Counter, Service
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import cpu_model  # noqa: E402
 from tests.live import free_port, server_env  # noqa: E402  (the servers the tests start, started alike)
+from tests.services import fresh_schema  # noqa: E402  (the schemas the tests make, made alike)
 
 VENV_BIN = ROOT / ".venv" / "bin"
 RESULTS = ROOT / "bench" / "results" / "engine.md"
@@ -187,20 +187,9 @@ def pg_unavailable(url: str) -> str:
     return ""
 
 
-@contextlib.contextmanager
-def pg_schema(base_url: str) -> Iterator[str]:
+def pg_schema(base_url: str) -> contextlib.AbstractContextManager[str]:
     """A URL whose connections use a fresh schema, dropped (with everything in it) afterwards."""
-    schema = "qms_bench_" + secrets.token_hex(5)
-    admin = make_engine(base_url)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    separator = "&" if "?" in base_url else "?"
-    try:
-        yield f"{base_url}{separator}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    return fresh_schema(base_url)
 
 
 @contextlib.contextmanager
@@ -402,12 +391,7 @@ def over_http(kind: str, url: str, tickets: int, workdir: Path) -> Row:
 
 
 def machine_line(with_pg: bool) -> str:
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+    cpu = cpu_model()
     pg = "unreachable"
     if with_pg:
         with contextlib.suppress(Exception):

@@ -24,7 +24,8 @@ from queue_engine.core.clock import Clock
 from queue_engine.core.models import RectificationCase, Ticket, Visit
 
 
-def _rate(part: int, whole: int) -> float | None:
+def share(part: int, whole: int) -> float | None:
+    """A part of a whole, to three decimals; None when the whole is nothing (no rate to give)."""
     return round(part / whole, 3) if whole else None
 
 
@@ -63,12 +64,12 @@ def rectification_figures(
         "cases": len(cases),
         "rectified": len(rectified),
         "rectified_on_time": len(on_time),
-        "on_time_rate": _rate(len(on_time), len(rectified) + len(overdue)),
+        "on_time_rate": share(len(on_time), len(rectified) + len(overdue)),
         "overdue": len(overdue),
         "followed_up": len(followed),
-        "follow_up_rate": _rate(len(followed), len(rectified)),
+        "follow_up_rate": share(len(followed), len(rectified)),
         "reached": len(reached),
-        "reply_rate": _rate(len(reached), len(followed)),
+        "reply_rate": share(len(reached), len(followed)),
     }
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from queue_engine.core.clock import Clock
 from queue_engine.core.dates import DateRange
 from queue_engine.core.models import Complaint, Counter, Service, Ticket, User, Visit
-from queue_engine.quality.figures import ranking, rectification_figures
+from queue_engine.quality.figures import ranking, rectification_figures, share
 from queue_engine.reporting.cells import load_cells
 from queue_engine.reporting.counting import COUNT_FIELDS, Cell, by_position, group, joined
 
@@ -95,19 +95,15 @@ def _satisfaction(ratings: list[int], served: int) -> dict[str, Any]:
         "mean": round(sum((i + 1) * n for i, n in enumerate(ratings)) / rated, 2) if rated else None,
         "distribution": {str(i + 1): ratings[i] for i in range(5)},
         # Rating coverage: rated visits / served visits.
-        "response_rate": round(rated / served, 3) if served else None,
+        "response_rate": share(rated, served),
         # Satisfaction rate (满意率): 满意 and 非常满意 among the ratings.
-        "satisfaction_rate": round((ratings[3] + ratings[4]) / rated, 3) if rated else None,
+        "satisfaction_rate": share(ratings[3] + ratings[4], rated),
         "bad": ratings[0] + ratings[1],
     }
 
 
 def _over(waits: Tally[int], target_s: int) -> int:
     return sum(n for value, n in waits.items() if value > target_s)
-
-
-def _share(part: int, whole: int) -> float | None:
-    return round(part / whole, 3) if whole else None
 
 
 def _group_figures(cells: list[Cell], target_s: int | None) -> tuple[dict[str, Any], dict[str, Tally[int]]]:
@@ -126,7 +122,7 @@ def _group_figures(cells: list[Cell], target_s: int | None) -> tuple[dict[str, A
     if target_s is not None:
         waited = sum(tallies["waits"].values())
         over = _over(tallies["waits"], target_s)
-        figures["over_target"] = {"count": over, "of": waited, "share": _share(over, waited)}
+        figures["over_target"] = {"count": over, "of": waited, "share": share(over, waited)}
     return figures, tallies
 
 
@@ -255,7 +251,7 @@ def _totals(cells: list[Cell], tallies: dict[str, Tally[int]], over_total: int) 
         "wait": summarise(tallies["waits"]),
         "walk": summarise(tallies["walks"]),
         "service_time": summarise(tallies["service_times"]),
-        "over_target": {"count": over_total, "of": waited, "share": _share(over_total, waited)},
+        "over_target": {"count": over_total, "of": waited, "share": share(over_total, waited)},
         "satisfaction": _satisfaction(by_position(cells, "ratings", 5), counts["served"]),
     }
 

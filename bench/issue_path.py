@@ -93,6 +93,7 @@ def prepare(url: str, env: dict[str, str]) -> tuple[Any, str, int]:
     flask_cli(env, "init-db")
     flask_cli(env, "seed-demo")
     app = in_process_app(url)
+    BENCH_APP[:] = [app]
     with app.app_context():
         from bench.engine_bench import seed
 
@@ -110,7 +111,11 @@ def flush_publisher() -> None:
 
     flush = getattr(realtime, "flush", None)
     if flush is not None:
-        flush()
+        with BENCH_APP[0].app_context():
+            flush()
+
+
+BENCH_APP: list[Any] = []  # the in-process app (its publisher is the one flushed)
 
 
 def count_statements(app: Any, token: str, *, board: bool) -> dict[str, int]:
@@ -195,6 +200,7 @@ def fill_day(url: str, waiting: int, total: int, staff_id: int) -> str:
             with factory() as session:
                 issue_ticket(session, clock, SERVICE)
                 session.commit()
+
         with factory() as session:
             day, queue = counts(session)
         for n in range(max(0, queue - waiting)):
@@ -214,6 +220,12 @@ def fill_day(url: str, waiting: int, total: int, staff_id: int) -> str:
 
 # --------------------------------------------------------------------------------------------
 # Rows over HTTP
+
+
+def shown(row: Row) -> Row:
+    """Print a row as soon as it is measured (a later failure keeps the figures)."""
+    print("  " + " | ".join(line(row)), flush=True)
+    return row
 
 
 def issue_row(base: str, tickets: int, what: str) -> Row:
@@ -384,7 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Load average at start: {load_before}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     rows: list[Row] = []
     with bench_database() as (url, tmp):
-        env = server_env(url)
+        # The in-process fill is the bench's own doing: the server's change watcher would publish
+        # its thousands of changes (and, before issue 12, hold the write lock doing so).
+        env = server_env(url, QMS_CHANGE_WATCH_SECONDS="0")
         env["QMS_INSTANCE_PATH"] = str(tmp / "instance")
         os.environ["QMS_INSTANCE_PATH"] = env["QMS_INSTANCE_PATH"]
         app, token, supervisor_id = prepare(url, env)
@@ -399,10 +413,10 @@ def main(argv: list[str] | None = None) -> int:
             print(profile_issue(app))
         with gunicorn(env, tmp / "gunicorn.log") as base:
             requests.get(f"{base}/api/v1/display", timeout=10)
-            rows.append(healthz_row(base, tickets * 5))
-            rows.append(issue_row(base, tickets, "POST /api/v1/tickets (empty hall)"))
-            rows.append(call_row(base, tickets // 2, token))
-            rows += reads_while_issuing(base, tickets)
+            rows.append(shown(healthz_row(base, tickets * 5)))
+            rows.append(shown(issue_row(base, tickets, "POST /api/v1/tickets (empty hall)")))
+            rows.append(shown(call_row(base, tickets // 2, token)))
+            rows += [shown(row) for row in reads_while_issuing(base, tickets)]
             print(f"Filling the day: {fill_day(url, full_waiting, full_day, supervisor_id)}", flush=True)
             rows.append(
                 issue_row(

@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, has_request_context, request
 
 from kiosk.extensions import db, db_session
 from kiosk.realtime import publish
@@ -60,6 +60,21 @@ def commit() -> None:
     except Exception:
         db.session.rollback()
         current_app.logger.exception("Publishing %d change(s) failed", len(changes))
+    _answer_reads_only()
+
+
+def _answer_reads_only() -> None:
+    """After a request's commit, its answer only reads: it need not wait for the write lock again."""
+    if has_request_context() and "qms_read_only" not in g:
+        g.qms_read_only = begin_read_only()
+        g.qms_after_commit = True
+
+
+def _writes_again() -> None:
+    """A second action in the same request: its transaction takes the write lock again."""
+    if has_request_context() and g.pop("qms_after_commit", False):
+        db.session.rollback()  # end the answer's read transaction, if one began
+        end_read_only(g.pop("qms_read_only"))
 
 
 @overload
@@ -74,6 +89,7 @@ def action(*refusals: type[QueueError]) -> AbstractContextManager[Done[Any]]:
 @contextmanager
 def _action(kept: tuple[type[QueueError], ...]) -> Iterator[Done[QueueError]]:
     done: Done[QueueError] = Done()
+    _writes_again()
     try:
         yield done
     except kept as error:

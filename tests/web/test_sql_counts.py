@@ -108,3 +108,17 @@ def test_the_count_does_not_grow_with_the_queue(
     fill(client, headers, 60)
     large = issue_and_call(app, client, headers)
     assert large == small
+
+
+def test_an_issue_and_a_call_take_the_write_lock_once(
+    app: Flask, client: FlaskClient, token_for: Callable[[str], dict[str, str]], board: Any
+) -> None:
+    """The answer after the commit, and the screens' messages, read without the write lock."""
+    headers = token_for("supervisor")
+    with counted(app) as issue:
+        assert client.post("/api/v1/tickets", json={"service": "A"}).status_code == 201
+    with counted(app) as call:
+        assert client.post("/api/v1/counters/1/call-next", json={}, headers=headers).status_code == 200
+    for statements in (issue, call):
+        begins = [s for s in statements if s.startswith("BEGIN")]
+        assert begins.count("BEGIN IMMEDIATE") == 1, begins

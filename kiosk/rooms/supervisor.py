@@ -93,15 +93,15 @@ def _filter() -> ReportFilter:
     if code := request.args.get("service"):
         service_id = db.session.scalars(select(Service.id).where(Service.code == code)).first()
         if service_id is None:
-            abort(422, f"No service has the code {code!r}.")
+            abort(422, f"No service has the code {code!r}. · 没有代码为 {code!r} 的业务。")
     if raw := request.args.get("counter"):
         counter_id = int(raw) if raw.isdigit() else None
         if counter_id is None or db.session.get(Counter, counter_id) is None:
-            abort(422, "No such counter.")
+            abort(422, "No such counter. · 没有这个窗口。")
     if username := request.args.get("clerk"):
         staff_id = db.session.scalars(select(User.id).where(User.username == username)).first()
         if staff_id is None:
-            abort(422, "No such clerk.")
+            abort(422, "No such clerk. · 没有这名经办人。")
     return ReportFilter(service_id=service_id, counter_id=counter_id, staff_id=staff_id)
 
 

@@ -16,7 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, update
 
+from queue_engine.core.models import Hall
 from tests.browser.conftest import shot
 from tests.live import ROOT, LiveServer, live_server, server_env
 
@@ -27,7 +29,9 @@ MEASURE = (Path(__file__).parent / "measure_layout.js").read_text()
 MORE_SERVICES = """
 from kiosk import create_app
 from kiosk.extensions import db
+from queue_engine.core.models import Counter
 from queue_engine.hall.admin import save_service
+from sqlalchemy import select
 app = create_app()
 names = [("低保救助", "Social assistance"), ("残疾人服务", "Services for disabled people"),
          ("婚姻登记", "Marriage registration"), ("水电气报装", "Water, power and gas connections"),
@@ -36,9 +40,12 @@ names = [("低保救助", "Social assistance"), ("残疾人服务", "Services fo
 with app.app_context():
     for i, (zh, en) in enumerate(names):
         code = "NPQRSTUV"[i]
-        save_service(db.session, app.config["QMS_CLOCK"], None, {
+        service = save_service(db.session, app.config["QMS_CLOCK"], None, {
             "code": code, "prefix": code, "names": {"zh": zh, "en": en}, "category": "transaction",
             "active": "1", "start_number": "1", "target_wait_min": "20", "sort_order": str(20 + i)})
+        # served by the general windows, so that visitors are offered them (not "not served now")
+        for counter in db.session.scalars(select(Counter).order_by(Counter.id).limit(4)):
+            counter.services.append(service)
     db.session.commit()
 """
 
@@ -107,3 +114,22 @@ def test_twenty_services_fit_one_screen(hall, new_page):
             kiosk, found = measure(new_page, hall, size, lang)
             check(found, 20, name_vmin=1.9)
             shot(kiosk, f"kiosk-20-services-{size[0]}x{size[1]}-{lang}")
+
+
+def test_twenty_services_and_the_priority_choice_fit_one_screen(hall, new_page):
+    """Runs after the twenty-service test (same module hall): the choice takes room from the grid."""
+    engine = create_engine(hall.env["QMS_DATABASE_URL"])
+    with engine.begin() as connection:
+        connection.execute(update(Hall).values(priority_policy="priority_first"))
+    engine.dispose()
+    for size in SIZES:
+        for lang in ("zh", "en"):
+            kiosk = new_page(*size)
+            kiosk.goto(f"{hall.url}/kiosk?lang={lang}")
+            kiosk.locator("#priority-choice").wait_for()
+            kiosk.evaluate("document.fonts.ready")
+            found = kiosk.evaluate(MEASURE, ["#services .service, #priority-choice", "#screen"])
+            assert found["count"] == 21 and found["problems"] == [] and not found["scrollable"], found
+            assert found["min_height_vmin"] >= 11, (size, lang, found)
+            assert kiosk.locator("#services .service:not([disabled])").count() == 20
+            shot(kiosk, f"kiosk-20-services-priority-{size[0]}x{size[1]}-{lang}")

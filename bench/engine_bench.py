@@ -49,7 +49,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from queue_engine import Clock, VisitRecord, call_next, finish_visit, issue_ticket
 from queue_engine.core.db import make_engine, sqlalchemy_url
-from queue_engine.core.models import Base, Counter, Outcome, Service
+from queue_engine.core.kinds import Outcome
+from queue_engine.core.models import Base, Counter, Service
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

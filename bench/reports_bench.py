@@ -41,17 +41,8 @@ sys.path.insert(0, str(ROOT))
 
 from queue_engine import FakeClock  # noqa: E402
 from queue_engine.core.db import make_engine  # noqa: E402
-from queue_engine.core.models import (  # noqa: E402
-    Base,
-    Category,
-    Counter,
-    ReportDay,
-    ReportMonth,
-    Role,
-    Service,
-    Ticket,
-    User,
-)
+from queue_engine.core.kinds import Category, Role  # noqa: E402
+from queue_engine.core.models import Base, Counter, ReportDay, ReportMonth, Service, Ticket, User  # noqa: E402
 from queue_engine.hall.calendar import hall_settings  # noqa: E402
 from queue_engine.reporting.cells import CELL_VERSION, finalize_days  # noqa: E402
 from queue_engine.reporting.reports import ReportFilter, figure_rows, report  # noqa: E402

@@ -25,7 +25,8 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from kiosk.extensions import csrf, db, login_manager
-from queue_engine.core.models import Counter, Role, User
+from queue_engine.core.kinds import Role
+from queue_engine.core.models import Counter, User
 
 bp = Blueprint("auth", __name__)
 

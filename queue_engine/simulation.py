@@ -41,18 +41,8 @@ from sqlalchemy.orm import Session
 from queue_engine.core.clock import FakeClock, parse_hhmm
 from queue_engine.core.errors import NoTicketWaiting, QueueError
 from queue_engine.core.events import take_changes
-from queue_engine.core.models import (
-    Category,
-    Complaint,
-    Counter,
-    CounterState,
-    Outcome,
-    Role,
-    Service,
-    Source,
-    Ticket,
-    User,
-)
+from queue_engine.core.kinds import Category, CounterState, Outcome, Role, Source
+from queue_engine.core.models import Complaint, Counter, Service, Ticket, User
 from queue_engine.hall.calendar import hall_settings, is_working_day
 from queue_engine.quality.complaints import update_complaint
 from queue_engine.quality.ratings import rate_visit

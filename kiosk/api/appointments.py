@@ -9,7 +9,8 @@ from flask_login import current_user
 
 from kiosk.actions import commit
 from kiosk.api import bp
-from kiosk.api.booking_models import (
+from kiosk.api.models import NoFields, Ticket
+from kiosk.api.models.appointments import (
     Appointment,
     AppointmentsQuery,
     BookAppointment,
@@ -17,7 +18,6 @@ from kiosk.api.booking_models import (
     Slot,
     SlotsQuery,
 )
-from kiosk.api.models import NoFields, Ticket
 from kiosk.api.operations import api_route
 from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, staff
 from kiosk.context import clock, languages, request_language

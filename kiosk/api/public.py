@@ -26,8 +26,8 @@ from kiosk.errors import ApiError
 from kiosk.extensions import db_session
 from kiosk.limits import ticket_limit
 from queue_engine import cancel, issue_ticket, rate_visit
+from queue_engine.core.kinds import Source
 from queue_engine.core.lookups import ticket_by_token
-from queue_engine.core.models import Source
 from queue_engine.queue.snapshots import display_snapshot, service_list, ticket_view
 
 

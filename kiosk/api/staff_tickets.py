@@ -17,8 +17,9 @@ from kiosk.auth import STAFF_ROLES, staff
 from kiosk.context import clock
 from kiosk.extensions import db_session
 from queue_engine import VisitRecord, finish_visit, mark_no_show, recall, start_service, transfer
+from queue_engine.core.kinds import Role
 from queue_engine.core.lookups import ticket_by_token
-from queue_engine.core.models import Role, Ticket
+from queue_engine.core.models import Ticket
 from queue_engine.queue.counters import open_for_someone_else
 from queue_engine.queue.snapshots import ticket_view
 

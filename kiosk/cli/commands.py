@@ -23,7 +23,8 @@ from kiosk.extensions import db, db_session
 from kiosk.limits import new_device_token
 from kiosk.realtime import command_line_publishing
 from queue_engine import close_business_day
-from queue_engine.core.models import Counter, Role, User
+from queue_engine.core.kinds import Role
+from queue_engine.core.models import Counter, User
 from queue_engine.hall.admin import register_kiosk as register_kiosk_device
 from queue_engine.hall.rules import SettingsInvalid
 

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from kiosk.auth import hash_password
 from queue_engine.booking.models import BookingSettings
-from queue_engine.core.models import Category, Counter, Role, Service, User
+from queue_engine.core.kinds import Category, Role
+from queue_engine.core.models import Counter, Service, User
 from queue_engine.hall.calendar import hall_settings
 
 DEMO_SERVICES = [

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from kiosk.cli.seed import seed_hall
-from queue_engine.core.models import Category, Role
+from queue_engine.core.kinds import Category, Role
 
 LARGE_SERVICES = [
     # code, names, category, target wait (min)

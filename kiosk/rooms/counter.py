@@ -29,8 +29,9 @@ from queue_engine import (
     transfer,
 )
 from queue_engine.core.errors import InvalidFields, NoTicketWaiting, QueueError
+from queue_engine.core.kinds import Category, CounterState, Outcome
 from queue_engine.core.lookups import counter_by_id
-from queue_engine.core.models import Category, Counter, CounterState, Outcome, Service, Ticket
+from queue_engine.core.models import Counter, Service, Ticket
 from queue_engine.quality.complaints import COMPLAINT_PRIORITIES, DEPARTMENT_LIMIT
 from queue_engine.quality.followups import mark_follow_up_done, open_complaints, open_follow_ups
 from queue_engine.quality.ratings import MAX_COMMENT, Rating

@@ -20,8 +20,9 @@ from kiosk.printing import PrinterError, Slip, print_slip
 from kiosk.qr import qr_svg
 from queue_engine import issue_ticket
 from queue_engine.core.errors import HallClosed, QueueError, ServiceClosed
+from queue_engine.core.kinds import Source
 from queue_engine.core.lookups import ticket_by_token
-from queue_engine.core.models import KioskDevice, Source, Ticket
+from queue_engine.core.models import KioskDevice, Ticket
 from queue_engine.hall.calendar import hall_settings, is_open
 from queue_engine.queue.payloads import TicketView
 from queue_engine.queue.snapshots import service_list, ticket_view

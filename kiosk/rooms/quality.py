@@ -12,7 +12,8 @@ from kiosk.actions import action
 from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
 from kiosk.context import clock
 from kiosk.extensions import db, db_session
-from queue_engine.core.models import RectificationCase, Role, User
+from queue_engine.core.kinds import Role
+from queue_engine.core.models import RectificationCase, User
 from queue_engine.quality.rectification import (
     CASE_FLOW,
     assign_case,

@@ -18,7 +18,8 @@ from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
 from kiosk.context import clock
 from kiosk.extensions import db, db_session
 from queue_engine.core.dates import DateRange
-from queue_engine.core.models import Complaint, Role, Ticket, User, Visit
+from queue_engine.core.kinds import Role
+from queue_engine.core.models import Complaint, Ticket, User, Visit
 from queue_engine.hall.audit import audit
 from queue_engine.quality.complaints import (
     COMPLAINT_FLOW,

@@ -41,8 +41,9 @@ from queue_engine.core.errors import (
     TooLate,
     UnknownBooking,
 )
+from queue_engine.core.kinds import Source
 from queue_engine.core.lookups import locked, service_by_code
-from queue_engine.core.models import Service, Source, Ticket
+from queue_engine.core.models import Service, Ticket
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.queue.tickets import enqueue
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -26,6 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
 from sqlalchemy.types import TypeDecorator
+
+from queue_engine.core.kinds import Category, CounterState, PriorityPolicy, Role, Source, TicketStatus
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -51,72 +52,6 @@ class Base(DeclarativeBase):
     """Declarative base shared by the engine and Flask-SQLAlchemy."""
 
     registry = registry(type_annotation_map={datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON})
-
-
-class TicketStatus(StrEnum):
-    """Where a ticket is in its life (DESIGN §3)."""
-
-    WAITING = "waiting"
-    CALLED = "called"
-    SERVING = "serving"
-    DONE = "done"
-    NO_SHOW = "no_show"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
-
-
-ACTIVE_STATUSES = (TicketStatus.CALLED, TicketStatus.SERVING)
-OPEN_STATUSES = (TicketStatus.WAITING, *ACTIVE_STATUSES)
-
-
-class CounterState(StrEnum):
-    """Whether a counter is serving."""
-
-    CLOSED = "closed"
-    OPEN = "open"
-    PAUSED = "paused"
-
-
-class Role(StrEnum):
-    """What a member of staff may do."""
-
-    CLERK = "clerk"
-    SUPERVISOR = "supervisor"
-    ADMIN = "admin"
-
-
-class Category(StrEnum):
-    """The kind of business a service handles."""
-
-    INQUIRY = "inquiry"
-    TRANSACTION = "transaction"
-    COMPLAINT = "complaint"
-    OTHER = "other"
-
-
-class Outcome(StrEnum):
-    """How a visit ended."""
-
-    RESOLVED = "resolved"
-    REFERRED = "referred"
-    FOLLOW_UP = "follow_up"
-
-
-class Source(StrEnum):
-    """Where a ticket was taken."""
-
-    KIOSK = "kiosk"
-    WEB = "web"
-    API = "api"
-    APPOINTMENT = "appointment"
-
-
-class PriorityPolicy(StrEnum):
-    """How priority tickets (elderly, disabled, ...) are ordered against the others."""
-
-    STRICT = "strict"  # first come, first served; the flag is ignored
-    PRIORITY_FIRST = "priority_first"
-    EVERY_N = "every_n"  # one priority ticket after every N others
 
 
 counter_services = Table(

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from queue_engine.core.clock import Clock
 from queue_engine.core.errors import InvalidInput, NotFound, UnknownCounter, UnknownService
 from queue_engine.core.events import note_settings_changed
+from queue_engine.core.kinds import CounterState
 from queue_engine.core.models import (
     Counter,
     CounterSession,
-    CounterState,
     Hall,
     KioskDevice,
     Service,

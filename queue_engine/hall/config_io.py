@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from queue_engine.core.clock import Clock, iso
 from queue_engine.core.errors import InvalidInput
 from queue_engine.core.events import note_settings_changed
-from queue_engine.core.models import Counter, CounterState, Service
+from queue_engine.core.kinds import CounterState
+from queue_engine.core.models import Counter, Service
 from queue_engine.hall.admin import counter_record, hall_record, service_record
 from queue_engine.hall.audit import audit
 from queue_engine.hall.calendar import hall_settings

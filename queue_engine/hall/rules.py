@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from queue_engine.core.errors import InvalidInput
-from queue_engine.core.models import Category, PriorityPolicy
+from queue_engine.core.kinds import Category, PriorityPolicy
 
 # The languages the system has translations and service names for; a hall uses some of them.
 KNOWN_LANGUAGES = ("zh", "en")

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
 from queue_engine.core.errors import UnknownUser
-from queue_engine.core.models import Counter, Role, User
+from queue_engine.core.kinds import Role
+from queue_engine.core.models import Counter, User
 from queue_engine.hall.audit import audit
 from queue_engine.hall.rules import SettingsInvalid
 

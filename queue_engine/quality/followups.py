@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
 from queue_engine.core.errors import InvalidTransition, NotFound
-from queue_engine.core.models import Complaint, Outcome, Visit
+from queue_engine.core.kinds import Outcome
+from queue_engine.core.models import Complaint, Visit
 
 
 def open_follow_ups(session: Session, counter_id: int) -> Sequence[Visit]:

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from queue_engine.core.clock import Clock
 from queue_engine.core.errors import AlreadyRated, InvalidFields, InvalidTransition, RatingClosed
 from queue_engine.core.events import record
+from queue_engine.core.kinds import TicketStatus
 from queue_engine.core.lookups import ticket_by_token
-from queue_engine.core.models import Ticket, TicketStatus
+from queue_engine.core.models import Ticket
 from queue_engine.quality.rectification import open_case_if_bad
 
 RATING_DAYS = 7

@@ -17,16 +17,9 @@ from queue_engine.core.errors import (
     ServiceClosed,
 )
 from queue_engine.core.events import record
+from queue_engine.core.kinds import ACTIVE_STATUSES, Category, TicketStatus
 from queue_engine.core.lookups import counter_by_id, locked, service_by_code, ticket_by_token
-from queue_engine.core.models import (
-    ACTIVE_STATUSES,
-    Category,
-    Complaint,
-    Counter,
-    Ticket,
-    TicketStatus,
-    Visit,
-)
+from queue_engine.core.models import Complaint, Counter, Ticket, Visit
 from queue_engine.queue.counters import ensure_on_duty
 from queue_engine.queue.ordering import call_sequence
 from queue_engine.queue.visit_record import VisitRecord

@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 from queue_engine.core.clock import Clock
 from queue_engine.core.errors import CounterBusy, CounterClosed, CounterInUse, CounterPaused, InvalidInput
 from queue_engine.core.events import note_change
+from queue_engine.core.kinds import ACTIVE_STATUSES, CounterState
 from queue_engine.core.lookups import counter_by_id
-from queue_engine.core.models import ACTIVE_STATUSES, Counter, CounterSession, CounterState, Ticket
+from queue_engine.core.models import Counter, CounterSession, Ticket
 
 MAX_HANDOVER = 4000
 

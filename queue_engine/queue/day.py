@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock, parse_hhmm
 from queue_engine.core.events import record
+from queue_engine.core.kinds import OPEN_STATUSES, CounterState, TicketStatus
 from queue_engine.core.lookups import locked
-from queue_engine.core.models import OPEN_STATUSES, Counter, CounterState, Hall, Ticket, TicketStatus
+from queue_engine.core.models import Counter, Hall, Ticket
 from queue_engine.hall.calendar import hall_settings, hours_on, is_working_day
 from queue_engine.queue.calling import active_ticket
 from queue_engine.queue.counters import close_counter, current_session

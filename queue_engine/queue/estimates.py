@@ -22,7 +22,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
-from queue_engine.core.models import ACTIVE_STATUSES, Counter, CounterState, Service, Ticket, TicketStatus
+from queue_engine.core.kinds import ACTIVE_STATUSES, CounterState, TicketStatus
+from queue_engine.core.models import Counter, Service, Ticket
 
 DEFAULT_HANDLING_S = 300.0
 RECENT_TICKETS = 20

@@ -27,14 +27,8 @@ from typing import Protocol, TypeVar
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from queue_engine.core.models import (
-    Counter,
-    PriorityPolicy,
-    Ticket,
-    TicketEvent,
-    TicketStatus,
-    counter_services,
-)
+from queue_engine.core.kinds import PriorityPolicy, TicketStatus
+from queue_engine.core.models import Counter, Ticket, TicketEvent, counter_services
 from queue_engine.hall.calendar import hall_settings
 
 

@@ -9,15 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock, iso
-from queue_engine.core.models import (
-    ACTIVE_STATUSES,
-    Counter,
-    Service,
-    Ticket,
-    TicketEvent,
-    TicketStatus,
-    Visit,
-)
+from queue_engine.core.kinds import ACTIVE_STATUSES, TicketStatus
+from queue_engine.core.models import Counter, Service, Ticket, TicketEvent, Visit
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.queue.estimates import ServiceLoad, service_loads
 from queue_engine.queue.ordering import service_queue, tickets_ahead

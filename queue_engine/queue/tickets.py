@@ -16,8 +16,9 @@ from queue_engine.core.errors import (
     ServiceClosed,
 )
 from queue_engine.core.events import record
+from queue_engine.core.kinds import Source, TicketStatus
 from queue_engine.core.lookups import service_by_code, ticket_by_token
-from queue_engine.core.models import Service, Source, Ticket, TicketStatus
+from queue_engine.core.models import Service, Ticket
 from queue_engine.hall.calendar import hall_settings, is_open
 from queue_engine.queue.numbering import format_number, next_sequence
 

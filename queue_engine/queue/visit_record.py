@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from queue_engine.core.errors import InvalidFields
-from queue_engine.core.models import Outcome
+from queue_engine.core.kinds import Outcome
 from queue_engine.quality.complaints import COMPLAINT_PRIORITIES, DEPARTMENT_LIMIT
 
 FIELD_LIMITS = {"customer_name": 128, "contact": 128, "description": 4000, "notes": 4000}

@@ -49,16 +49,8 @@ from sqlalchemy import delete, func, insert, select, true
 from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
-from queue_engine.core.models import (
-    OPEN_STATUSES,
-    ReportCell,
-    ReportDay,
-    ReportMonth,
-    Ticket,
-    TicketEvent,
-    TicketStatus,
-    Visit,
-)
+from queue_engine.core.kinds import OPEN_STATUSES, TicketStatus
+from queue_engine.core.models import ReportCell, ReportDay, ReportMonth, Ticket, TicketEvent, Visit
 from queue_engine.quality.ratings import RATING_DAYS
 
 CELL_VERSION = 3

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock, iso
-from queue_engine.core.models import ACTIVE_STATUSES, Counter, Service, Ticket, TicketStatus, User
+from queue_engine.core.kinds import ACTIVE_STATUSES, TicketStatus
+from queue_engine.core.models import Counter, Service, Ticket, User
 from queue_engine.reporting.reports import wait_level
 
 

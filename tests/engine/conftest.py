@@ -9,7 +9,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from queue_engine.core.db import make_engine
-from queue_engine.core.models import Base, Category, Counter, Hall, Service, User
+from queue_engine.core.kinds import Category
+from queue_engine.core.models import Base, Counter, Hall, Service, User
 from queue_engine.hall.calendar import hall_settings
 from tests.services import fresh_schema
 

@@ -30,7 +30,7 @@ from queue_engine.core.errors import (
     TooEarly,
     TooLate,
 )
-from queue_engine.core.models import PriorityPolicy, Source
+from queue_engine.core.kinds import PriorityPolicy, Source
 from tests.engine.test_concurrency import run_threads
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

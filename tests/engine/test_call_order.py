@@ -17,7 +17,8 @@ from queue_engine import (
     transfer,
 )
 from queue_engine.core.errors import InvalidInput, NoTicketWaiting
-from queue_engine.core.models import PriorityPolicy, Ticket
+from queue_engine.core.kinds import PriorityPolicy
+from queue_engine.core.models import Ticket
 
 from .helpers import events_of, ticket_row
 

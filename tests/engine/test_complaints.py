@@ -8,7 +8,8 @@ import pytest
 
 from queue_engine import VisitRecord, call_next, finish_visit, issue_ticket
 from queue_engine.core.errors import InvalidInput, InvalidTransition
-from queue_engine.core.models import AuditEntry, Category, Complaint
+from queue_engine.core.kinds import Category
+from queue_engine.core.models import AuditEntry, Complaint
 from queue_engine.quality.complaints import COMPLAINT_FLOW, is_overdue, update_complaint
 from queue_engine.quality.followups import mark_follow_up_done, open_complaints, open_follow_ups
 

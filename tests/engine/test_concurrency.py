@@ -28,7 +28,8 @@ from queue_engine import (
     mark_no_show,
 )
 from queue_engine.core.errors import CounterBusy, NoTicketWaiting
-from queue_engine.core.models import ACTIVE_STATUSES, CounterSession, Hall, Ticket, TicketEvent
+from queue_engine.core.kinds import ACTIVE_STATUSES
+from queue_engine.core.models import CounterSession, Hall, Ticket, TicketEvent
 from queue_engine.hall.calendar import hall_settings
 from tests.conftest import MONDAY_9AM
 

@@ -22,7 +22,8 @@ from queue_engine import (
     open_counter,
     pause_counter,
 )
-from queue_engine.core.models import PriorityPolicy, Ticket
+from queue_engine.core.kinds import PriorityPolicy
+from queue_engine.core.models import Ticket
 from queue_engine.queue.estimates import ServiceLoad, service_loads
 from queue_engine.queue.snapshots import service_list, ticket_view, waiting_positions
 

@@ -20,7 +20,8 @@ from queue_engine import (
     start_service,
 )
 from queue_engine.core.errors import CounterInUse, HallClosed, NoTicketWaiting
-from queue_engine.core.models import Counter, CounterSession, CounterState, Hall, Ticket, TicketEvent
+from queue_engine.core.kinds import CounterState
+from queue_engine.core.models import Counter, CounterSession, Hall, Ticket, TicketEvent
 from queue_engine.hall.admin import save_hall
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.queue.day import close_day_if_due, last_closable_day

@@ -33,8 +33,8 @@ from queue_engine import (
     start_service,
     transfer,
 )
+from queue_engine.core.kinds import Category
 from queue_engine.core.models import (
-    Category,
     Complaint,
     Counter,
     CounterSession,

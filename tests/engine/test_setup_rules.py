@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import delete, select
 
 from queue_engine import issue_ticket
-from queue_engine.core.models import AuditEntry, Counter, Hall, Role, Service, counter_services
+from queue_engine.core.kinds import Role
+from queue_engine.core.models import AuditEntry, Counter, Hall, Service, counter_services
 from queue_engine.hall.admin import remove_counter, remove_service, save_counter, save_service
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.hall.config_io import ConfigInvalid, check_config, dump_config, export_config, import_config

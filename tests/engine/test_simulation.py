@@ -8,15 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from queue_engine.core.models import (
-    OPEN_STATUSES,
-    Category,
-    Complaint,
-    CounterSession,
-    Ticket,
-    TicketEvent,
-    Visit,
-)
+from queue_engine.core.kinds import OPEN_STATUSES, Category
+from queue_engine.core.models import Complaint, CounterSession, Ticket, TicketEvent, Visit
 from queue_engine.reporting.reports import report
 from queue_engine.simulation import SimulationSettings, simulate
 

@@ -29,7 +29,8 @@ from queue_engine import (
     transfer,
 )
 from queue_engine.core.errors import InvalidTransition, NoTicketWaiting, QueueError
-from queue_engine.core.models import Counter, Service, Ticket, TicketStatus, User
+from queue_engine.core.kinds import TicketStatus
+from queue_engine.core.models import Counter, Service, Ticket, User
 
 from .helpers import event_count, events_of, ticket_row
 

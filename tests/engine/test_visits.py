@@ -15,8 +15,9 @@ from queue_engine.core.errors import (
     InvalidTransition,
     RatingClosed,
 )
+from queue_engine.core.kinds import Category
 from queue_engine.core.lookups import service_by_code
-from queue_engine.core.models import Category, Complaint, Ticket, Visit
+from queue_engine.core.models import Complaint, Ticket, Visit
 from queue_engine.quality.ratings import Rating
 from queue_engine.reporting.reports import daily_summary
 

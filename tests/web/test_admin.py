@@ -18,16 +18,8 @@ from sqlalchemy import func, select
 from kiosk import create_app
 from kiosk import runtime as hall_runtime
 from kiosk.extensions import db, socketio
-from queue_engine.core.models import (
-    AuditEntry,
-    Counter,
-    CounterState,
-    Hall,
-    KioskDevice,
-    Service,
-    Ticket,
-    User,
-)
+from queue_engine.core.kinds import CounterState
+from queue_engine.core.models import AuditEntry, Counter, Hall, KioskDevice, Service, Ticket, User
 from queue_engine.hall.calendar import is_working_day
 
 from .conftest import DEMO_PASSWORD

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from kiosk.extensions import db
-from queue_engine.core.models import Hall, PriorityPolicy
+from queue_engine.core.kinds import PriorityPolicy
+from queue_engine.core.models import Hall
 from tests.web.staff_login import log_in
 
 # Arrivals after the transferred ticket: (service, priority).

@@ -18,7 +18,7 @@ from werkzeug.datastructures import MultiDict
 
 from kiosk.auth import staff
 from kiosk.htmx import is_htmx
-from queue_engine.core.models import Category, PriorityPolicy, Role
+from queue_engine.core.kinds import Category, PriorityPolicy, Role
 from queue_engine.hall.rules import SettingsInvalid
 
 CATEGORY_LABELS = {

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
-from kiosk.api.models import Answer, Body, Day, Instant, IsoDate, Query, Text
+from kiosk.api.models.base import Answer, Body, Instant, IsoDate, Query, Text
 from queue_engine.booking.models import BookingState
 
 
@@ -97,14 +97,3 @@ class Appointment(Answer):
     phone: str = Field(description="masked (138****5678) except for supervisors and admins")
     lang: str
     ticket: TicketRef | None = Field(description="once checked in")
-
-
-__all__ = [
-    "Appointment",
-    "AppointmentsQuery",
-    "BookAppointment",
-    "CheckInByCode",
-    "Day",
-    "Slot",
-    "SlotsQuery",
-]

@@ -53,14 +53,24 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
 
     from kiosk import api, auth, cli, errors, filters, htmx, i18n, pages, realtime, runtime
-    from kiosk.rooms import admin, counter, display, kiosk, quality, records, supervisor, ticket
+    from kiosk.rooms import admin, booking, counter, display, kiosk, quality, records, supervisor, ticket
 
     i18n.init_app(app)
     filters.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
     htmx.init_app(app)  # Vary: HX-Request on every answer
-    rooms = (kiosk.bp, ticket.bp, display.bp, counter.bp, records.bp, quality.bp, admin.bp, supervisor.bp)
+    rooms = (
+        kiosk.bp,
+        ticket.bp,
+        booking.bp,
+        display.bp,
+        counter.bp,
+        records.bp,
+        quality.bp,
+        admin.bp,
+        supervisor.bp,
+    )
     for blueprint in (auth.bp, api.bp, pages.bp, *rooms):
         app.register_blueprint(blueprint)
     cli.init_app(app)

@@ -172,7 +172,8 @@ def book(
     if until is not None:
         raise BookingBlocked(
             f"This number missed {settings.noshow_limit} bookings within {NOSHOW_WINDOW_DAYS} days; "
-            f"it can book again from {clock.local(until).date().isoformat()}."
+            f"it can book again from {clock.local(until).date().isoformat()}.",
+            until=clock.local(until).date(),
         )
     if _active_booking(session, phone, service.id, day) is not None:
         raise AlreadyBooked("This number already holds a booking for this service on that day.")
@@ -264,7 +265,7 @@ def check_in(session: Session, clock: Clock, booking: Booking, *, lang: str | No
     if booking.state == BookingState.CHECKED_IN:
         raise AlreadyCheckedIn(
             f"This booking is checked in already: ticket {booking.ticket.number if booking.ticket else ''}.",
-            booking.ticket,
+            ticket=booking.ticket,
         )
     if booking.state != BookingState.BOOKED:
         raise InvalidTransition(f"This booking is {booking.state}; it cannot be checked in.")
@@ -275,9 +276,13 @@ def check_in(session: Session, clock: Clock, booking: Booking, *, lang: str | No
     opens, closes = checkin_window(settings, booking)
     now = clock.now()
     if now < opens:
-        raise TooEarly(f"Check-in opens at {clock.local(opens):%H:%M}; please come back then.")
+        raise TooEarly(
+            f"Check-in opens at {clock.local(opens):%H:%M}; please come back then.", at=clock.local(opens)
+        )
     if now > closes:
-        raise TooLate(f"Check-in closed at {clock.local(closes):%H:%M}; the booking is missed.")
+        raise TooLate(
+            f"Check-in closed at {clock.local(closes):%H:%M}; the booking is missed.", at=clock.local(closes)
+        )
     ticket = enqueue(
         session,
         clock,

@@ -9,8 +9,10 @@ class QueueError(Exception):
     code = "queue_error"
     kind = "conflict"  # one of: not_found, conflict, invalid, forbidden
 
-    def __init__(self, message: str | None = None) -> None:
+    def __init__(self, message: str | None = None, **details: object) -> None:
         super().__init__(message or self.__doc__ or self.code)
+        # What a page needs to say it in the visitor's language (a time, a date, a ticket).
+        self.details = details
 
     @property
     def message(self) -> str:
@@ -181,10 +183,6 @@ class TooLate(QueueError):
 
 
 class AlreadyCheckedIn(QueueError):
-    """This booking is checked in already; ``ticket`` is the ticket it got."""
+    """This booking is checked in already (``details["ticket"]``: the ticket it got)."""
 
     code = "already_checked_in"
-
-    def __init__(self, message: str, ticket: object = None) -> None:
-        super().__init__(message)
-        self.ticket = ticket

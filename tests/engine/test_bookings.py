@@ -177,7 +177,7 @@ def test_check_in_opens_30_minutes_before_the_slot_and_gives_a_booked_number(ses
     assert booking.state == BookingState.CHECKED_IN
     with pytest.raises(AlreadyCheckedIn) as again:  # a second scan names the ticket it got
         check_in(session, clock, booking)
-    assert again.value.ticket.id == ticket.id
+    assert again.value.details["ticket"].id == ticket.id
     walk_in = issue_ticket(session, clock, "A")
     assert walk_in.number == "A001"  # the series count on their own
 

@@ -13,9 +13,10 @@ FITS = """() => {
   for (const el of document.querySelectorAll('.slot, .day, .choice, button, .field input')) {
     const r = el.getBoundingClientRect();
     if (r.width === 0) continue;
+    const name = el.outerHTML.slice(0, 80);
     const scroller = el.closest('.days');  // the day strip scrolls on its own
-    if (!scroller && (r.right > innerWidth + 0.5 || r.left < -0.5)) out.push('outside: ' + el.outerHTML.slice(0, 80));
-    if (!el.classList.contains('day') && r.height < 44) out.push('too small: ' + el.textContent.trim() + ' ' + r.height);
+    if (!scroller && (r.right > innerWidth + 0.5 || r.left < -0.5)) out.push('outside: ' + name);
+    if (!el.classList.contains('day') && r.height < 44) out.push('too small: ' + name + ' ' + r.height);
     if (el.scrollWidth > el.clientWidth + 1) out.push('text cut: ' + el.textContent.trim());
   }
   if (document.documentElement.scrollWidth > innerWidth) out.push('page scrolls sideways');

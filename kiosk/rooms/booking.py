@@ -17,10 +17,11 @@ from kiosk.extensions import db_session
 from kiosk.i18n import current_language
 from kiosk.limits import ticket_limit
 from kiosk.qr import qr_svg
+from kiosk.rooms.kiosk import _show_ticket as show_ticket
 from kiosk.rooms.kiosk import public_url
 from queue_engine import book, cancel_booking, check_in
 from queue_engine.booking import BookingSettings, BookingState, booking_by_token, day_slots
-from queue_engine.booking.bookings import checkin_window
+from queue_engine.booking.bookings import CODE_ALPHABET, checkin_window, scanned_booking
 from queue_engine.booking.slots import bookable_days, booking_settings
 from queue_engine.booking.views import booking_payload, slot_payload
 from queue_engine.core.errors import InvalidFields, QueueError
@@ -226,3 +227,39 @@ def arrive(token: str) -> Any:
             return redirect(url_for("ticket.page", token=earlier.token), 303)
         return _booking_page(token, refusal(done.error), 409)
     return redirect(url_for("ticket.page", token=ticket.token), 303)
+
+
+@bp.app_template_global()
+def takes_bookings() -> bool:
+    """Whether any open service takes bookings (the kiosk then offers "I have a booking")."""
+    return bool(_bookable_services())
+
+
+def _kiosk_checkin_screen(message: str | None = None, status: int = 200, typed: str = "") -> Any:
+    return (
+        render_template("booking/_kiosk_checkin.html", alphabet=CODE_ALPHABET, message=message, typed=typed),
+        status,
+    )
+
+
+@bp.get("/kiosk/check-in")
+def kiosk_check_in_screen() -> Any:
+    """The kiosk's "I have a booking" screen (swapped into the kiosk like its other screens)."""
+    return _kiosk_checkin_screen()
+
+
+@bp.post("/kiosk/check-in")
+@ticket_limit
+def kiosk_check_in() -> Any:
+    """Check a booking in at the kiosk by its code, typed or scanned (its QR holds the page's URL)."""
+    typed = request.form.get("code", "")[:200]
+    session = db_session()
+    with action() as done:
+        found = scanned_booking(session, typed)
+        ticket = check_in(session, clock(), found)
+    if done.error is not None:
+        earlier = done.error.details.get("ticket")
+        if not isinstance(earlier, Ticket):
+            return _kiosk_checkin_screen(refusal(done.error), 409, typed)
+        ticket = earlier  # checked in already: print its ticket again
+    return show_ticket(ticket)

@@ -231,6 +231,14 @@ def booking_by_code(session: Session, code: str, *, lock: bool = False) -> Booki
     return booking
 
 
+def scanned_booking(session: Session, typed: str) -> Booking:
+    """The booking a kiosk was given: its code typed, or its page's URL read from its QR code."""
+    if "/b/" in typed:
+        token = typed.rsplit("/b/", 1)[1].split("?")[0].split("#")[0].strip()
+        return booking_by_token(session, token, lock=True)
+    return booking_by_code(session, typed, lock=True)
+
+
 def cancel_booking(session: Session, clock: Clock, booking: Booking, *, reason: str | None = None) -> Booking:
     """Cancel a booking not yet checked in (the visitor, or staff with a reason); its place is freed."""
     if booking.state != BookingState.BOOKED:

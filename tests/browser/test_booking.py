@@ -44,3 +44,51 @@ def test_a_visitor_books_a_time_on_the_phone_and_gets_the_code(server, new_page,
     assert page.evaluate(FITS) == []
     shot(page, f"booking-confirmed-{lang}")
     assert page.js_errors == []
+
+
+def test_a_visitor_checks_in_at_the_kiosk_by_touching_the_code_on_its_keys(server, new_page):
+    import requests
+
+    slots = requests.get(f"{server.url}/api/v1/services/A/slots", params={"date": _today(server)}, timeout=10).json()
+    start = next(s["start"] for s in slots if s["open"])  # the next slot: its check-in is open now
+    booking = requests.post(
+        f"{server.url}/api/v1/appointments",
+        json={"service": "A", "start": start, "name": "赵六", "phone": "13700001111"},
+        timeout=10,
+    ).json()
+    page = new_page(1080, 1920)
+    page.goto(f"{server.url}/kiosk?lang=zh")
+
+    page.click(".booking-link")
+    page.wait_for_selector("#checkin-code")
+    shot(page, "kiosk-checkin-zh")
+    keys = page.evaluate(KEYS_FIT)
+    for char in booking["code"]:
+        page.click(f".key[data-key='{char}']")
+    page.click("#checkin-form .go")
+
+    page.wait_for_selector("#ticket-number")
+    assert page.inner_text("#ticket-number").startswith("YA")
+    assert keys == []
+    assert page.js_errors == []
+
+
+KEYS_FIT = """() => {
+  const out = [];
+  for (const el of document.querySelectorAll('.kiosk-checkin button, #checkin-code')) {
+    const r = el.getBoundingClientRect();
+    if (r.bottom > innerHeight || r.right > innerWidth) out.push('outside: ' + el.textContent);
+    if (r.height < 0.08 * Math.min(innerWidth, innerHeight)) out.push('too small: ' + el.textContent);
+  }
+  return out;
+}"""
+
+
+def _today(server) -> str:
+    import requests
+
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    requests.get(f"{server.url}/healthz", timeout=10)
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()

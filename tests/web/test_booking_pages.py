@@ -82,3 +82,35 @@ def test_cancelling_from_the_phone_frees_the_place(client):
 def test_an_unknown_booking_link_is_a_friendly_404(client):
     answer = client.get("/b/nonsense?lang=zh")
     assert answer.status_code == 404 and "没有此链接对应的预约" in answer.get_data(as_text=True)
+
+
+# -- the kiosk: "I have a booking" ---------------------------------------------------------------
+
+
+def _kiosk_check_in(client, code):
+    csrf = page_csrf(client, "/kiosk")
+    return client.post("/kiosk/check-in", data={"code": code, "lang": "zh"}, headers={"X-CSRFToken": csrf})
+
+
+def test_the_kiosk_checks_a_booking_in_by_its_code_or_its_qr_and_prints_the_booked_number(client, clock):
+    location = _book(client).headers["Location"]
+    code = re.search(r'id="booking-code">([A-Z0-9]{6})<', client.get(location).get_data(as_text=True)).group(1)
+    kiosk = client.get("/kiosk?lang=zh").get_data(as_text=True)
+    early = _kiosk_check_in(client, code)
+    clock.set(datetime(2026, 1, 5, 1, 45, tzinfo=UTC))  # 09:45
+
+    typed = _kiosk_check_in(client, f" {code[:3].lower()}-{code[3:]} ")
+    scanned = _kiosk_check_in(client, f"http://hall.example{location}")
+
+    assert "我有预约" in kiosk and "我有预约" in client.get("/kiosk/check-in?lang=zh").get_data(as_text=True)
+    assert early.status_code == 409 and "09:30 起可签到" in early.get_data(as_text=True)
+    assert typed.status_code == 200 and 'id="ticket-number">YA001<' in typed.get_data(as_text=True)
+    assert scanned.status_code == 200 and 'id="ticket-number">YA001<' in scanned.get_data(as_text=True)  # again
+
+
+def test_the_kiosk_says_plainly_when_a_code_is_wrong_and_keeps_it_to_correct(client):
+    answer = _kiosk_check_in(client, "ZZZZZ9")
+
+    assert answer.status_code == 409
+    text = answer.get_data(as_text=True)
+    assert "没有此预约码" in text and 'value="ZZZZZ9"' in text

@@ -94,7 +94,8 @@ def _kiosk_check_in(client, code):
 
 def test_the_kiosk_checks_a_booking_in_by_its_code_or_its_qr_and_prints_the_booked_number(client, clock):
     location = _book(client).headers["Location"]
-    code = re.search(r'id="booking-code">([A-Z0-9]{6})<', client.get(location).get_data(as_text=True)).group(1)
+    confirmation = client.get(location).get_data(as_text=True)
+    code = re.search(r'id="booking-code">([A-Z0-9]{6})<', confirmation).group(1)
     kiosk = client.get("/kiosk?lang=zh").get_data(as_text=True)
     early = _kiosk_check_in(client, code)
     clock.set(datetime(2026, 1, 5, 1, 45, tzinfo=UTC))  # 09:45
@@ -105,7 +106,8 @@ def test_the_kiosk_checks_a_booking_in_by_its_code_or_its_qr_and_prints_the_book
     assert "我有预约" in kiosk and "我有预约" in client.get("/kiosk/check-in?lang=zh").get_data(as_text=True)
     assert early.status_code == 409 and "09:30 起可签到" in early.get_data(as_text=True)
     assert typed.status_code == 200 and 'id="ticket-number">YA001<' in typed.get_data(as_text=True)
-    assert scanned.status_code == 200 and 'id="ticket-number">YA001<' in scanned.get_data(as_text=True)  # again
+    # Scanned again: the same ticket, printed again.
+    assert scanned.status_code == 200 and 'id="ticket-number">YA001<' in scanned.get_data(as_text=True)
 
 
 def test_the_kiosk_says_plainly_when_a_code_is_wrong_and_keeps_it_to_correct(client):

@@ -43,18 +43,34 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    from kiosk.redis_queue import client_manager
+
+    redis_url, channel = app.config.get("QMS_REDIS_URL"), app.config.get("QMS_REDIS_CHANNEL", "qms")
     socketio.init_app(
         app,
         async_mode="threading",
-        message_queue=app.config.get("QMS_REDIS_URL"),
-        channel=app.config.get("QMS_REDIS_CHANNEL", "qms"),
+        message_queue=redis_url,
+        channel=channel,
+        **client_manager(redis_url, channel),
         # Unset (None): only the page's own origin, engine.io's default, which the stubs leave out.
         cors_allowed_origins=app.config.get("QMS_CORS_ORIGINS"),  # type: ignore[arg-type]
     )
 
-    from kiosk import api, auth, cli, errors, filters, htmx, i18n, pages, realtime, runtime
-    from kiosk.rooms import admin, booking, counter, display, kiosk, quality, records, supervisor, ticket
+    from kiosk import actions, api, auth, cli, errors, filters, htmx, i18n, pages, realtime, runtime
+    from kiosk.rooms import (
+        admin,
+        booking,
+        counter,
+        display,
+        kiosk,
+        quality,
+        records,
+        supervisor,
+        tablet,
+        ticket,
+    )
 
+    actions.init_app(app)  # GET requests only read (first of the before-request hooks)
     i18n.init_app(app)
     filters.init_app(app)
     auth.init_app(app)
@@ -66,12 +82,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         booking.bp,
         display.bp,
         counter.bp,
+        tablet.bp,
         records.bp,
         quality.bp,
         admin.bp,
         supervisor.bp,
     )
-    for blueprint in (auth.bp, api.bp, pages.bp, *rooms):
+    from kiosk import health
+
+    for blueprint in (health.bp, auth.bp, api.bp, pages.bp, *rooms):
         app.register_blueprint(blueprint)
     cli.init_app(app)
     realtime.init_app(app)

@@ -21,14 +21,18 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
-from flask import current_app
+from flask import Flask, current_app, g, request
 
 from kiosk.extensions import db, db_session
 from kiosk.realtime import publish
+from queue_engine.core.db import begin_read_only, end_read_only
 from queue_engine.core.errors import QueueError
 from queue_engine.core.events import take_changes
 
 Refusal = TypeVar("Refusal", bound=QueueError)
+View = TypeVar("View")
+WRITES_ON_GET = "qms_writes_on_get"
+READ_ONLY_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 @dataclass
@@ -80,3 +84,32 @@ def _action(kept: tuple[type[QueueError], ...]) -> Iterator[Done[QueueError]]:
         db.session.rollback()
         raise
     commit()
+
+
+def writes_on_get(view: View) -> View:
+    """Mark a GET view that writes (an audited read): its transaction takes the write lock.
+
+    Every other GET request only reads, in a deferred transaction on SQLite (DESIGN §5), so it
+    never waits for the writers; a write there would fail whenever another writer committed first.
+    """
+    setattr(view, WRITES_ON_GET, True)
+    return view
+
+
+def _reads_only() -> None:
+    if request.method in READ_ONLY_METHODS:
+        view = current_app.view_functions.get(request.endpoint or "")
+        if not getattr(view, WRITES_ON_GET, False):
+            g.qms_read_only = begin_read_only()
+
+
+def _end_reads_only(_error: BaseException | None) -> None:
+    token = g.pop("qms_read_only", None)
+    if token is not None:
+        end_read_only(token)
+
+
+def init_app(app: Flask) -> None:
+    """GET requests read in deferred transactions (registered first: before any hook reads)."""
+    app.before_request_funcs.setdefault(None, []).insert(0, _reads_only)
+    app.teardown_request(_end_reads_only)

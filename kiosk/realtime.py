@@ -15,7 +15,7 @@ behind its mark, for a PostgreSQL transaction that commits a lower id after a hi
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -25,23 +25,28 @@ from flask_login import current_user
 from flask_socketio import SocketIO, emit, join_room
 from sqlalchemy import select
 
+from kiosk.auth import token_digest
 from kiosk.context import clock
 from kiosk.extensions import db, db_session, socketio
-from queue_engine.core.db import reading
+from kiosk.publisher import PUBLISHER, Publisher, publisher
+from kiosk.redis_queue import client_manager
+from queue_engine.core.db import read_only, reading
 from queue_engine.core.errors import QueueError, UnknownTicket
 from queue_engine.core.events import SETTINGS, changes_since, high_water_marks
-from queue_engine.core.lookups import ticket_by_token
+from queue_engine.core.lookups import tablet_by_digest, ticket_by_token
 from queue_engine.core.models import Counter, Service, Ticket
-from queue_engine.queue.estimates import service_loads
+from queue_engine.queue.estimates import ServiceLoad, service_loads
 from queue_engine.queue.snapshots import (
     awaiting_rating,
     call_entry,
     display_snapshot,
     ticket_view,
     waiting_positions,
+    window_screen,
 )
 
 CALL_TYPES = ("called", "recalled")
+RATING_TYPES = ("finished", "counter_closed", "counter_open")
 EMITTER = "qms_emitter"
 WATCHER = "qms_change_watcher"
 LOOKBACK = 500  # event ids behind the mark the watcher looks at again (late commits)
@@ -68,7 +73,12 @@ def command_line_publishing(app: Flask) -> Iterator[None]:
     notices the change, so nothing is built here for nobody.
     """
     url = app.config.get("QMS_REDIS_URL")
-    queue = SocketIO(message_queue=url, channel=app.config.get("QMS_REDIS_CHANNEL", "qms")) if url else None
+    channel = app.config.get("QMS_REDIS_CHANNEL", "qms")
+    queue = (
+        SocketIO(message_queue=url, channel=channel, **client_manager(url, channel, write_only=True))
+        if url
+        else None
+    )
     missing = object()
     previous = app.extensions.get(EMITTER, missing)
     app.extensions[EMITTER] = queue
@@ -82,63 +92,153 @@ def command_line_publishing(app: Flask) -> Iterator[None]:
 
 
 def publish(changes: list[dict[str, Any]]) -> None:
-    """Tell every screen concerned about committed changes."""
+    """Tell every screen concerned about committed changes (after the commit; returns at once).
+
+    The server hands them to its publisher, which builds and emits off the request path; a
+    command-line process (a write-only Redis emitter) builds and emits them itself.
+    """
     out = emitter()
     if not changes or out is None:
         return
     _remember_published(changes)
-    if any(change["type"] == SETTINGS for change in changes):
-        _publish_settings_changed(out)
-    changes = [change for change in changes if change["type"] != SETTINGS]
-    if changes:
-        _publish_queue_changes(out, changes)
-    db.session.rollback()  # end the read transaction (SQLite holds its write lock until then)
+    if out is socketio:
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        publisher(app, _send, socketio.start_background_task).hand(changes)
+        return
+    try:
+        emit_changes(out, changes, lambda room: True)  # it cannot know who listens elsewhere
+    finally:
+        db.session.rollback()  # end the read transaction
 
 
-def _publish_queue_changes(out: Emitter, changes: list[dict[str, Any]]) -> None:
-    session = db_session()
-    clk = clock()
+def flush(timeout: float = 10.0) -> bool:
+    """Wait until this process has emitted every change published so far (False on timeout)."""
+    found: Publisher | None = current_app.extensions.get(PUBLISHER)
+    return True if found is None else found.flush(timeout)
+
+
+def stop_publisher(app: Flask) -> None:
+    """Send what is pending and stop the app's publisher thread (tests; a process ending)."""
+    found: Publisher | None = app.extensions.pop(PUBLISHER, None)
+    if found is not None:
+        found.stop()
+
+
+def listening() -> Callable[[str], bool]:
+    """Whether a room may have a listener: someone joined here, or (with Redis) anywhere."""
+    if current_app.config.get("QMS_REDIS_URL"):
+        return lambda room: True  # other processes' sockets are not known here
+    server = getattr(socketio, "server", None)  # Flask-SocketIO's python-socketio Server (untyped)
+    rooms: dict[str, Any] = server.manager.rooms.get("/", {}) if server is not None else {}
+    return lambda room: bool(rooms.get(room))
+
+
+def _send(changes: list[dict[str, Any]]) -> None:
+    """The publisher's work for one coalesced batch: build for the rooms listened to, emit."""
+    with read_only():  # the publisher only reads: it never waits for the writers' lock
+        emit_changes(socketio, changes, listening())
+
+
+def emit_changes(out: Emitter, changes: list[dict[str, Any]], listens: Callable[[str], bool]) -> None:
+    """Build each listened room's messages once, release the database, then emit them."""
+    messages: list[Message] = []
+    try:
+        if any(change["type"] == SETTINGS for change in changes):
+            messages += _settings_messages(listens)
+        queue_changes = [change for change in changes if change["type"] != SETTINGS]
+        if queue_changes:
+            messages += _queue_messages(queue_changes, listens)
+    finally:
+        db.session.rollback()  # no database connection is held while the messages go out
+    snapshots = [i for i, message in enumerate(messages) if message[0] == "display:snapshot"]
+    for i in reversed(snapshots[:-1]):  # one board snapshot per batch: the newest
+        del messages[i]
+    for event_name, payload, room in messages:
+        out.emit(event_name, payload, to=room)
+
+
+Message = tuple[str, Any, str]  # event, payload, room
+
+
+def _queue_messages(changes: list[dict[str, Any]], listens: Callable[[str], bool]) -> list[Message]:
+    session, clk = db_session(), clock()
+    messages: list[Message] = []
     ticket_ids = {c["ticket_id"] for c in changes if c.get("ticket_id")}
     tickets = {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids)))}
-    loads = service_loads(session, clk)
+    loaded: dict[int, ServiceLoad] = {}
+
+    def loads() -> dict[int, ServiceLoad]:
+        if not loaded:
+            loaded.update(service_loads(session, clk))  # once per batch, only when a room needs it
+        return loaded
+
+    board = listens("display")
     for change in changes:
         ticket = tickets.get(change.get("ticket_id") or 0)
-        if change["type"] in CALL_TYPES and ticket is not None and ticket.counter is not None:
-            out.emit("display:call", call_entry(ticket), to="display")
-        if change["type"] == "finished" and change.get("counter_id"):
+        if board and change["type"] in CALL_TYPES and ticket is not None and ticket.counter is not None:
+            messages.append(("display:call", call_entry(ticket), "display"))
+        counter_room = f"counter:{change.get('counter_id')}"
+        if change["type"] in RATING_TYPES and change.get("counter_id") and listens(counter_room):
+            # The tablet asks about the visit just finished, and about nothing once the duty ends.
             prompt = awaiting_rating(session, clk, change["counter_id"])
             if prompt is not None:
-                out.emit("rate:request", prompt, to=f"counter:{change['counter_id']}")
-    out.emit("display:snapshot", display_snapshot(session, clk, loads=loads), to="display")
-    out.emit("services:changed", {}, to="kiosk")
+                messages.append(("rate:request", prompt, counter_room))
+            else:
+                messages.append(("rate:idle", {}, counter_room))
+    if board:
+        messages.append(("display:snapshot", display_snapshot(session, clk, loads=loads()), "display"))
+    if listens("kiosk"):
+        messages.append(("services:changed", {}, "kiosk"))
     for ticket in tickets.values():
-        out.emit("ticket:update", ticket_view(session, clk, ticket, loads=loads), to=f"ticket:{ticket.token}")
+        if listens(room := f"ticket:{ticket.token}"):
+            messages.append(("ticket:update", ticket_view(session, clk, ticket, loads=loads()), room))
     services = {c["service_id"] for c in changes if c.get("service_id")}
     services |= {t.transferred_from_id for t in tickets.values() if t.transferred_from_id}
     for service_id in services:
         # One message per queue, not one per waiting phone: each phone finds its own number.
         code = session.get(Service, service_id).code  # type: ignore[union-attr]
+        if not listens(room := f"service:{code}"):
+            continue
         order = [
             {"number": p["number"], "ahead": p["ahead"], "estimated_wait_s": p["estimated_wait_s"]}
-            for p in waiting_positions(session, clk, service_id, loads[service_id])
+            for p in waiting_positions(session, clk, service_id, loads()[service_id])
         ]
-        out.emit("queue:order", {"service": code, "waiting": order}, to=f"service:{code}")
+        messages.append(("queue:order", {"service": code, "waiting": order}, room))
     counters = {c["counter_id"] for c in changes if c.get("counter_id")}
     signal = {"services": sorted(services), "counters": sorted(counters)}
-    out.emit("queue:changed", signal, to="supervisor")
-    for counter_id in _counters_serving(services) | counters:
-        out.emit("queue:changed", signal, to=f"counter:{counter_id}")
+    if listens("supervisor"):
+        messages.append(("queue:changed", signal, "supervisor"))
+    for counter_id in sorted(_counters_serving(services) | counters):
+        if listens(room := f"counter:{counter_id}"):
+            messages.append(("queue:changed", signal, room))
+    messages += _window_messages(counters, listens)
+    return messages
 
 
-def _publish_settings_changed(out: Emitter) -> None:
+def _settings_messages(listens: Callable[[str], bool]) -> list[Message]:
     """The hall's set-up changed: kiosks refetch their buttons, boards redraw, panels refresh."""
     session = db_session()
-    out.emit("services:changed", {}, to="kiosk")
-    out.emit("display:snapshot", display_snapshot(session, clock()), to="display")
+    messages: list[Message] = [("services:changed", {}, "kiosk")]
+    if listens("display"):
+        messages.append(("display:snapshot", display_snapshot(session, clock()), "display"))
     signal = {"services": [], "counters": [], "settings": True}
-    out.emit("queue:changed", signal, to="supervisor")
-    for counter_id in session.scalars(select(Counter.id)):
-        out.emit("queue:changed", signal, to=f"counter:{counter_id}")
+    messages.append(("queue:changed", signal, "supervisor"))
+    messages += [("queue:changed", signal, f"counter:{i}") for i in session.scalars(select(Counter.id))]
+    active = set(session.scalars(select(Counter.id).where(Counter.active.is_(True))))
+    messages += _window_messages(active, listens)
+    return [message for message in messages if listens(message[2])]
+
+
+def _window_messages(counter_ids: set[int], listens: Callable[[str], bool]) -> list[Message]:
+    """The screens above the windows that changed (a counter's name, state, call or clerk)."""
+    watched = {i for i in counter_ids if listens(f"window:{i}")}
+    if not watched:
+        return []
+    session = db_session()
+    return [
+        ("window:update", window_screen(session, counter), f"window:{counter.id}")
+        for counter in session.scalars(select(Counter).where(Counter.id.in_(watched)))
+    ]
 
 
 def _counters_serving(service_ids: set[int]) -> set[int]:
@@ -236,7 +336,11 @@ def stop_change_watcher(app: Flask, timeout: float = 5.0) -> None:
 
 
 def _join(data: Any) -> None:
-    data = data if isinstance(data, dict) else {}
+    with read_only():  # a screen's snapshot only reads
+        _join_room(data if isinstance(data, dict) else {})
+
+
+def _join_room(data: dict[str, Any]) -> None:
     room = data.get("room")
     session, clk = db_session(), clock()
     if room == "display":
@@ -265,6 +369,22 @@ def _join(data: Any) -> None:
         join_room(f"counter:{counter.id}")
         emit("queue:changed", {"services": [], "counters": [counter.id]})
         prompt = awaiting_rating(session, clk, counter.id)
+        emit("rate:request" if prompt else "rate:idle", prompt or {})
+    elif room == "window" and isinstance(data.get("counter_id"), int):
+        counter = session.get(Counter, data["counter_id"])
+        if counter is None or not counter.active:
+            emit("error", {"code": "unknown_counter"})
+            return
+        join_room(f"window:{counter.id}")
+        emit("window:update", window_screen(session, counter))
+    elif room == "tablet" and isinstance(data.get("device"), str):
+        try:
+            tablet = tablet_by_digest(session, token_digest(data["device"]))
+        except QueueError:
+            emit("error", {"code": "unknown_tablet"})
+            return
+        join_room(f"counter:{tablet.counter_id}")
+        prompt = awaiting_rating(session, clk, tablet.counter_id)
         emit("rate:request" if prompt else "rate:idle", prompt or {})
     elif (
         room == "supervisor"

@@ -33,6 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from kiosk.context import clock
 from kiosk.extensions import db, db_session, socketio
 from queue_engine.booking import mark_missed
+from queue_engine.core.db import reading
 from queue_engine.core.models import Hall
 from queue_engine.queue.day import close_day_if_due
 
@@ -92,7 +93,7 @@ def apply(app: Flask, timezone: str | None, languages: list[str] | None) -> None
 def sync(app: Flask) -> bool:
     """Read the Hall row's timezone and languages and apply them; False if the row cannot be read."""
     try:
-        with db.engine.connect() as connection:
+        with reading(db.engine) as connection:
             row = connection.execute(select(Hall.timezone, Hall.languages).order_by(Hall.id).limit(1)).first()
     except SQLAlchemyError:
         # No tables yet (before init-db), or a database without the new columns.

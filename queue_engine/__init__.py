@@ -15,6 +15,7 @@ from queue_engine.queue.calling import (
 )
 from queue_engine.queue.counters import close_counter, open_counter, pause_counter, resume_counter
 from queue_engine.queue.day import close_business_day
+from queue_engine.queue.priority import mark_priority
 from queue_engine.queue.tickets import cancel, issue_ticket
 from queue_engine.queue.visit_record import VisitRecord
 
@@ -34,6 +35,7 @@ __all__ = [
     "finish_visit",
     "issue_ticket",
     "mark_no_show",
+    "mark_priority",
     "open_counter",
     "pause_counter",
     "rate_visit",

@@ -18,4 +18,13 @@ def _refuse_impossible_token(endpoint: str | None, values: dict[str, Any] | None
         raise UnknownTicket("No ticket has this token.")
 
 
-from kiosk.api import appointments, counters, openapi, public, ratings, staff_tickets, stats  # noqa: E402,F401
+from kiosk.api import (  # noqa: E402,F401
+    appointments,
+    counters,
+    openapi,
+    public,
+    ratings,
+    staff_tickets,
+    stats,
+    tablets,
+)

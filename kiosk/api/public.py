@@ -45,7 +45,7 @@ def services(query: LanguageQuery) -> Any:
     answers={201: Ticket},
     errors={
         404: "unknown_service",
-        409: "service_closed, hall_closed",
+        409: "service_closed, service_not_served (no counter serves it), hall_closed",
         422: "lang is not one of the hall's languages",
         429: "rate_limited: too many tickets from this address (QMS_TICKET_RATE_LIMIT)",
     },

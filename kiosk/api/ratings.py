@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Response, jsonify
 
+from kiosk.actions import writes_on_get
 from kiosk.api import bp
 from kiosk.api.models import RatingsExport, RatingsQuery
 from kiosk.api.operations import api_route
@@ -27,6 +28,7 @@ from queue_engine.quality.rating_export import FIELDS, ratings_between
     csv=True,
     errors={422: f"invalid_input: a date is not YYYY-MM-DD, to is before from or over {MAX_DAYS} days on"},
 )
+@writes_on_get
 def ratings(query: RatingsQuery) -> Any:
     """Rated visits of a date range (``from``, ``to``; ``format=csv`` for CSV); no contact data.
 

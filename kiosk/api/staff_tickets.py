@@ -1,4 +1,4 @@
-"""Staff actions on a called or served ticket: recall, no-show, start, finish, transfer."""
+"""Staff actions on a ticket: recall, no-show, start, finish, transfer, and marking it priority."""
 
 from __future__ import annotations
 
@@ -16,7 +16,15 @@ from kiosk.api.operations import View, api_route
 from kiosk.auth import STAFF_ROLES, staff
 from kiosk.context import clock
 from kiosk.extensions import db_session
-from queue_engine import VisitRecord, finish_visit, mark_no_show, recall, start_service, transfer
+from queue_engine import (
+    VisitRecord,
+    finish_visit,
+    mark_no_show,
+    mark_priority,
+    recall,
+    start_service,
+    transfer,
+)
 from queue_engine.core.kinds import Role
 from queue_engine.core.lookups import ticket_by_token
 from queue_engine.core.models import Ticket
@@ -87,7 +95,27 @@ def finish(token: str, body: FinishVisit) -> Any:
 
 
 @bp.post("/tickets/<token>/transfer")
-@ticket_contract(TransferTicket, {404: "unknown_ticket, unknown_service", 422: "already in that service"})
+@ticket_contract(
+    TransferTicket,
+    {
+        404: "unknown_ticket, unknown_service",
+        409: "invalid_transition, not_at_this_counter, service_closed, service_not_served",
+        422: "already in that service",
+    },
+)
 def transfer_ticket(token: str, body: TransferTicket) -> Any:
     """Send the visitor to another service's queue, keeping number and place."""
     return _act(token, transfer, service_code=body.service)
+
+
+@bp.post("/tickets/<token>/priority")
+@ticket_contract(errors={409: "invalid_transition (not waiting or called)"})
+def priority(token: str, body: NoFields) -> Any:
+    """Mark a waiting or called visitor as priority (老年人 / 残疾人 / 孕妇); the call order follows the
+    hall's priority policy. A clerk may mark only tickets of services at a counter they may use."""
+    ticket = authorise_ticket(token)
+    user = staff()
+    if ticket.counter is None and user.role == Role.CLERK:
+        if not any(user.may_use_counter(c) for c in ticket.service.counters if c.active):
+            abort(403)
+    return _act(token, mark_priority)

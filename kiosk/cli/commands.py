@@ -23,9 +23,12 @@ from kiosk.extensions import db, db_session
 from kiosk.limits import new_device_token
 from kiosk.realtime import command_line_publishing
 from queue_engine import close_business_day
+from queue_engine.core.errors import QueueError
 from queue_engine.core.kinds import Role
 from queue_engine.core.models import Counter, User
 from queue_engine.hall.admin import register_kiosk as register_kiosk_device
+from queue_engine.hall.admin import register_tablet as register_rating_tablet
+from queue_engine.hall.admin import revoke_tablet as revoke_rating_tablet
 from queue_engine.hall.rules import SettingsInvalid
 
 
@@ -176,9 +179,45 @@ def register_kiosk(name: str) -> None:
     click.echo(f"/kiosk/register/{token}")
 
 
+@click.command("register-tablet")
+@with_appcontext
+@click.argument("name")
+@click.option(
+    "--counter", "counter_id", required=True, type=int, help="The counter whose visits it asks about."
+)
+def register_tablet(name: str, counter_id: int) -> None:
+    """Register a counter's rating tablet; prints the address to open on it (its last line)."""
+    token, digest = new_device_token()
+    try:
+        register_rating_tablet(db_session(), clock(), None, name, counter_id, digest)
+    except SettingsInvalid as error:
+        db.session.rollback()
+        raise click.ClickException(f"Tablet not registered: {'; '.join(error.errors.values())}") from None
+    commit()
+    click.echo(f"Open this address on the rating tablet {name!r} of counter {counter_id} (keep it secret):")
+    click.echo(f"/rate/{token}")
+
+
+@click.command("revoke-tablet")
+@with_appcontext
+@click.argument("tablet_id", type=int)
+def revoke_tablet(tablet_id: int) -> None:
+    """Revoke a rating tablet by its id: its address stops working at once."""
+    try:
+        tablet = revoke_rating_tablet(db_session(), clock(), None, tablet_id)
+    except QueueError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    commit()
+    click.echo(f"Rating tablet {tablet.name!r} revoked.")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    commands = (init_db, seed_demo_command, create_user, issue_token_command, close_day, register_kiosk)
+    commands = (
+        *(init_db, seed_demo_command, create_user, issue_token_command, close_day, register_kiosk),
+        *(register_tablet, revoke_tablet),
+    )
     for command in commands:
         app.cli.add_command(command)
     from kiosk.cli import config as cli_config

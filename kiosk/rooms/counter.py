@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from kiosk import actions
@@ -20,24 +20,23 @@ from queue_engine import (
     close_counter,
     finish_visit,
     mark_no_show,
+    mark_priority,
     open_counter,
     pause_counter,
-    rate_visit,
     recall,
     resume_counter,
     start_service,
     transfer,
 )
 from queue_engine.core.errors import InvalidFields, NoTicketWaiting, QueueError
-from queue_engine.core.kinds import Category, CounterState, Outcome
+from queue_engine.core.kinds import Category, CounterState, Outcome, PriorityPolicy
 from queue_engine.core.lookups import counter_by_id
-from queue_engine.core.models import Counter, Service, Ticket
+from queue_engine.core.models import Counter, RatingTablet, Service, Ticket
+from queue_engine.hall.calendar import hall_settings
 from queue_engine.quality.complaints import COMPLAINT_PRIORITIES, DEPARTMENT_LIMIT
 from queue_engine.quality.followups import mark_follow_up_done, open_complaints, open_follow_ups
-from queue_engine.quality.ratings import MAX_COMMENT, Rating
 from queue_engine.queue.counters import last_handover, open_for_someone_else
 from queue_engine.queue.ordering import call_sequence
-from queue_engine.queue.snapshots import awaiting_rating
 from queue_engine.queue.visit_record import FIELD_LIMITS, RECORD_FIELDS
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
@@ -75,6 +74,11 @@ def _queue(counter: Counter) -> dict[str, Any]:
                 "service": t.service.code,
                 "waited_min": int((now - t.issued_at).total_seconds() // 60),
                 "priority": t.priority,
+                "transferred_from": (
+                    f"{t.transferred_from.code} {t.transferred_from.names.get('zh', '')}".strip()
+                    if t.transferred_from
+                    else None
+                ),
             }
             for t in waiting[:NEXT_FEW]
         ],
@@ -105,6 +109,7 @@ def _context(counter: Counter, **extra: Any) -> dict[str, Any]:
         "services": services,
         "outcomes": list(Outcome),
         "elsewhere": _on_duty_elsewhere(counter),
+        "priority_used": hall_settings(db_session()).priority_policy != PriorityPolicy.STRICT,
         **extra,
     }
 
@@ -129,6 +134,7 @@ def workspace(counter_id: int) -> Any:
     counter = _counter(counter_id)
     return render_template(
         "counter/workspace.html",
+        layout=_layout(counter),
         handover=last_handover(db_session(), counter.id),
         follow_ups=open_follow_ups(db_session(), counter.id),
         complaints=open_complaints(db_session(), counter.id),
@@ -172,6 +178,21 @@ def panel(counter_id: int) -> Any:
     """The waiting queue of the counter (refreshed on every queue change)."""
     counter = _counter(counter_id)
     return render_template("counter/_queue.html", **_context(counter))
+
+
+@bp.get("/<int:counter_id>/live")
+@roles_required(*STAFF_ROLES)
+def live(counter_id: int) -> Any:
+    """The workspace as it is now, for a page told that its counter changed elsewhere; 205 when the
+    page must reload (the counter was closed, or opened, or taken over, elsewhere)."""
+    counter = _counter(counter_id)
+    if request.args.get("layout") != _layout(counter):
+        return "", 205
+    return render_template("counter/_workspace.html", **_context(counter))
+
+
+def _layout(counter: Counter) -> str:
+    return "opening" if counter.state == CounterState.CLOSED or _on_duty_elsewhere(counter) else "workspace"
 
 
 def _answer(counter: Counter, message: str | None = None, error: str | None = None, status: int = 200) -> Any:
@@ -247,6 +268,13 @@ def _transfer(counter: Counter) -> str:
     code = request.form.get("service", "")[:16]
     ticket = transfer(db_session(), clock(), _held(counter), code, staff_id=staff().id, counter_id=counter.id)
     return f"{ticket.number} transferred to {code}. / {ticket.number} 已转至 {code}。"
+
+
+@action("priority")
+def _priority(counter: Counter) -> str:
+    token = request.form.get("token", "")[:64]
+    ticket = mark_priority(db_session(), clock(), token, staff_id=staff().id, counter_id=counter.id)
+    return f"{ticket.number} marked as priority. / {ticket.number} 已设为优先（老年人 / 残疾人 / 孕妇）。"
 
 
 @action("pause")
@@ -350,42 +378,10 @@ def follow_up_done(counter_id: int, visit_id: int) -> Any:
 @bp.get("/<int:counter_id>/rate")
 @roles_required(*STAFF_ROLES)
 def rating_screen(counter_id: int) -> Any:
-    """The visitor-facing rating screen of a counter (second screen or tablet), live."""
+    """Where the rating screen went: a tablet registered by an admin, never a clerk's login
+    (a rating screen on the clerk's session lost ratings once it lapsed, and let a clerk rate)."""
     counter = _counter(counter_id)
-    return render_template(
-        "counter/rate.html",
-        counter=counter,
-        pending=awaiting_rating(db_session(), clock(), counter.id),
-        max_comment=MAX_COMMENT,
-    )
-
-
-@bp.post("/<int:counter_id>/rate")
-@roles_required(*STAFF_ROLES)
-def rate(counter_id: int) -> Any:
-    """The visitor's touch on the rating screen: the level, then optional dimensions and comment."""
-    counter = _counter(counter_id)
-    pending = awaiting_rating(db_session(), clock(), counter.id)
-    if pending is None or pending["token"] != request.form.get("token"):
-        return jsonify(
-            {"error": {"code": "nothing_to_rate", "message": "No visit is waiting for a rating here."}}
-        ), 409
-    try:
-        rating = Rating.parse(request.form, text=True)
-    except InvalidFields as refused:
-        return jsonify({"error": {"code": refused.code, "message": refused.message}}), 422
-    with actions.action() as done:
-        rate_visit(
-            db_session(),
-            clock(),
-            pending["token"],
-            rating.score,
-            efficiency=rating.efficiency,
-            level=rating.level,
-            attitude=rating.attitude,
-            comment=rating.comment,
-            source="tablet",
-        )
-    if done.error:
-        return jsonify({"error": {"code": done.error.code, "message": done.message}}), 409
-    return jsonify({"rated": pending["number"]}), 201
+    tablets = db.session.scalars(
+        select(RatingTablet).where(RatingTablet.counter_id == counter.id, RatingTablet.active.is_(True))
+    ).all()
+    return render_template("counter/rate_moved.html", counter=counter, tablets=tablets)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from kiosk.context import clock, languages
 from kiosk.extensions import db, db_session
 from kiosk.i18n import HTML_LANG, LOCALES
+from queue_engine.core.errors import QueueError
+from queue_engine.core.lookups import counter_by_id
 from queue_engine.core.models import Service
 from queue_engine.hall.calendar import hall_settings
-from queue_engine.queue.snapshots import board_filter, display_snapshot
+from queue_engine.queue.snapshots import board_filter, display_snapshot, window_screen
 
 bp = Blueprint("display", __name__, url_prefix="/display")
 
@@ -54,3 +56,13 @@ def board() -> Any:
         hall_names=[hall.name.get(lang) for lang in langs if hall.name.get(lang)],
         unknown=[code for code in services if code not in known],
     )
+
+
+@bp.get("/counter/<int:counter_id>")
+def window(counter_id: int) -> Any:
+    """The small screen above one window: its number, its name, 暂停服务 when paused, the clerk; live."""
+    try:
+        counter = counter_by_id(db_session(), counter_id)
+    except QueueError:
+        abort(404)
+    return render_template("display/window.html", screen=window_screen(db_session(), counter))

@@ -6,8 +6,9 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+from babel.dates import format_skeleton
 from flask import Blueprint, current_app, g, make_response, render_template, request, url_for
-from flask_babel import format_datetime, gettext, ngettext
+from flask_babel import format_datetime, get_locale, gettext, ngettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -19,11 +20,11 @@ from kiosk.limits import DEVICE_COOKIE, DEVICE_COOKIE_DAYS, registered_device, t
 from kiosk.printing import PrinterError, Slip, print_slip
 from kiosk.qr import qr_svg
 from queue_engine import issue_ticket
-from queue_engine.core.errors import HallClosed, QueueError, ServiceClosed
-from queue_engine.core.kinds import Source
+from queue_engine.core.errors import HallClosed, QueueError, ServiceClosed, ServiceNotServed
+from queue_engine.core.kinds import PriorityPolicy, Source
 from queue_engine.core.lookups import ticket_by_token
-from queue_engine.core.models import KioskDevice, Ticket
-from queue_engine.hall.calendar import hall_settings, is_open
+from queue_engine.core.models import Hall, KioskDevice, Ticket
+from queue_engine.hall.calendar import hall_settings, is_open, next_opening
 from queue_engine.queue.payloads import TicketView
 from queue_engine.queue.snapshots import service_list, ticket_view
 
@@ -47,12 +48,28 @@ def public_url(endpoint: str, **values: Any) -> str:
     return base.rstrip("/") + path if base else url_for(endpoint, _external=True, **values)
 
 
+def reopens_line(hall: Hall) -> str:
+    """The line "13:30 恢复取号 · Tickets again from 13:30" for a closed hall ("" if never)."""
+    local = clock().local()
+    opens = next_opening(hall, local)
+    if opens is None:
+        return ""
+    at = opens.strftime("%H:%M")
+    if opens.date() == local.date():
+        return str(gettext("Tickets again from %(time)s", time=at))
+    day = format_skeleton("MMMEd", opens, locale=get_locale() or "zh_Hans_CN")
+    return str(gettext("Tickets again on %(day)s from %(time)s", day=day, time=at))
+
+
 def _screen_context() -> dict[str, Any]:
     lang = current_language()
     hall = hall_settings(db_session())
+    hall_open = is_open(hall, clock().local())
     return {
         "services": service_list(db_session(), clock(), lang, active_only=False),
-        "hall_open": is_open(hall, clock().local()),
+        "hall_open": hall_open,
+        "reopens": "" if hall_open else reopens_line(hall),
+        "offers_priority": hall.priority_policy != PriorityPolicy.STRICT,
         "hall_name": hall.name.get(lang) or next(iter(hall.name.values()), ""),
         "ticket_seconds": hall.kiosk_ticket_seconds,
         "request_key": secrets.token_urlsafe(16),
@@ -118,6 +135,7 @@ def _show_ticket(ticket: Ticket, *, reprint: bool = False) -> Any:
         reprint_seconds=REPRINT_SECONDS,
         ticket_seconds=hall_settings(db_session()).kiosk_ticket_seconds,
         hall_name=_screen_context()["hall_name"],
+        offers_priority=hall_settings(db_session()).priority_policy != PriorityPolicy.STRICT,
     )
 
 
@@ -127,6 +145,7 @@ def take() -> Any:
     """A touch on a service: issue its next ticket (once per screen, however often touched)."""
     code = request.form.get("service", "")[:16]
     key = request.form.get("key", "")[:64] or None
+    priority = request.form.get("priority") == "1"  # 老年人 / 残疾人 / 孕妇, chosen on the screen
     device = registered_device()
     try:
         with action() as done:
@@ -136,6 +155,7 @@ def take() -> Any:
                 code,
                 lang=current_language(),
                 source=Source.KIOSK if device else Source.WEB,
+                priority=priority,
                 request_key=key,
             )
     except IntegrityError:
@@ -144,6 +164,8 @@ def take() -> Any:
     else:
         if isinstance(done.error, HallClosed):
             return _message(gettext("The hall is closed now. Tickets are issued during opening hours."), 409)
+        if isinstance(done.error, ServiceNotServed):
+            return _message(gettext("No counter serves this service now. Please ask at the desk."), 409)
         if isinstance(done.error, ServiceClosed):
             return _message(gettext("This service is not taking numbers now. Please ask at the desk."), 409)
         if done.error:

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from sqlalchemy import Select, select
 
-from kiosk.actions import action, commit
+from kiosk.actions import action, commit, writes_on_get
 from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
 from kiosk.context import clock
 from kiosk.extensions import db, db_session
@@ -67,6 +67,7 @@ def _audit_view(action: str, visits: list[Visit]) -> None:
 
 @bp.get("/visits")
 @roles_required(*STAFF_ROLES)
+@writes_on_get
 def visits() -> Any:
     """Visit records of a day or range (clerks: their own), with ratings; audited."""
     start, end = _day_range()
@@ -78,6 +79,7 @@ def visits() -> Any:
 
 @bp.get("/visits.csv")
 @roles_required(*MANAGER_ROLES)
+@writes_on_get
 def visits_csv() -> Any:
     """The same records as CSV, for supervisors; audited as an export."""
     start, end = _day_range()
@@ -135,6 +137,7 @@ def _complaints_query() -> Select[Any]:
 
 @bp.get("/complaints")
 @roles_required(*STAFF_ROLES)
+@writes_on_get
 def complaints() -> Any:
     """Complaints and their follow-up; clerks see those from their own visits."""
     rows = list(db.session.scalars(_complaints_query().limit(PAGE_SIZE)))

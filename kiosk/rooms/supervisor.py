@@ -19,6 +19,7 @@ from queue_engine.core.dates import DateRange
 from queue_engine.core.errors import InvalidFields
 from queue_engine.core.models import Counter, Service, User
 from queue_engine.quality.rectification import open_cases_overview
+from queue_engine.queue.coverage import unserved_services
 from queue_engine.reporting.reports import ReportFilter, figure_rows, report
 from queue_engine.reporting.staffing import WEEKDAYS, staffing_plan
 from queue_engine.reporting.supervision import hall_overview
@@ -68,6 +69,7 @@ def live() -> Response:
         "supervisor/live.html",
         hall=hall_overview(db_session(), clock()),
         rectification=open_cases_overview(db_session(), clock().today()),
+        unserved=unserved_services(db_session()),
     )
 
 

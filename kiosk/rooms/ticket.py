@@ -17,6 +17,7 @@ from queue_engine.core.errors import AlreadyRated, InvalidFields, QueueError, Ra
 from queue_engine.core.lookups import ticket_by_token
 from queue_engine.core.models import Ticket
 from queue_engine.quality.ratings import MAX_COMMENT, Rating
+from queue_engine.queue.coverage import calls_now
 from queue_engine.queue.snapshots import ticket_view
 
 bp = Blueprint("ticket", __name__, url_prefix="/t")
@@ -50,10 +51,16 @@ def holder_page(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+# From this many tickets ahead (or fewer) the page says 快到您了 · Almost your turn.
+ALMOST_AHEAD = 3
+
+
 def _render(ticket: Ticket, template: str = "ticket/page.html", **extra: Any) -> Any:
     return render_template(
         template,
         ticket=ticket_view(db_session(), clock(), ticket),
+        calls=calls_now(db_session(), ticket.service_id),
+        almost_ahead=ALMOST_AHEAD,
         service_name=ticket.service.name(g.lang),
         words=rating_words(),
         max_comment=MAX_COMMENT,
@@ -66,6 +73,14 @@ def _render(ticket: Ticket, template: str = "ticket/page.html", **extra: Any) ->
 def page(found: Ticket) -> Any:
     """The live ticket: number, position, estimate; 'go to counter N' when called; rating after."""
     return _render(found)
+
+
+@bp.get("/<token>/calls")
+@holder_page
+def calls(found: Ticket) -> Any:
+    """The numbers now called at the counters serving the ticket (refreshed on queue changes)."""
+    now = calls_now(db_session(), found.service_id)
+    return render_template("ticket/_calls.html", calls=now, ticket=found)
 
 
 @bp.post("/<token>/cancel")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar, Token
 from typing import Any
 from weakref import WeakSet
 
@@ -12,6 +13,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY_OPTION = "qms_read_only"
 _configured: WeakSet[Engine] = WeakSet()
+_read_only: ContextVar[bool] = ContextVar("qms_read_only", default=False)
 
 
 def configure_engine(engine: Engine) -> Engine:
@@ -19,7 +21,9 @@ def configure_engine(engine: Engine) -> Engine:
 
     SQLite's default deferred transactions let two writers read the same "last number" and
     then fail or collide when they write; beginning every transaction IMMEDIATE serialises
-    number allocation and call-next.  PostgreSQL needs nothing here: the engine locks rows.
+    number allocation and call-next.  Read-only work (``reading``, ``read_only``: every GET, every
+    screen's snapshot) begins DEFERRED instead and reads beside the writer (WAL).  PostgreSQL
+    needs nothing here: the engine locks rows.
     """
     if engine.dialect.name != "sqlite" or engine in _configured:
         return engine
@@ -41,7 +45,7 @@ def configure_engine(engine: Engine) -> Engine:
     def _on_begin(connection: Any) -> None:
         # A connection marked read-only (``reading``) never takes the write lock: WAL lets it
         # read beside the one writer, so a look that runs every second delays no request.
-        deferred = connection.get_execution_options().get(READ_ONLY_OPTION)
+        deferred = connection.get_execution_options().get(READ_ONLY_OPTION) or _read_only.get()
         connection.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
 
     return engine
@@ -52,6 +56,31 @@ def reading(engine: Engine) -> Iterator[Connection]:
     """A connection for reading only (on SQLite a deferred transaction, without the write lock)."""
     with engine.connect() as connection:
         yield connection.execution_options(**{READ_ONLY_OPTION: True})
+
+
+def begin_read_only() -> Token[bool]:
+    """From here on, this thread's (context's) transactions only read: on SQLite, BEGIN DEFERRED.
+
+    For read-only work as a whole (a GET request, a screen's snapshot, the publisher): it never
+    waits for the write lock.  Undo with ``end_read_only(token)``.  A transaction that writes
+    must not begin inside it: its write would fail when another writer committed meanwhile.
+    """
+    return _read_only.set(True)
+
+
+def end_read_only(token: Token[bool]) -> None:
+    """Transactions begun from here on take the write lock again (SQLite: BEGIN IMMEDIATE)."""
+    _read_only.reset(token)
+
+
+@contextmanager
+def read_only() -> Iterator[None]:
+    """Inside the block, transactions begun only read (see ``begin_read_only``)."""
+    token = begin_read_only()
+    try:
+        yield
+    finally:
+        end_read_only(token)
 
 
 def sqlalchemy_url(url: str) -> str:

@@ -93,6 +93,12 @@ class ServiceClosed(QueueError):
     code = "service_closed"
 
 
+class ServiceNotServed(QueueError):
+    """No counter serves this service now, so nobody would call the ticket."""
+
+    code = "service_not_served"
+
+
 class HallClosed(QueueError):
     """The hall is outside its opening hours."""
 
@@ -115,6 +121,18 @@ class RatingClosed(QueueError):
     """This visit can no longer be rated."""
 
     code = "rating_closed"
+
+
+class UnknownTablet(NotFound):
+    """No active rating tablet has this token (never registered, or revoked)."""
+
+    code = "unknown_tablet"
+
+
+class NothingToRate(QueueError):
+    """The visit named is not the one the counter's tablet is asking about now."""
+
+    code = "nothing_to_rate"
 
 
 class InvalidInput(QueueError):

@@ -7,8 +7,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from queue_engine.core.errors import UnknownCounter, UnknownService, UnknownTicket
-from queue_engine.core.models import Counter, Service, Ticket
+from queue_engine.core.errors import UnknownCounter, UnknownService, UnknownTablet, UnknownTicket
+from queue_engine.core.models import Counter, RatingTablet, Service, Ticket
 
 _Query = TypeVar("_Query", bound=Select[Any])
 
@@ -47,3 +47,13 @@ def ticket_by_token(session: Session, token: str, *, lock: bool = False) -> Tick
     if ticket is None:
         raise UnknownTicket("No ticket has this token.")
     return ticket
+
+
+def tablet_by_digest(session: Session, token_digest: str) -> RatingTablet:
+    """The active rating tablet whose token has this digest, or UnknownTablet."""
+    tablet = session.scalars(
+        select(RatingTablet).where(RatingTablet.token_hash == token_digest, RatingTablet.active.is_(True))
+    ).first()
+    if tablet is None or not tablet.counter.active:
+        raise UnknownTablet("This rating tablet is not registered (or was revoked).")
+    return tablet

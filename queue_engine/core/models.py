@@ -161,6 +161,8 @@ class Ticket(Base):
             postgresql_where=text("status IN ('called', 'serving')"),
         ),
         Index("ix_tickets_business_date", "business_date"),
+        # A service's last finished tickets, for its handling time (estimates.py).
+        Index("ix_tickets_recent_done", "service_id", "status", "finished_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -186,6 +188,8 @@ class Ticket(Base):
     transfer_count: Mapped[int] = mapped_column(Integer, default=0)
     # Set by the kiosk per screen; a second touch with the same key gets the same ticket.
     request_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Made by ``flask simulate`` (history for demonstrations), never by a visitor.
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Its place in the queue: the issue time, or for a booked ticket its slot's start (DESIGN §10).
     queued_at: Mapped[datetime] = mapped_column(default=_issue_time)
     # The number series: "" walk-in, "Y" booked (each with its own sequence per service and day).
@@ -201,6 +205,8 @@ class Visit(Base):
     """The record a clerk closes for a served ticket, and the visitor's rating of it."""
 
     __tablename__ = "visits"
+    # A counter's last visit (the rating tablet's prompt after every finish).
+    __table_args__ = (Index("ix_visits_counter_finished", "counter_id", "finished_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
@@ -336,6 +342,21 @@ class KioskDevice(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+
+
+class RatingTablet(Base):
+    """A counter's rating tablet (评价器) an admin registered: reached by its own token, never a login."""
+
+    __tablename__ = "rating_tablets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+    counter: Mapped[Counter] = relationship()
 
 
 class AuditEntry(Base):

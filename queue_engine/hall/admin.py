@@ -17,11 +17,13 @@ from queue_engine.core.clock import Clock
 from queue_engine.core.errors import InvalidInput, NotFound, UnknownCounter, UnknownService
 from queue_engine.core.events import note_settings_changed
 from queue_engine.core.kinds import CounterState
+from queue_engine.core.lookups import counter_by_id
 from queue_engine.core.models import (
     Counter,
     CounterSession,
     Hall,
     KioskDevice,
+    RatingTablet,
     Service,
     ServiceDaySequence,
     Ticket,
@@ -248,6 +250,7 @@ def remove_counter(session: Session, clock: Clock, actor_id: int | None, counter
         )
         return "deactivated"
     counter.services = []
+    session.execute(delete(RatingTablet).where(RatingTablet.counter_id == counter.id))
     session.delete(counter)
     audit(session, clock, actor_id, "delete_counter", f"counter:{counter.id}", before=before, after=None)
     note_settings_changed(session)
@@ -268,13 +271,18 @@ def save_hall(session: Session, clock: Clock, actor_id: int | None, raw: Mapping
     return hall
 
 
+def _device_name(name: object) -> str:
+    name = name.strip() if isinstance(name, str) else ""
+    if not name or len(name) > DEVICE_NAME_MAX:
+        raise SettingsInvalid({"name": f"1-{DEVICE_NAME_MAX} characters. · 1-{DEVICE_NAME_MAX} 个字符。"})
+    return name
+
+
 def register_kiosk(
     session: Session, clock: Clock, actor_id: int | None, name: str, token_digest: str
 ) -> KioskDevice:
     """Register a kiosk device under the digest of its one-time link's token."""
-    name = name.strip() if isinstance(name, str) else ""
-    if not name or len(name) > DEVICE_NAME_MAX:
-        raise SettingsInvalid({"name": f"1-{DEVICE_NAME_MAX} characters. · 1-{DEVICE_NAME_MAX} 个字符。"})
+    name = _device_name(name)
     device = KioskDevice(name=name, token_hash=token_digest, active=True, created_at=clock.now())
     session.add(device)
     session.flush()
@@ -302,3 +310,49 @@ def revoke_kiosk(session: Session, clock: Clock, actor_id: int | None, device_id
         after={"name": device.name, "active": False},
     )
     return device
+
+
+def register_tablet(
+    session: Session, clock: Clock, actor_id: int | None, name: str, counter_id: object, token_digest: str
+) -> RatingTablet:
+    """Register a counter's rating tablet under the digest of its address's token."""
+    name = _device_name(name)
+    try:
+        counter = counter_by_id(session, int(str(counter_id)))
+    except (ValueError, UnknownCounter):
+        raise SettingsInvalid({"counter_id": "Choose a counter. · 请选择窗口。"}) from None
+    tablet = RatingTablet(
+        name=name, counter_id=counter.id, token_hash=token_digest, active=True, created_at=clock.now()
+    )
+    session.add(tablet)
+    session.flush()
+    audit(
+        session,
+        clock,
+        actor_id,
+        "register_tablet",
+        f"tablet:{tablet.id}",
+        after={"name": name, "counter_id": counter.id, "active": True},
+    )
+    return tablet
+
+
+def revoke_tablet(session: Session, clock: Clock, actor_id: int | None, tablet_id: int) -> RatingTablet:
+    """Revoke a rating tablet: its address stops working at once."""
+    tablet = session.get(RatingTablet, tablet_id)
+    if tablet is None:
+        raise NotFound(f"No rating tablet has the id {tablet_id}.")
+    if not tablet.active:
+        raise InvalidInput(f"Rating tablet {tablet.name} is revoked already.")
+    tablet.active = False
+    before = {"name": tablet.name, "counter_id": tablet.counter_id, "active": True}
+    audit(
+        session,
+        clock,
+        actor_id,
+        "revoke_tablet",
+        f"tablet:{tablet.id}",
+        before=before,
+        after={**before, "active": False},
+    )
+    return tablet

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -11,9 +11,14 @@ from sqlalchemy.orm import Session
 from queue_engine.core.clock import parse_hhmm
 from queue_engine.core.models import Hall
 
+HALL_OF_TRANSACTION = "qms_hall_of_transaction"
+
 
 def hall_settings(session: Session) -> Hall:
-    """The hall's one settings row, created with defaults when missing."""
+    """The hall's one settings row, created with defaults when missing; read once per transaction."""
+    cached = session.info.get(HALL_OF_TRANSACTION)
+    if cached is not None and cached[0] is _transaction(session):
+        return cached[1]  # type: ignore[no-any-return]
     query = select(Hall).order_by(Hall.id).limit(1)
     hall = session.scalars(query).first()
     if hall is None:
@@ -26,7 +31,14 @@ def hall_settings(session: Session) -> Hall:
             .on_conflict_do_nothing(index_elements=[Hall.id])
         )
         hall = session.scalars(query).one()
+    session.info[HALL_OF_TRANSACTION] = (_transaction(session), hall)
     return hall
+
+
+def _transaction(session: Session) -> object:
+    # Some callers hand in Flask-SQLAlchemy's scoped proxy, which does not forward this method.
+    real = session if isinstance(session, Session) else session()
+    return real.get_transaction()
 
 
 def _dates(values: object) -> set[str]:
@@ -81,6 +93,28 @@ def is_open(hall: Hall, local: datetime) -> bool:
         return True
     now = local.time()
     return any(parse_hhmm(start) <= now < parse_hhmm(end) for start, end in hours_on(hall, local.date()))
+
+
+def next_opening(hall: Hall, local: datetime, *, horizon_days: int = 62) -> datetime | None:
+    """When the hall next takes tickets after a local moment it is closed at (None: not within
+    ``horizon_days``, or it is open now).
+
+    Follows ``is_open``: the rest of today's intervals, then each later date's hours after
+    holidays and 调休; a hall without opening hours reopens at midnight after its closed dates.
+    """
+    if is_open(hall, local):
+        return None
+    for offset in range(horizon_days + 1):
+        day = local.date() + timedelta(days=offset)
+        if not hall.opening_hours:
+            if offset and day.isoformat() not in closed_dates(hall):
+                return datetime.combine(day, time(0), local.tzinfo)
+            continue
+        for start, _end in sorted(hours_on(hall, day)):
+            opens = datetime.combine(day, parse_hhmm(start), local.tzinfo)
+            if opens > local:
+                return opens
+    return None
 
 
 def is_working_day(hall: Hall, day: date) -> bool:

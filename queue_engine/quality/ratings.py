@@ -10,12 +10,19 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
-from queue_engine.core.errors import AlreadyRated, InvalidFields, InvalidTransition, RatingClosed
+from queue_engine.core.errors import (
+    AlreadyRated,
+    InvalidFields,
+    InvalidTransition,
+    NothingToRate,
+    RatingClosed,
+)
 from queue_engine.core.events import record
 from queue_engine.core.kinds import TicketStatus
 from queue_engine.core.lookups import ticket_by_token
 from queue_engine.core.models import Ticket
 from queue_engine.quality.rectification import open_case_if_bad
+from queue_engine.queue.snapshots import awaiting_rating
 
 RATING_DAYS = 7
 MAX_COMMENT = 1000
@@ -106,3 +113,22 @@ def rate_visit(
     open_case_if_bad(session, clock, visit)
     record(session, ticket, "rated", now, counter_id=visit.counter_id, score=rating.score, via=source)
     return ticket
+
+
+def rate_at_counter(session: Session, clock: Clock, counter_id: int, token: str, rating: Rating) -> Ticket:
+    """The visitor rates, on the counter's tablet, the visit that tablet is asking about now
+    (the one just finished on the duty under way); any other visit is NothingToRate."""
+    prompt = awaiting_rating(session, clock, counter_id)
+    if prompt is None or prompt["token"] != token:
+        raise NothingToRate("No visit at this counter is waiting for this rating.")
+    return rate_visit(
+        session,
+        clock,
+        token,
+        rating.score,
+        efficiency=rating.efficiency,
+        level=rating.level,
+        attitude=rating.attitude,
+        comment=rating.comment,
+        source="tablet",
+    )

@@ -21,6 +21,7 @@ from queue_engine.core.kinds import ACTIVE_STATUSES, Category, TicketStatus
 from queue_engine.core.lookups import counter_by_id, locked, service_by_code, ticket_by_token
 from queue_engine.core.models import Complaint, Counter, Ticket, Visit
 from queue_engine.queue.counters import ensure_on_duty
+from queue_engine.queue.coverage import refuse_unserved
 from queue_engine.queue.ordering import call_sequence
 from queue_engine.queue.visit_record import VisitRecord
 
@@ -248,6 +249,7 @@ def transfer(
     ticket = _held_ticket(session, token, ACTIVE_STATUSES, "transfer", counter_id)
     if not target.active:
         raise ServiceClosed(f"Service {target.code} is not taking tickets now.")
+    refuse_unserved(session, target)
     if target.id == ticket.service_id:
         raise InvalidInput(f"Ticket {ticket.number} is already in service {target.code}.")
     now = clock.now()

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Protocol, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from queue_engine.core.kinds import PriorityPolicy, TicketStatus
@@ -139,9 +139,33 @@ def service_queue(session: Session, service_id: int, day: date) -> list[Ticket]:
 
 
 def tickets_ahead(session: Session, ticket: Ticket) -> int:
-    """How many waiting tickets of its service will be called before this waiting one."""
-    order = service_queue(session, ticket.service_id, ticket.business_date)
-    for ahead, queued in enumerate(order):
-        if queued.id == ticket.id:
-            return ahead
-    return len(order)
+    """How many waiting tickets of its service will be called before this waiting one.
+
+    Under ``strict`` and ``priority_first`` the place is a count of the service's waiting
+    tickets (one indexed statement, whatever the queue's length); under ``every_n`` the calls
+    of the services sharing a counter decide it, so the whole call order is read.
+    """
+    policy = hall_settings(session).priority_policy
+    if policy == PriorityPolicy.EVERY_N:
+        order = service_queue(session, ticket.service_id, ticket.business_date)
+        for ahead, queued in enumerate(order):
+            if queued.id == ticket.id:
+                return ahead
+        return len(order)
+    base = waiting_query([ticket.service_id], ticket.business_date)
+    # Before it in the base order (queue time, then id: waiting_query's order, as a condition).
+    before = or_(
+        Ticket.queued_at < ticket.queued_at, and_(Ticket.queued_at == ticket.queued_at, Ticket.id < ticket.id)
+    )
+    if policy == PriorityPolicy.PRIORITY_FIRST:
+        # Every waiting priority ticket first, then the others, each group in the base order.
+        same_group = Ticket.priority.is_(ticket.priority)
+        earlier = and_(before, same_group)
+        return _count(
+            session, base.where(earlier if ticket.priority else or_(Ticket.priority.is_(True), earlier))
+        )
+    return _count(session, base.where(before))
+
+
+def _count(session: Session, query: Select[Ticket]) -> int:
+    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0

@@ -17,6 +17,7 @@ class ServiceEntry(TypedDict):
     names: dict[str, str]
     category: str
     active: bool
+    served: bool
     waiting: int
     estimated_wait_s: int
 
@@ -124,3 +125,21 @@ class RatingPrompt(TypedDict):
     token: str
     number: str
     service: str
+
+
+class WindowClerk(TypedDict):
+    """The clerk on duty as the window's own screen names them (staff, not visitors' data)."""
+
+    name: str
+    staff_number: str
+
+
+class WindowScreen(TypedDict):
+    """The small screen above one window: its name, its state, the number at it, who serves."""
+
+    counter: CounterRef
+    state: str
+    number: str | None
+    service: str | None
+    status: str | None
+    clerk: WindowClerk | None

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
 
 from queue_engine.core.clock import Clock, iso
 from queue_engine.core.kinds import ACTIVE_STATUSES, TicketStatus
 from queue_engine.core.models import Counter, Service, Ticket, TicketEvent, Visit
 from queue_engine.hall.calendar import hall_settings
+from queue_engine.queue.counters import current_session
+from queue_engine.queue.coverage import served_service_ids
 from queue_engine.queue.estimates import ServiceLoad, service_loads
 from queue_engine.queue.ordering import service_queue, tickets_ahead
 from queue_engine.queue.payloads import (
@@ -24,6 +27,7 @@ from queue_engine.queue.payloads import (
     ServiceEntry,
     TicketView,
     WaitingPosition,
+    WindowScreen,
 )
 
 RECENT_CALLS = 10
@@ -34,6 +38,7 @@ def service_list(
 ) -> list[ServiceEntry]:
     """Services in kiosk order, with waiting count and estimated wait for a new ticket."""
     loads = service_loads(session, clock)
+    served = served_service_ids(session)
     query = select(Service).order_by(Service.sort_order, Service.code)
     if active_only:
         query = query.where(Service.active.is_(True))
@@ -45,6 +50,7 @@ def service_list(
             "names": dict(s.names),
             "category": s.category,
             "active": s.active,
+            "served": s.id in served,
             "waiting": loads[s.id].waiting,
             "estimated_wait_s": loads[s.id].new_ticket_estimate,
         }
@@ -115,6 +121,29 @@ def board_filter(services: str, counters: str) -> tuple[list[str], list[int]]:
     return codes, ids
 
 
+@dataclass(frozen=True)
+class BoardArea:
+    """The part of the hall a board shows: some services and counters, or all (None)."""
+
+    services: frozenset[str] | None
+    counters: frozenset[int] | None
+
+    @classmethod
+    def of(cls, services: Iterable[str] | None, counters: Iterable[int] | None) -> BoardArea:
+        return cls(
+            frozenset(s.upper() for s in services) if services else None,
+            frozenset(counters) if counters else None,
+        )
+
+    def shows(self, ticket: Ticket) -> bool:
+        if self.services is not None and ticket.service.code not in self.services:
+            return False
+        return self.counters is None or ticket.counter_id in self.counters
+
+
+CALLS = ("called", "recalled")
+
+
 def display_snapshot(
     session: Session,
     clock: Clock,
@@ -125,31 +154,47 @@ def display_snapshot(
 ) -> DisplaySnapshot:
     """What a hall board shows: the active call per counter, the last calls, waiting counts."""
     today = clock.today()
-    service_filter = {s.upper() for s in services} if services else None
-    counter_filter = set(counters) if counters else None
+    area = BoardArea.of(services, counters)
+    # Every service and counter at once: the tickets' service and counter then need no query each.
+    all_services = session.scalars(select(Service).order_by(Service.sort_order, Service.code)).all()
+    all_counters = session.scalars(
+        select(Counter).options(selectinload(Counter.services)).order_by(Counter.id)
+    ).all()
+    shown = [s for s in all_services if s.active and (area.services is None or s.code in area.services)]
+    loads = loads if loads is not None else service_loads(session, clock)
+    return {
+        "hall": dict(hall_settings(session).name),
+        "now_serving": _now_serving(session, today, area),
+        "recent": _recent_calls(session, today, area),
+        "waiting": {s.code: loads[s.id].waiting for s in shown},
+        "services": [{"code": s.code, "names": dict(s.names)} for s in shown],
+        "counters": _counter_boards(session, today, all_counters, area),
+        "generated_at": iso(clock.now()),
+    }
 
-    def shown(ticket: Ticket) -> bool:
-        if service_filter is not None and ticket.service.code not in service_filter:
-            return False
-        return counter_filter is None or ticket.counter_id in counter_filter
 
+def _now_serving(session: Session, today: date, area: BoardArea) -> list[CallEntry]:
     active = session.scalars(
         select(Ticket)
         .where(Ticket.status.in_(ACTIVE_STATUSES), Ticket.business_date == today)
         .order_by(Ticket.called_at.desc())
     ).all()
-    now_serving = [call_entry(t) for t in active if shown(t)]
+    return [call_entry(t) for t in active if area.shows(t)]
+
+
+def _recent_calls(session: Session, today: date, area: BoardArea) -> list[RecentCall]:
+    """The last calls of the day, one per number, newest first."""
     calls = session.execute(
         select(Ticket, TicketEvent.at, TicketEvent.counter_id)
         .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
-        .where(TicketEvent.type.in_(("called", "recalled")), Ticket.business_date == today)
+        .where(TicketEvent.type.in_(CALLS), Ticket.business_date == today)
         .order_by(TicketEvent.id.desc())
         .limit(RECENT_CALLS * 4)
     ).all()
     recent: list[RecentCall] = []
     seen: set[str] = set()
     for ticket, at, counter_id in calls:
-        if ticket.number in seen or not shown(ticket):
+        if ticket.number in seen or not area.shows(ticket):
             continue
         seen.add(ticket.number)
         counter = session.get(Counter, counter_id) if counter_id else None
@@ -165,46 +210,34 @@ def display_snapshot(
         )
         if len(recent) >= RECENT_CALLS:
             break
-    loads = loads if loads is not None else service_loads(session, clock)
-    services_shown = [
-        s
-        for s in session.scalars(
-            select(Service).where(Service.active.is_(True)).order_by(Service.sort_order, Service.code)
-        )
-        if service_filter is None or s.code in service_filter
-    ]
-    hall = hall_settings(session)
-    return {
-        "hall": dict(hall.name),
-        "now_serving": now_serving,
-        "recent": recent,
-        "waiting": {s.code: loads[s.id].waiting for s in services_shown},
-        "services": [{"code": s.code, "names": dict(s.names)} for s in services_shown],
-        "counters": _counter_boards(session, today, counter_filter, service_filter),
-        "generated_at": iso(clock.now()),
-    }
+    return recent
 
 
 def _counter_boards(
-    session: Session, today: date, counter_filter: set[int] | None, service_filter: set[str] | None
+    session: Session, today: date, counters: Sequence[Counter], area: BoardArea
 ) -> list[CounterBoard]:
     """Each counter with the last number it called today (kept until its next call)."""
-    last_calls: dict[int, tuple[Ticket, datetime]] = {}
-    for ticket, at, counter_id in session.execute(
-        select(Ticket, TicketEvent.at, TicketEvent.counter_id)
-        .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
-        .where(TicketEvent.type.in_(("called", "recalled")), Ticket.business_date == today)
-        .order_by(TicketEvent.id.desc())
-        .limit(500)
-    ):
-        if counter_id is not None and counter_id not in last_calls:
-            last_calls[counter_id] = (ticket, at)
+    last_event = (
+        select(func.max(TicketEvent.id))
+        .where(TicketEvent.type.in_(CALLS), TicketEvent.counter_id.is_not(None))
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .where(Ticket.business_date == today)
+        .group_by(TicketEvent.counter_id)
+    )
+    last_calls: dict[int | None, tuple[Ticket, datetime]] = {
+        counter_id: (ticket, at)
+        for ticket, at, counter_id in session.execute(
+            select(Ticket, TicketEvent.at, TicketEvent.counter_id)
+            .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+            .where(TicketEvent.id.in_(last_event))
+        )
+    }
     boards: list[CounterBoard] = []
-    for counter in session.scalars(select(Counter).where(Counter.active.is_(True)).order_by(Counter.id)):
-        if counter_filter is not None and counter.id not in counter_filter:
-            continue
+    for counter in counters:
         codes = {s.code for s in counter.services}
-        if service_filter is not None and not codes & service_filter:
+        if not counter.active or (area.counters is not None and counter.id not in area.counters):
+            continue
+        if area.services is not None and not codes & area.services:
             continue
         last = last_calls.get(counter.id)
         boards.append(
@@ -247,10 +280,14 @@ RATING_SCREEN_MINUTES = 10
 
 
 def awaiting_rating(session: Session, clock: Clock, counter_id: int) -> RatingPrompt | None:
-    """The counter's last visit, if finished in the last minutes and not rated yet (the tablet's prompt)."""
+    """The counter's last visit, if finished on the duty under way, in the last minutes, and not
+    rated yet (the tablet's prompt): never a visit from before the counter was closed and reopened."""
+    duty = current_session(session, counter_id)
+    if duty is None:
+        return None
     visit = session.scalars(
         select(Visit)
-        .where(Visit.counter_id == counter_id)
+        .where(Visit.counter_id == counter_id, Visit.finished_at >= duty.opened_at)
         .order_by(Visit.finished_at.desc(), Visit.id.desc())
         .limit(1)
     ).first()
@@ -259,3 +296,24 @@ def awaiting_rating(session: Session, clock: Clock, counter_id: int) -> RatingPr
     if clock.now() - visit.finished_at > timedelta(minutes=RATING_SCREEN_MINUTES):
         return None
     return {"token": visit.ticket.token, "number": visit.ticket.number, "service": visit.ticket.service.code}
+
+
+def window_screen(session: Session, counter: Counter) -> WindowScreen:
+    """What the screen above one window shows: the number at it now, paused or closed, the clerk."""
+    ticket = session.scalars(
+        select(Ticket)
+        .where(Ticket.counter_id == counter.id, Ticket.status.in_(ACTIVE_STATUSES))
+        .order_by(Ticket.called_at.desc())
+        .limit(1)
+    ).first()
+    clerk = counter.staff if counter.state != "closed" else None
+    return {
+        "counter": {"id": counter.id, "name": counter.name},
+        "state": str(counter.state),
+        "number": ticket.number if ticket else None,
+        "service": ticket.service.code if ticket else None,
+        "status": str(ticket.status) if ticket else None,
+        "clerk": {"name": clerk.display_name or clerk.username, "staff_number": clerk.username}
+        if clerk
+        else None,
+    }

@@ -20,6 +20,7 @@ from queue_engine.core.kinds import Source, TicketStatus
 from queue_engine.core.lookups import service_by_code, ticket_by_token
 from queue_engine.core.models import Service, Ticket
 from queue_engine.hall.calendar import hall_settings, is_open
+from queue_engine.queue.coverage import refuse_unserved
 from queue_engine.queue.numbering import format_number, next_sequence
 
 
@@ -45,6 +46,7 @@ def issue_ticket(
     service = service_by_code(session, service_code)
     if not service.active:
         raise ServiceClosed(f"Service {service.code} is not taking tickets now.")
+    refuse_unserved(session, service)
     if source not in set(Source):
         raise InvalidInput(f"Unknown ticket source {source!r}.")
     if not is_open(hall_settings(session), clock.local()):

@@ -23,7 +23,8 @@ from queue_engine.core.clock import Clock
 from queue_engine.core.dates import DateRange
 from queue_engine.core.models import Complaint, Counter, Service, Ticket, User, Visit
 from queue_engine.quality.figures import ranking, rectification_figures
-from queue_engine.reporting.cells import COUNT_FIELDS, Cell, by_position, group, joined, load_cells
+from queue_engine.reporting.cells import load_cells
+from queue_engine.reporting.counting import COUNT_FIELDS, Cell, by_position, group, joined
 
 NEAR_TARGET = 0.8  # a longest wait past this share of the target is "near" (amber)
 
@@ -209,6 +210,97 @@ def complaint_figures(
 DEFAULT_MIN_RATINGS = 10
 
 
+def _in_hall_order(cells: list[Cell], services: dict[int, Service]) -> list[tuple[int, list[Cell]]]:
+    """The cells grouped by service, in the hall's order of services (unknown ones last)."""
+
+    def position(item: tuple[int, list[Cell]]) -> tuple[int, str]:
+        service = services.get(item[0])
+        return (service.sort_order, service.code) if service else (1 << 30, "")
+
+    return sorted(group(cells, "service_id").items(), key=position)
+
+
+def _service_rows(
+    cells: list[Cell], services: dict[int, Service]
+) -> tuple[list[dict[str, Any]], dict[str, Tally[int]], int]:
+    """Per service (in the hall's order): its figures; with the durations and the waits over target of all."""
+    rows = []
+    tallies: dict[str, Tally[int]] = {"waits": Tally(), "walks": Tally(), "service_times": Tally()}
+    over_total = 0
+    for service_id, group_cells in _in_hall_order(cells, services):
+        service = services.get(service_id)
+        figures, group_tallies = _group_figures(group_cells, (service.target_wait_min if service else 0) * 60)
+        figures.pop("_ratings")
+        for name, tally in group_tallies.items():
+            tallies[name] += tally
+        over_total += figures["over_target"]["count"]
+        rows.append(
+            {
+                "service_id": service_id,
+                "code": service.code if service else str(service_id),
+                "name": dict(service.names) if service else {},
+                "target_wait_min": service.target_wait_min if service else None,
+                **figures,
+            }
+        )
+    return rows, tallies, over_total
+
+
+def _totals(cells: list[Cell], tallies: dict[str, Tally[int]], over_total: int) -> dict[str, Any]:
+    """The whole period's volumes, times, waits over target and satisfaction."""
+    counts = _counts(cells)
+    waited = sum(tallies["waits"].values())
+    return {
+        **counts,
+        "wait": summarise(tallies["waits"]),
+        "walk": summarise(tallies["walks"]),
+        "service_time": summarise(tallies["service_times"]),
+        "over_target": {"count": over_total, "of": waited, "share": _share(over_total, waited)},
+        "satisfaction": _satisfaction(by_position(cells, "ratings", 5), counts["served"]),
+    }
+
+
+def _hour_rows(cells: list[Cell]) -> list[dict[str, int]]:
+    """Tickets issued and served per hour of the day, hours with neither left out."""
+    arrivals = by_position(cells, "arrivals_by_hour", 24)
+    served = by_position(cells, "served_by_hour", 24)
+    return [
+        {"hour": h, "issued": arrivals[h], "served": served[h]} for h in range(24) if arrivals[h] or served[h]
+    ]
+
+
+def _staff_rows(cells: list[Cell], users: dict[int, User]) -> list[dict[str, Any]]:
+    """Per clerk who held tickets: what they did."""
+    by_staff = group([c for c in cells if c.staff_id is not None], "staff_id")
+    return [
+        {
+            "user_id": uid,
+            "username": users[uid].username if uid in users else None,
+            "display_name": users[uid].display_name if uid in users else None,
+            **_person_figures(group_cells),
+        }
+        for uid, group_cells in sorted(by_staff.items())
+    ]
+
+
+def _counter_rows(cells: list[Cell], counters: dict[int, Counter]) -> list[dict[str, Any]]:
+    """Per counter that held tickets: what was done there."""
+    by_counter = group([c for c in cells if c.counter_id is not None], "counter_id")
+    return [
+        {
+            "counter_id": cid,
+            "name": counters[cid].name if cid in counters else str(cid),
+            **_person_figures(group_cells),
+        }
+        for cid, group_cells in sorted(by_counter.items())
+    ]
+
+
+def _did_something(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The clerks or counters that served, marked a no-show or transferred in the period."""
+    return [r for r in rows if r["served"] or r["no_show"] or r["transferred_out"]]
+
+
 def report(
     session: Session,
     clock: Clock,
@@ -225,63 +317,9 @@ def report(
     services = {s.id: s for s in session.scalars(select(Service))}
     counters = {c.id: c for c in session.scalars(select(Counter))}
     users = {u.id: u for u in session.scalars(select(User))}
-
-    per_service = []
-    totals_tallies: dict[str, Tally[int]] = {"waits": Tally(), "walks": Tally(), "service_times": Tally()}
-    over_total = 0
-    for service_id, group_cells in sorted(
-        group(cells, "service_id").items(),
-        key=lambda kv: (
-            (services[kv[0]].sort_order, services[kv[0]].code) if kv[0] in services else (1 << 30, "")
-        ),
-    ):
-        service = services.get(service_id)
-        figures, tallies = _group_figures(group_cells, (service.target_wait_min if service else 0) * 60)
-        figures.pop("_ratings")
-        for name, tally in tallies.items():
-            totals_tallies[name] += tally
-        over_total += figures["over_target"]["count"]
-        per_service.append(
-            {
-                "service_id": service_id,
-                "code": service.code if service else str(service_id),
-                "name": dict(service.names) if service else {},
-                "target_wait_min": service.target_wait_min if service else None,
-                **figures,
-            }
-        )
-
-    counts = _counts(cells)
-    arrivals = by_position(cells, "arrivals_by_hour", 24)
-    served_hours = by_position(cells, "served_by_hour", 24)
-    waited = sum(totals_tallies["waits"].values())
-    totals = {
-        **counts,
-        "wait": summarise(totals_tallies["waits"]),
-        "walk": summarise(totals_tallies["walks"]),
-        "service_time": summarise(totals_tallies["service_times"]),
-        "over_target": {"count": over_total, "of": waited, "share": _share(over_total, waited)},
-        "satisfaction": _satisfaction(by_position(cells, "ratings", 5), counts["served"]),
-    }
-    by_staff = group([c for c in cells if c.staff_id is not None], "staff_id")
-    by_counter = group([c for c in cells if c.counter_id is not None], "counter_id")
-    staff = [
-        {
-            "user_id": uid,
-            "username": users[uid].username if uid in users else None,
-            "display_name": users[uid].display_name if uid in users else None,
-            **_person_figures(group_cells),
-        }
-        for uid, group_cells in sorted(by_staff.items())
-    ]
-    counter_rows = [
-        {
-            "counter_id": cid,
-            "name": counters[cid].name if cid in counters else str(cid),
-            **_person_figures(group_cells),
-        }
-        for cid, group_cells in sorted(by_counter.items())
-    ]
+    per_service, tallies, over_total = _service_rows(cells, services)
+    staff = _staff_rows(cells, users)
+    counter_rows = _counter_rows(cells, counters)
     return {
         "from": first.isoformat(),
         "to": last.isoformat(),
@@ -291,15 +329,11 @@ def report(
             "counter": where.counter_id,
             "clerk": users[where.staff_id].username if where.staff_id in users else None,
         },
-        "totals": totals,
-        "hours": [
-            {"hour": h, "issued": arrivals[h], "served": served_hours[h]}
-            for h in range(24)
-            if arrivals[h] or served_hours[h]
-        ],
+        "totals": _totals(cells, tallies, over_total),
+        "hours": _hour_rows(cells),
         "services": per_service,
-        "staff": [s for s in staff if s["served"] or s["no_show"] or s["transferred_out"]],
-        "counters": [c for c in counter_rows if c["served"] or c["no_show"] or c["transferred_out"]],
+        "staff": _did_something(staff),
+        "counters": _did_something(counter_rows),
         "complaints": complaint_figures(session, clock, first, last, where),
         "quality": rectification_figures(session, clock, first, last, **where.ids()),
         "ranking": {

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
 from queue_engine.core.models import Counter, CounterSession, Service
-from queue_engine.reporting.cells import by_position, joined, load_cells
+from queue_engine.reporting.cells import load_cells
+from queue_engine.reporting.counting import Cell, by_position, joined
 
 DEFAULT_HANDLING_S = 300.0
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -111,45 +112,41 @@ def _open_counter_hours(
     return hours
 
 
-def staffing_plan(
-    session: Session,
-    clock: Clock,
-    *,
-    weekday: int,
-    weeks: int = 8,
-    service_id: int | None = None,
-    target_min: float | None = None,
-) -> dict[str, Any]:
-    """Per hour of a weekday: arrivals, counters needed for the target wait, counters open."""
-    if not 0 <= weekday <= 6 or not 1 <= weeks <= 53:
-        raise ValueError("weekday is 0-6 (Monday = 0), weeks 1-53")
-    days = sample_days(clock.today(), weekday, weeks)
-    cells = load_cells(session, clock, days[0], days[-1], service_id=service_id, months=False)
-    wanted = set(days)
-    cells = [c for c in cells if c.business_date in wanted]
-    busy_days = sorted({c.business_date for c in cells if c.issued})
-    arrivals = by_position(cells, "arrivals_by_hour", 24)
+def _handling_s(cells: list[Cell]) -> float:
+    """A visit's mean time at the counter: walk plus service (the default when none was served)."""
     walks, service_times = joined(cells, "walks"), joined(cells, "service_times")
+    return (sum(walks) / len(walks) if walks else 0) + (
+        sum(service_times) / len(service_times) if service_times else DEFAULT_HANDLING_S
+    )
+
+
+def _mean_target_min(cells: list[Cell], services: dict[int, Service]) -> float:
+    """The services' target waits, weighted by the tickets issued for each (15 min without any)."""
     by_service: dict[int, int] = {}
     for c in cells:
         by_service[c.service_id] = by_service.get(c.service_id, 0) + c.issued
-    handling = (sum(walks) / len(walks) if walks else 0) + (
-        sum(service_times) / len(service_times) if service_times else DEFAULT_HANDLING_S
-    )
-    services = {s.id: s for s in session.scalars(select(Service))}
-    if target_min is None:
-        weighted = [
-            (services[sid].target_wait_min, n) for sid, n in by_service.items() if sid in services and n
-        ]
-        total = sum(n for _, n in weighted)
-        target_min = sum(t * n for t, n in weighted) / total if total else 15.0
-    counter_ids = None
-    if service_id is not None:
-        counter_ids = {
-            c.id
-            for c in session.scalars(select(Counter).join(Counter.services).where(Service.id == service_id))
-        }
-    open_hours = _open_counter_hours(session, clock, days, counter_ids)
+    weighted = [(services[sid].target_wait_min, n) for sid, n in by_service.items() if sid in services and n]
+    total = sum(n for _, n in weighted)
+    return sum(t * n for t, n in weighted) / total if total else 15.0
+
+
+def _counters_serving(session: Session, service_id: int | None) -> set[int] | None:
+    """The counters that serve a service (None: every counter)."""
+    if service_id is None:
+        return None
+    return {
+        c.id for c in session.scalars(select(Counter).join(Counter.services).where(Service.id == service_id))
+    }
+
+
+def _plan_hours(
+    arrivals: list[int],
+    open_hours: dict[date, list[float]],
+    busy_days: list[date],
+    handling: float,
+    target_min: float,
+) -> list[dict[str, Any]]:
+    """Per hour with arrivals or counters open: the load, counters needed, and the waits either way."""
     sampled = len(busy_days) or 1
     hours = []
     for hour in range(24):
@@ -170,6 +167,34 @@ def staffing_plan(
                 "open_expected_wait_s": _wait_or_none(round(opened), rate, handling),
             }
         )
+    return hours
+
+
+def staffing_plan(
+    session: Session,
+    clock: Clock,
+    *,
+    weekday: int,
+    weeks: int = 8,
+    service_id: int | None = None,
+    target_min: float | None = None,
+) -> dict[str, Any]:
+    """Per hour of a weekday: arrivals, counters needed for the target wait, counters open."""
+    if not 0 <= weekday <= 6 or not 1 <= weeks <= 53:
+        raise ValueError("weekday is 0-6 (Monday = 0), weeks 1-53")
+    days = sample_days(clock.today(), weekday, weeks)
+    cells = load_cells(session, clock, days[0], days[-1], service_id=service_id, months=False)
+    wanted = set(days)
+    cells = [c for c in cells if c.business_date in wanted]
+    busy_days = sorted({c.business_date for c in cells if c.issued})
+    handling = _handling_s(cells)
+    services = {s.id: s for s in session.scalars(select(Service))}
+    if target_min is None:
+        target_min = _mean_target_min(cells, services)
+    open_hours = _open_counter_hours(session, clock, days, _counters_serving(session, service_id))
+    hours = _plan_hours(
+        by_position(cells, "arrivals_by_hour", 24), open_hours, busy_days, handling, target_min
+    )
     return {
         "weekday": weekday,
         "weekday_name": WEEKDAYS[weekday],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,13 +14,8 @@ from queue_engine.core.models import Counter, Service, Ticket, User
 from queue_engine.reporting.reports import wait_level
 
 
-def hall_overview(session: Session, clock: Clock) -> dict[str, Any]:
-    """Per service: waiting, longest current wait vs target, served today; per counter: who and what.
-
-    "Served today" counts the day's finished tickets by the service they were issued for, as
-    the reports do.  The longest wait is that of the earliest-issued ticket waiting now.
-    """
-    today, now = clock.today(), clock.now()
+def _queues_now(session: Session, today: date, now: datetime) -> list[dict[str, Any]]:
+    """Per active service (in the hall's order): waiting now, the longest wait, served today."""
     waiting = {
         service_id: (count, oldest)
         for service_id, count, oldest in session.execute(
@@ -52,7 +48,11 @@ def hall_overview(session: Session, clock: Clock) -> dict[str, Any]:
                 "served_today": served.get(service.id, 0),
             }
         )
+    return services
 
+
+def _counters_now(session: Session, today: date, now: datetime) -> list[dict[str, Any]]:
+    """Per active counter: its state, the clerk on duty, the ticket it holds and for how long."""
     held = {
         t.counter_id: t
         for t in session.scalars(
@@ -89,17 +89,32 @@ def hall_overview(session: Session, clock: Clock) -> dict[str, Any]:
                 "served_today": served_at.get(counter.id, 0),
             }
         )
-    alerts = [
+    return counters
+
+
+def _alerts(services: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The services whose longest wait is over their target."""
+    return [
         {"service": s["code"], "longest_wait_s": s["longest_wait_s"], "target_wait_min": s["target_wait_min"]}
         for s in services
         if s["level"] == "over"
     ]
+
+
+def hall_overview(session: Session, clock: Clock) -> dict[str, Any]:
+    """Per service: waiting, longest current wait vs target, served today; per counter: who and what.
+
+    "Served today" counts the day's finished tickets by the service they were issued for, as
+    the reports do.  The longest wait is that of the earliest-issued ticket waiting now.
+    """
+    today, now = clock.today(), clock.now()
+    services = _queues_now(session, today, now)
     return {
         "generated_at": iso(now),
         "date": today.isoformat(),
         "services": services,
-        "counters": counters,
-        "alerts": alerts,
+        "counters": _counters_now(session, today, now),
+        "alerts": _alerts(services),
         "waiting_total": sum(s["waiting"] for s in services),
         "served_total": sum(s["served_today"] for s in services),
     }

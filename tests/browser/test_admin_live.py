@@ -375,11 +375,11 @@ def test_tokens_kiosks_a_configuration_file_and_refused_hours(server, new_page, 
     shot(admin, "admin-staff-token")
 
     admin.goto(server.url + "/admin/kiosks")
-    assert heading(admin) == "Kiosks · 取号机"
+    assert heading(admin) == "Kiosks and rating tablets · 取号机与评价器"
     assert admin.locator("#kiosks tbody").inner_text().strip() == "No kiosk registered · 尚未登记取号机"
-    admin.fill("input[name=name]", "Entrance · 入口")
-    admin.click("button:has-text('Register')")
-    link = admin.locator(".secret-value")
+    admin.fill("#kiosks input[name=name]", "Entrance · 入口")
+    admin.click("#kiosks button:has-text('Register')")
+    link = admin.locator("#kiosks .secret-value")
     link.wait_for()
     assert "/kiosk/register/" in link.inner_text()
     devices = admin.locator("#kiosks tbody tr").all()

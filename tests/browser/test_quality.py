@@ -15,7 +15,9 @@ pytestmark = pytest.mark.browser
 def test_a_bad_rating_on_the_tablet_reaches_the_supervisor(server, new_page):
     clerk = server.token("clerk3")
     tablet = new_page(1280, 800)
-    log_in(tablet, server, "clerk3", "/counter/3/rate")
+    tablet.goto(
+        server.url + server.flask("register-tablet", "Tablet", "--counter", "3").strip().splitlines()[-1]
+    )
     tablet.locator("body[data-live='yes']").wait_for()
     supervisor = new_page(1400, 1000)
     log_in(supervisor, server, "supervisor", "/supervisor")

@@ -31,7 +31,9 @@ def test_a_whole_day_at_the_hall(server, new_page):
     board = new_page(1920, 1080)
     board.goto(server.url + "/display")
     tablet = new_page(1280, 800)
-    log_in(tablet, server, "clerk4", "/counter/4/rate")
+    tablet.goto(
+        server.url + server.flask("register-tablet", "Tablet", "--counter", "4").strip().splitlines()[-1]
+    )
     assert tablet.locator("#rate").get_attribute("data-state") == "idle"
     for screen in (board, tablet):
         screen.locator("body[data-live='yes']").wait_for()

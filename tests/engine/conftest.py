@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from queue_engine.core.db import make_engine
@@ -70,9 +70,14 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture
 def make_service(session: Session) -> Callable[..., Service]:
-    """Factory: a service with a code (prefix = code unless given)."""
+    """Factory: a service with a code (prefix = code unless given).
 
-    def make(code: str, **fields: object) -> Service:
+    A service no counter serves takes no tickets (``service_not_served``), so unless
+    ``served=False`` the service is also put on a closed counter "any" that serves every
+    service made here (a test that makes its own counters still decides who calls whom).
+    """
+
+    def make(code: str, served: bool = True, **fields: object) -> Service:
         values: dict[str, object] = {
             "prefix": code,
             "names": {"zh": f"业务{code}", "en": f"Service {code}"},
@@ -85,6 +90,12 @@ def make_service(session: Session) -> Callable[..., Service]:
         values.update(fields)
         service = Service(code=code, **values)
         session.add(service)
+        if served:
+            anyone = session.scalars(select(Counter).where(Counter.name == "any")).first()
+            if anyone is None:
+                anyone = Counter(name="any", state="closed", active=True)
+                session.add(anyone)
+            anyone.services.append(service)
         session.commit()
         return service
 

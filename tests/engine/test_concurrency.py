@@ -115,7 +115,7 @@ def test_counters_calling_at_once_drain_the_queue_first_come_first_served(
     session: Session, session_factory: sessionmaker[Session], make_service, make_counter, database_url: str
 ) -> None:
     """8 counters serving two services call 1,000 waiting visitors, each served or missed at once."""
-    a, b = make_service("A"), make_service("B")
+    a, b = make_service("A", served=False), make_service("B", served=False)
     counters = [make_counter(str(i + 1), [a, b]) for i in range(8)]
     clock = TickingClock()
     hall_settings(session)

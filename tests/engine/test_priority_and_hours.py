@@ -25,6 +25,7 @@ from queue_engine.core.models import Counter, CounterSession, Hall, Ticket, Tick
 from queue_engine.hall.admin import save_hall
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.queue.day import close_day_if_due, last_closable_day
+from queue_engine.queue.ordering import tickets_ahead
 
 from .helpers import ticket_row
 
@@ -108,6 +109,28 @@ def test_arrivals_to_call_order(
         issue_ticket(session, clock, "A", priority=kind == "p")
         session.commit()
     assert _drain(session, clock, counter.id) == expected.split()
+
+
+@pytest.mark.parametrize(
+    ("policy", "every_n", "arrivals", "expected"),
+    POLICIES,
+    ids=[f"{p}-{n}-{a.replace(' ', '')}" for p, n, a, _ in POLICIES],
+)
+def test_every_visitors_place_is_their_turn_in_the_call_order(
+    session, clock, make_service, make_counter, policy, every_n, arrivals, expected
+):
+    """The place a phone shows (counted, not read from the whole queue) is the call order's."""
+    save_hall(session, clock, None, hall_values(priority_policy=policy, priority_every_n=every_n))
+    session.commit()
+    make_counter("1", [make_service("A")])
+    tickets = []
+    for kind in arrivals.split():
+        clock.advance(seconds=10)
+        tickets.append(issue_ticket(session, clock, "A", priority=kind == "p"))
+        session.commit()
+    places = {t.number: tickets_ahead(session, t) for t in tickets}
+    assert sorted(places, key=places.__getitem__) == expected.split()
+    assert sorted(places.values()) == list(range(len(tickets)))
 
 
 def test_priority_first_never_takes_back_a_call(session, clock, make_service, make_counter, configure_hall):
@@ -249,7 +272,7 @@ def _monday_with_everything_open(session, clock, make_service, make_counter, mak
     """Monday: tickets waiting, called and being served, one done, at counters of two clerks."""
     save_hall(session, clock, None, hall_values(opening_hours=WEEKDAY_HOURS, day_close_delay_min=60))
     session.commit()
-    a = make_service("A")
+    a = make_service("A", served=False)
     one, two, three = make_counter("1", [a]), make_counter("2", [a]), make_counter("3", [a])
     clerk1, clerk2 = make_user("clerk1"), make_user("clerk2")
     clock.set(local(5, "16:00"))

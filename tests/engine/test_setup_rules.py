@@ -104,7 +104,7 @@ def test_a_used_service_and_counter_are_deactivated_an_unused_one_deleted(
     session, clock, make_service, make_counter, make_user
 ):
     actor = make_user("boss", Role.ADMIN).id
-    used, unused = make_service("A"), make_service("B")
+    used, unused = make_service("A", served=False), make_service("B", served=False)
     counter = make_counter("1", [used, unused])
     spare = make_counter("2", [unused])
     issue_ticket(session, clock, "A")
@@ -142,7 +142,8 @@ def test_the_last_active_admin_stays_one(session, clock, make_user):
 
 
 def _set_up(session, clock, make_service, make_counter):
-    a, b = make_service("A", sort_order=1), make_service("B", sort_order=2, active=False, start_number=50)
+    a = make_service("A", sort_order=1, served=False)
+    b = make_service("B", sort_order=2, active=False, start_number=50, served=False)
     make_counter("1", [a, b])
     make_counter("Desk 2", [b]).active = False
     hall = hall_settings(session)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 import kiosk.cli.seed
-from kiosk import create_app
+from kiosk import create_app, realtime
 from kiosk.auth import issue_token
 from kiosk.cli.seed import seed_demo
 from kiosk.extensions import db
@@ -52,7 +52,8 @@ def build_app(database_url: str, clock: FakeClock, **config: Any) -> Flask:
 
 
 def dispose(application: Flask) -> None:
-    """Close an app's database connections."""
+    """Stop an app's publisher and close its database connections."""
+    realtime.stop_publisher(application)
     with application.app_context():
         db.engine.dispose()
 

@@ -16,6 +16,7 @@ PUBLIC = {
     ("GET", "/api/v1/tickets/{token}"),
     ("POST", "/api/v1/tickets/{token}/cancel"),
     ("POST", "/api/v1/tickets/{token}/rating"),
+    ("POST", "/api/v1/tablets/{device}/rating"),  # the holder of a rating tablet's device token
     ("GET", "/api/v1/display"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/v1/services/{code}/slots"),
@@ -57,3 +58,15 @@ def api_routes(app: Flask) -> set[tuple[str, str]]:
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
         routes |= {(method, path) for method in rule.methods - {"HEAD", "OPTIONS"}}
     return routes
+
+
+def delivered(sio: Any) -> list[dict[str, Any]]:
+    """The events a Socket.IO test client holds once its app's publisher has sent everything.
+
+    Publishing runs off the request path (DESIGN §6): wait for it, never sleep and hope.
+    """
+    from kiosk import realtime
+
+    with sio.app.app_context():
+        assert realtime.flush(), "the publisher did not send within its timeout"
+    return list(sio.get_received())

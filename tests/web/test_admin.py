@@ -23,7 +23,7 @@ from queue_engine.core.models import AuditEntry, Counter, Hall, KioskDevice, Ser
 from queue_engine.hall.calendar import is_working_day
 
 from .conftest import DEMO_PASSWORD
-from .helpers import all_rows
+from .helpers import all_rows, delivered
 from .staff_login import log_in, page_csrf
 
 # -- helpers --------------------------------------------------------------------------------
@@ -401,16 +401,16 @@ def test_renaming_a_service_is_audited_and_reaches_kiosks_boards_and_counters(ap
     counter = socketio.test_client(app, flask_test_client=admin.client)
     counter.emit("join", {"room": "counter", "counter_id": 1})
     for sio in (kiosk, board, counter):
-        sio.get_received()
+        delivered(sio)
 
     response = admin.post(f"/admin/services/{service_id(app, 'A')}", service_form(name_en="Questions"))
 
     assert response.status_code == 200
     assert "Saved" in html(response) and 'value="Questions"' in html(response)
-    assert [e["name"] for e in kiosk.get_received()] == ["services:changed"]
-    snapshots = [e["args"][0] for e in board.get_received() if e["name"] == "display:snapshot"]
+    assert [e["name"] for e in delivered(kiosk)] == ["services:changed"]
+    snapshots = [e["args"][0] for e in delivered(board) if e["name"] == "display:snapshot"]
     assert {"code": "A", "names": {"zh": "咨询", "en": "Questions"}} in snapshots[-1]["services"]
-    assert "queue:changed" in [e["name"] for e in counter.get_received()]
+    assert "queue:changed" in [e["name"] for e in delivered(counter)]
     for sio in (kiosk, board, counter):
         sio.disconnect()
 
@@ -450,6 +450,14 @@ def test_a_new_service_is_listed_and_numbered_with_its_prefix(app, admin, client
     page = html(response)
     assert response.status_code == 200
     assert 'hx-swap-oob="beforeend:#service-list"' in page and 'data-service="E"' in page
+    refused = client.post("/api/v1/tickets", json={"service": "E"})
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "service_not_served"
+    assert "No counter serves E" in html(admin.get("/admin/services"))  # until a counter serves it
+    with app.app_context():
+        new = db.session.scalars(select(Service).where(Service.code == "E")).one()
+        counter = db.session.scalars(select(Counter).order_by(Counter.id)).first()
+        counter.services.append(new)
+        db.session.commit()
     ticket = client.post("/api/v1/tickets", json={"service": "E"}).get_json()
     assert ticket["number"] == "E101"
     assert [r.action for r in audit_rows(app)] == ["create_service"]

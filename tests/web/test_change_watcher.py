@@ -22,9 +22,11 @@ from queue_engine.core.models import Service, TicketEvent
 from queue_engine.hall.admin import save_service, service_record
 from queue_engine.hall.audit import audit
 
+from .helpers import delivered
+
 
 def received(sio) -> list[tuple[str, Any]]:
-    return [(event["name"], event["args"][0] if event["args"] else None) for event in sio.get_received()]
+    return [(event["name"], event["args"][0] if event["args"] else None) for event in delivered(sio)]
 
 
 @pytest.fixture

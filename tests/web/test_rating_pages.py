@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from kiosk.extensions import db
 from queue_engine.core.models import Visit
-from tests.web.staff_login import log_in, page_csrf
+from tests.web.staff_login import page_csrf
 
 
 @pytest.fixture
@@ -64,21 +64,23 @@ def test_the_phone_asks_for_a_face_when_none_was_chosen(app, client, finished):
     assert _ratings(app) == [(None, None)]
 
 
+def _tablet(app, counter: int = 1) -> str:
+    """Register a rating tablet for a counter from the command line; its address."""
+    result = app.test_cli_runner().invoke(args=["register-tablet", "Tablet", "--counter", str(counter)])
+    assert result.exit_code == 0, result.output
+    return result.output.strip().splitlines()[-1]
+
+
 def test_the_tablet_refuses_what_the_phone_and_the_api_refuse(app, finished):
     ticket = finished("zh")
-    tablet = app.test_client()
-    csrf = log_in(tablet, "clerk1")
-    headers = {"X-CSRFToken": csrf}
-    refused = tablet.post(
-        "/counter/1/rate",
-        data={"token": ticket["token"], "score": "5", "comment": "x" * 1001},
-        headers=headers,
-    )
+    address = _tablet(app)
+    tablet = app.test_client()  # nobody logged in: the tablet is judged by its own token
+    assert tablet.get(address).status_code == 200
+    post = f"/api/v1/tablets/{address.rsplit('/', 1)[-1]}/rating"
+    refused = tablet.post(post, json={"ticket": ticket["token"], "score": 5, "comment": "x" * 1001})
     assert refused.status_code == 422
     assert refused.get_json()["error"]["message"].startswith("comment: ")
     assert _ratings(app) == [(None, None)]
-    rated = tablet.post(
-        "/counter/1/rate", data={"token": ticket["token"], "score": "5", "attitude": "4"}, headers=headers
-    )
+    rated = tablet.post(post, json={"ticket": ticket["token"], "score": 5, "attitude": 4})
     assert rated.status_code == 201
     assert _ratings(app) == [(5, None)]

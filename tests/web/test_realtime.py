@@ -9,10 +9,12 @@ import pytest
 
 from kiosk.extensions import socketio
 
+from .helpers import delivered
+
 
 def received(sio) -> list[tuple[str, Any]]:
     """(event name, payload) of every event waiting for a Socket.IO test client."""
-    return [(event["name"], event["args"][0] if event["args"] else None) for event in sio.get_received()]
+    return [(event["name"], event["args"][0] if event["args"] else None) for event in delivered(sio)]
 
 
 def named(events: list[tuple[str, Any]], name: str) -> list[Any]:

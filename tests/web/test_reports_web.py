@@ -11,7 +11,10 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 
+from kiosk.extensions import db
+from queue_engine.core.models import Ticket
 from queue_engine.reporting.reports import figure_rows
 from tests.web.staff_login import log_in
 
@@ -281,6 +284,17 @@ def test_the_staffing_plan_page_shows_needed_and_open_counters(supervisor, busy_
     # Five arrivals in that hour, 0.78 Erlang: one counter would give a mean wait of
     # rho / (1 - rho) * h, about half an hour, over the 10 minutes; two give under two minutes.
     assert '<td class="needed">2</td>' in row.group(1)
+
+
+def test_the_simulate_command_refuses_a_hall_in_use_and_writes_nothing(app, runner, take_ticket):
+    take_ticket("A")  # a visitor is waiting in the hall right now
+
+    result = runner.invoke(args=["simulate", "--days", "3", "--end", "2026-01-02", "--seed", "3"])
+
+    assert result.exit_code != 0
+    assert "hall in use" in result.output and "1 ticket(s) not made by the simulator" in result.output
+    with app.app_context():
+        assert [t.status for t in db.session.scalars(select(Ticket))] == ["waiting"]
 
 
 def test_the_simulate_command_makes_past_days_and_reports_read_them(app, runner):

@@ -68,6 +68,7 @@ from kiosk.api.models.inputs import (
     RateVisit,
     RatingQuery,
     RatingsQuery,
+    TabletRating,
     TransferTicket,
 )
 from kiosk.api.models.queue import (
@@ -148,6 +149,7 @@ __all__ = [
     "Text",
     "Ticket",
     "Totals",
+    "TabletRating",
     "TransferTicket",
     "named",
 ]

@@ -42,6 +42,12 @@ class RateVisit(Body):
     attitude: int | None = _score("the clerk's attitude")
 
 
+class TabletRating(RateVisit):
+    """A rating given on a counter's tablet, naming the visit the tablet asked about."""
+
+    ticket: Text = Field(description="the token of the visit's ticket, as the tablet's prompt gave it")
+
+
 def _record_text(name: str) -> Any:
     return Field(None, json_schema_extra={"maxLength": FIELD_LIMITS[name]})
 

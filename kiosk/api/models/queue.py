@@ -20,6 +20,7 @@ class Service(Answer):
     names: dict[str, str] = Field(description="per language")
     category: Annotated[Category, named(Category)]
     active: bool
+    served: bool = Field(description="some active counter serves it; false: tickets are refused (409)")
     waiting: int
     estimated_wait_s: int = Field(description="for a ticket taken now")
 

@@ -1,7 +1,7 @@
 """Bookings (预约): booking settings, slots and bookings; booked tickets queue from their slot.
 
 Revision ID: 0007
-Revises: 0002
+Revises: 0006
 Create Date: 2026-12-02
 
 Tickets gain ``queued_at`` (their place in the queue: the issue time, for a booked ticket its
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0007"
-down_revision = "0002"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,9 +1,11 @@
 """Administration (/admin, admins only): the hall's set-up, who may use the system, the audit log.
 
-``setup`` holds the blueprint and the services, counters and hall settings; ``access`` the staff
-and kiosk devices; ``config`` the audit log and the configuration file; ``forms`` what they share.
+``setup`` holds the blueprint, the services and the counters; ``hall`` the hall settings page
+(on the same blueprint); ``access`` the staff and kiosk devices; ``config`` the audit log and
+the configuration file; ``forms`` what they share.
 """
 
+from kiosk.rooms.admin import hall as _hall  # noqa: F401  (its routes join the blueprint)
 from kiosk.rooms.admin.setup import bp
 
 __all__ = ["bp"]

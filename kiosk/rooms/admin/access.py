@@ -31,8 +31,8 @@ from kiosk.rooms.admin.forms import (
     refused,
 )
 from kiosk.rooms.kiosk import public_url
-from queue_engine.core.models import Counter, KioskDevice, User
-from queue_engine.hall.admin import register_kiosk, revoke_kiosk
+from queue_engine.core.models import Counter, KioskDevice, RatingTablet, User
+from queue_engine.hall.admin import register_kiosk, register_tablet, revoke_kiosk, revoke_tablet
 from queue_engine.hall.rules import SettingsInvalid
 from queue_engine.hall.staff import (
     create_user,
@@ -229,8 +229,21 @@ def _kiosks_state(message: str | None = None, **fields: Any) -> FormState:
     return state
 
 
-def _kiosks_page(state: FormState | None = None) -> str:
-    return render_template("admin/kiosks.html", form=state or _kiosks_state())
+def _tablets_state(message: str | None = None, **fields: Any) -> FormState:
+    state = FormState(values={"name": "", "counter_id": ""}, message=message, **fields)
+    state.extra = {
+        "tablets": db.session.scalars(select(RatingTablet).order_by(RatingTablet.id.desc())).all(),
+        "counters": db.session.scalars(
+            select(Counter).where(Counter.active.is_(True)).order_by(Counter.id)
+        ).all(),
+    }
+    return state
+
+
+def _kiosks_page(state: FormState | None = None, tablets: FormState | None = None) -> str:
+    return render_template(
+        "admin/kiosks.html", form=state or _kiosks_state(), tablets=tablets or _tablets_state()
+    )
 
 
 @bp.get("/kiosks")
@@ -279,3 +292,52 @@ def revoke_kiosk_device(device_id: int) -> Any:
         state.ok = False
         return _kiosks_answer(state)
     return _kiosks_answer(_kiosks_state(f"Kiosk {device.name} revoked. · 已撤销取号机 {device.name}。"))
+
+
+# -- rating tablets -------------------------------------------------------------------------
+
+
+def _tablets_answer(state: FormState) -> Any:
+    if is_htmx():
+        return render_template("admin/_tablets.html", tablets=state), state.status
+    if state.secret or state.errors:
+        return _kiosks_page(tablets=state), state.status
+    flash(state.message or SAVED)
+    return redirect(url_for(".kiosks"))
+
+
+@bp.post("/tablets")
+def register_rating_tablet() -> Any:
+    """Register a counter's rating tablet: its address (with its token) is shown once."""
+    name = request.form.get("name", "")[:200]
+    counter_id = request.form.get("counter_id", "")[:16]
+    token, digest = new_device_token()
+    with action(SettingsInvalid) as done:
+        tablet = register_tablet(db_session(), clock(), actor_id(), name, counter_id, digest)
+    if error := done.error:
+        state = refused(_tablets_state(), error)
+        state.values.update(name=name, counter_id=counter_id)
+        return _tablets_answer(state)
+    state = _tablets_state(
+        f"Rating tablet {tablet.name} registered for counter {tablet.counter.name}: open this address on it "
+        f"(keep it secret). · 已为 {tablet.counter.name} 号窗口登记评价器 {tablet.name}，"
+        "请在该平板上打开此地址（请保密）。"
+    )
+    state.secret = public_url("tablet.rating_screen", device=token)
+    return _tablets_answer(state)
+
+
+@bp.post("/tablets/<int:tablet_id>/revoke")
+def revoke_rating_tablet(tablet_id: int) -> Any:
+    """Revoke a rating tablet: its address stops working at once."""
+    with action() as done:
+        tablet = revoke_tablet(db_session(), clock(), actor_id(), tablet_id)
+    if error := done.error:
+        if error.kind == "not_found":
+            raise error
+        state = _tablets_state(error.message)
+        state.ok = False
+        return _tablets_answer(state)
+    return _tablets_answer(
+        _tablets_state(f"Rating tablet {tablet.name} revoked. · 已撤销评价器 {tablet.name}。")
+    )

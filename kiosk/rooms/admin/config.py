@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from sqlalchemy import select
 
 from kiosk import runtime as hall_runtime
-from kiosk.actions import commit
+from kiosk.actions import commit, writes_on_get
 from kiosk.context import clock
 from kiosk.extensions import db, db_session
 from kiosk.htmx import is_htmx
@@ -117,6 +117,7 @@ def config_page() -> Any:
 
 
 @bp.get("/config.json")
+@writes_on_get
 def export() -> Any:
     """Download the configuration file (audited as an export)."""
     text = dump_config(export_config(db_session(), clock()))

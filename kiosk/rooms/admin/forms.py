@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import abort, g, redirect, render_template, request, url_for
+from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from kiosk import runtime as hall_runtime
 from kiosk.auth import staff
 from kiosk.htmx import is_htmx
 from queue_engine.core.kinds import Category, PriorityPolicy, Role
@@ -107,3 +108,14 @@ def merged(states: list[FormState], replacement: FormState | None) -> list[FormS
     if replacement is None or replacement.id is None:
         return states
     return [replacement if s.id == replacement.id else s for s in states]
+
+
+def effective_locale() -> dict[str, Any]:
+    """The timezone and languages in force, and the defaults they replace (hall settings may)."""
+    state = hall_runtime.runtime(current_app)
+    return {
+        "timezone": current_app.config["QMS_TIMEZONE"],
+        "languages": list(current_app.config["QMS_LANGUAGES"]),
+        "default_timezone": state.default_timezone,
+        "default_languages": state.default_languages,
+    }

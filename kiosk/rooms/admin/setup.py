@@ -1,4 +1,4 @@
-"""Administration (/admin, admins only): services, counters and the hall settings.
+"""Administration (/admin, admins only): the overview, services and counters (hall settings: ``hall``).
 
 Staff accounts and kiosk devices (``admin_access``), the audit log and the configuration
 file (``admin_config``) are nested blueprints under this one, so the one access check here
@@ -9,31 +9,25 @@ and then tells every screen, so kiosks, boards and counters pick it up without a
 
 from __future__ import annotations
 
-import re
-from itertools import permutations
 from typing import Any
-from zoneinfo import available_timezones
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from kiosk import runtime as hall_runtime
 from kiosk.actions import action, commit
 from kiosk.context import clock
 from kiosk.extensions import db, db_session
 from kiosk.htmx import is_htmx
-from kiosk.i18n import LANGUAGE_NAMES
 from kiosk.rooms.admin import access as admin_access
 from kiosk.rooms.admin import config as admin_config
 from kiosk.rooms.admin.forms import (
     CATEGORY_LABELS,
-    POLICY_LABELS,
     SAVED,
-    WEEKDAY_LABELS,
     FormState,
     admins_only,
     answer,
     checked,
+    effective_locale,
     merged,
     refused,
 )
@@ -42,17 +36,16 @@ from queue_engine.core.models import AuditEntry, Counter, KioskDevice, Service, 
 from queue_engine.hall.admin import (
     counter_by_id_any,
     counter_record,
-    hall_record,
     remove_counter,
     remove_service,
     save_counter,
-    save_hall,
     save_service,
     service_by_id,
     service_record,
 )
 from queue_engine.hall.calendar import hall_settings, is_open
-from queue_engine.hall.rules import KNOWN_LANGUAGES, WEEKDAYS, SettingsInvalid, format_hours, parse_hours_text
+from queue_engine.hall.rules import KNOWN_LANGUAGES, SettingsInvalid
+from queue_engine.queue.coverage import unserved_services
 from queue_engine.queue.day import closing_time, last_closable_day
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -93,18 +86,8 @@ def index() -> Any:
         closes=closing_time(hall, local.date()),
         last_closable=last_closable_day(hall, clock()),
         today=local.date(),
-        effective=_effective_locale(),
+        effective=effective_locale(),
     )
-
-
-def _effective_locale() -> dict[str, Any]:
-    state = hall_runtime.runtime(current_app)
-    return {
-        "timezone": current_app.config["QMS_TIMEZONE"],
-        "languages": list(current_app.config["QMS_LANGUAGES"]),
-        "default_timezone": state.default_timezone,
-        "default_languages": state.default_languages,
-    }
 
 
 # -- services -------------------------------------------------------------------------------
@@ -148,6 +131,7 @@ def _services_page(replacement: FormState | None = None, new: FormState | None =
     return render_template(
         "admin/services.html",
         forms=merged([_service_state(s) for s in services], replacement),
+        unserved=unserved_services(db_session()),
         new=new or _blank_service(),
         categories=CATEGORY_LABELS,
         languages=KNOWN_LANGUAGES,
@@ -334,98 +318,3 @@ def delete_counter(counter_id: int) -> Any:
         return render_template("admin/_flash.html", message=message)
     state = _counter_state(counter_by_id_any(db_session(), counter_id), message)
     return render_template("admin/_counter.html", form=state, **_counter_context())
-
-
-# -- hall -----------------------------------------------------------------------------------
-
-
-def language_choices() -> list[tuple[str, str]]:
-    """Every ordered choice of the known languages (first = default), e.g. 'zh,en' -> 中文 + English."""
-    choices = []
-    for size in range(len(KNOWN_LANGUAGES), 0, -1):
-        for combo in permutations(KNOWN_LANGUAGES, size):
-            label = " + ".join(LANGUAGE_NAMES.get(code, code) for code in combo)
-            choices.append((",".join(combo), label))
-    return choices
-
-
-def _hall_state(message: str | None = None) -> FormState:
-    values = hall_record(hall_settings(db_session()))
-    values["always_open"] = not values["opening_hours"]
-    values["hours_text"] = {day: format_hours(values["opening_hours"].get(day, [])) for day in WEEKDAYS}
-    values["closed_dates_text"] = "\n".join(values["closed_dates"])
-    values["extra_working_dates_text"] = "\n".join(values["extra_working_dates"])
-    values["languages_text"] = ",".join(values["languages"] or [])
-    return FormState(values=values, id=1, message=message)
-
-
-def _date_list(text: str) -> list[str]:
-    """Dates typed one a line (or separated by commas, semicolons, spaces)."""
-    return [d for d in re.split(r"[\s,;，；]+", text) if d]
-
-
-def _hall_form() -> dict[str, Any]:
-    form = request.form
-    always_open = checked(form, "always_open")
-    hours_text = {day: form.get(f"hours_{day}", "")[:200] for day in WEEKDAYS}
-    languages_text = form.get("languages", "").strip()
-    closed_text = form.get("closed_dates", "")[:8000]
-    extra_text = form.get("extra_working_dates", "")[:8000]
-    return {
-        "name": {lang: form.get(f"name_{lang}", "")[:200] for lang in KNOWN_LANGUAGES},
-        "timezone": form.get("timezone", "").strip()[:64] or None,
-        "languages": languages_text.split(",") if languages_text else None,
-        "opening_hours": {}
-        if always_open
-        else {day: parse_hours_text(text) for day, text in hours_text.items()},
-        "closed_dates": _date_list(closed_text),
-        "extra_working_dates": _date_list(extra_text),
-        "priority_policy": form.get("priority_policy", ""),
-        "priority_every_n": form.get("priority_every_n", ""),
-        "kiosk_ticket_seconds": form.get("kiosk_ticket_seconds", ""),
-        "day_close_delay_min": form.get("day_close_delay_min", ""),
-        # as typed, for the form to show again
-        "always_open": always_open,
-        "hours_text": hours_text,
-        "closed_dates_text": closed_text,
-        "extra_working_dates_text": extra_text,
-        "languages_text": languages_text,
-    }
-
-
-def _hall_context() -> dict[str, Any]:
-    return {
-        "policies": POLICY_LABELS,
-        "weekdays": list(zip(WEEKDAYS, WEEKDAY_LABELS, strict=True)),
-        "language_choices": language_choices(),
-        "timezones": sorted(available_timezones()),
-        "effective": _effective_locale(),
-        "languages": KNOWN_LANGUAGES,
-    }
-
-
-def _hall_page(state: FormState | None = None) -> str:
-    return render_template("admin/hall.html", form=state or _hall_state(), **_hall_context())
-
-
-@bp.get("/hall")
-def hall() -> Any:
-    """The hall settings: names, timezone, languages, opening hours, priority policy, kiosk."""
-    return _hall_page()
-
-
-@bp.post("/hall")
-def update_hall() -> Any:
-    """Save the hall settings; timezone and languages apply at once."""
-    state = FormState(values=_hall_form(), id=1)
-    with action(SettingsInvalid) as done:
-        saved = save_hall(db_session(), clock(), _actor(), state.values)
-        timezone, languages = saved.timezone, saved.languages
-    if error := done.error:
-        refused(state, error)
-        return answer("admin/_hall.html", state, _hall_page, **_hall_context())
-    hall_runtime.apply(current_app, timezone, languages)
-    if not is_htmx():
-        flash(SAVED)
-        return redirect(url_for(".hall"))
-    return render_template("admin/_hall.html", form=_hall_state(SAVED), **_hall_context())

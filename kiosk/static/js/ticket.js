@@ -10,6 +10,8 @@
   document.addEventListener("click", function () {
     if (!audio && window.AudioContext) audio = new AudioContext();
     if (audio && audio.state === "suspended") audio.resume();
+    const hint = document.getElementById("sound-on");
+    if (hint) hint.hidden = true;  // the touch that asked for it has turned the sound on
   });
 
   function chime() {
@@ -38,6 +40,10 @@
   }
 
   function showPosition(ahead, estimate) {
+    const almost = page().querySelector(".almost");
+    if (almost && ahead !== null && ahead !== undefined) {
+      almost.hidden = ahead > parseInt(almost.dataset.threshold || "3", 10);
+    }
     const el = page().querySelector(".ahead");
     if (el && ahead !== null && ahead !== undefined) {
       el.textContent = ahead === 0 ? el.dataset.one
@@ -79,6 +85,7 @@
     "queue:order": function (queue) {
       const current = page();
       if (!current || queue.service !== current.dataset.service) return;
+      htmx.trigger(document.body, "queue-order");  // the numbers now called have changed too
       const mine = queue.waiting.find(function (w) { return w.number === current.dataset.number; });
       if (mine) showPosition(mine.ahead, mine.estimated_wait_s);
     },

@@ -1,0 +1,51 @@
+"""Socket.IO's Redis message queue, with timeouts: a frozen Redis never stalls the hall.
+
+Publishing (the publisher thread of a server, or a command-line process) gives up after
+``REDIS_TIMEOUT_S`` and logs, instead of waiting forever; the listening connection gets a
+connect timeout and TCP keepalive (it must wait for messages as long as it takes).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import redis
+import socketio  # type: ignore[import-untyped]
+
+REDIS_TIMEOUT_S = 2.0
+REDIS_RETRY_S = 5.0  # after a failure, messages are dropped at once for this long
+log = logging.getLogger(__name__)
+
+
+class TimedRedisManager(socketio.RedisManager):  # type: ignore[misc]
+    """python-socketio's Redis manager whose publishing has a timeout."""
+
+    def __init__(self, url: str, channel: str, write_only: bool = False) -> None:
+        options = {"socket_connect_timeout": REDIS_TIMEOUT_S, "socket_keepalive": True}
+        super().__init__(url, channel=channel, write_only=write_only, redis_options=options)
+        self._out: redis.Redis | None = None
+        self._down_until = 0.0
+
+    def _publish(self, data: Any) -> Any:
+        if time.monotonic() < self._down_until:
+            return None  # Redis failed a moment ago: do not wait for it again message by message
+        try:
+            if self._out is None:
+                self._out = redis.Redis.from_url(
+                    self.redis_url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
+                )
+            return self._out.publish(self.channel, self.json.dumps(data))
+        except Exception as error:  # the message is lost; screens heal on reconnect (DESIGN §6)
+            log.error("Publishing to Redis failed (%s); the message is dropped", error)
+            self._out = None
+            self._down_until = time.monotonic() + REDIS_RETRY_S
+            return None
+
+
+def client_manager(url: str | None, channel: str, *, write_only: bool = False) -> dict[str, Any]:
+    """The ``client_manager`` option of Flask-SocketIO for a Redis URL ({} without one)."""
+    if not url:
+        return {}
+    return {"client_manager": TimedRedisManager(url, channel, write_only)}

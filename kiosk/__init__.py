@@ -66,7 +66,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
 
     from kiosk import actions, api, auth, cli, errors, filters, htmx, i18n, pages, realtime, runtime
-    from kiosk.rooms import admin, counter, display, kiosk, quality, records, supervisor, tablet, ticket
+    from kiosk.rooms import (
+        admin,
+        booking,
+        counter,
+        display,
+        kiosk,
+        quality,
+        records,
+        supervisor,
+        tablet,
+        ticket,
+    )
 
     actions.init_app(app)  # GET requests only read (first of the before-request hooks)
     i18n.init_app(app)
@@ -78,6 +89,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     rooms = (
         kiosk.bp,
         ticket.bp,
+        booking.bp,
         display.bp,
         counter.bp,
         tablet.bp,

@@ -15,7 +15,7 @@ from kiosk.extensions import db
 from kiosk.htmx import is_htmx
 from queue_engine.core.errors import QueueError
 
-STATUS_BY_KIND = {"not_found": 404, "conflict": 409, "invalid": 422}
+STATUS_BY_KIND = {"not_found": 404, "conflict": 409, "invalid": 422, "forbidden": 403}
 
 HTTP_CODES = {
     400: "bad_request",

@@ -9,7 +9,8 @@ Each process reads the row on its first app context and again at most every
 ``SYNC_SECONDS``; the process where an admin saves applies the change at once.
 
 The day closer: one background task per server process closes each business day after its
-closing time (``queue_engine.queue.day``).  Several processes may run it at once: closing
+closing time (``queue_engine.queue.day``) and marks the bookings whose check-in window ended
+without a check-in as missed (``queue_engine.booking``).  Several processes may run it at once: closing
 is idempotent and row-locked.  ``QMS_AUTO_CLOSE_DAY`` (environment or config; default on, off
 under TESTING) turns it on or off, ``QMS_DAY_CLOSE_SECONDS`` (config, default 60) sets how often
 it looks.
@@ -31,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.context import clock
 from kiosk.extensions import db, db_session, socketio
+from queue_engine.booking import mark_missed
 from queue_engine.core.db import reading
 from queue_engine.core.models import Hall
 from queue_engine.queue.day import close_day_if_due
@@ -118,12 +120,15 @@ def close_days_now(app: Flask) -> tuple[date, int]:
     with app.app_context():
         try:
             day, expired = close_day_if_due(db_session(), clock())
+            missed = mark_missed(db_session(), clock())
             commit()
         except Exception:
             db.session.rollback()
             raise
     if expired:
         app.logger.info("Business day %s closed: %d open ticket(s) expired", day, expired)
+    if missed:
+        app.logger.info("%d booking(s) not checked in within their window marked missed", missed)
     return day, expired
 
 

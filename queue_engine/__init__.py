@@ -1,5 +1,6 @@
 """The queue engine: the hall's rules over a SQLAlchemy session, with no web framework."""
 
+from queue_engine.booking import book, cancel_booking, check_in
 from queue_engine.core.clock import Clock, FakeClock
 from queue_engine.quality.ratings import rate_visit
 from queue_engine.queue.calling import (
@@ -23,9 +24,12 @@ __all__ = [
     "FakeClock",
     "VisitRecord",
     "active_ticket",
+    "book",
     "call_next",
     "call_ticket",
     "cancel",
+    "cancel_booking",
+    "check_in",
     "close_business_day",
     "close_counter",
     "finish_visit",

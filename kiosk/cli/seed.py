@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kiosk.auth import hash_password
+from queue_engine.booking.models import BookingSettings
 from queue_engine.core.kinds import Category, Role
 from queue_engine.core.models import Counter, Service, User
 from queue_engine.hall.calendar import hall_settings
@@ -49,7 +50,7 @@ def demo_password(username: str) -> str:
 
 def seed_demo(session: Session, logins_file: Path | None, password: str | None = None) -> dict[str, str]:
     """Create whatever of the demo hall is missing; return the logins created now."""
-    return seed_hall(
+    created = seed_hall(
         session,
         logins_file,
         password,
@@ -58,6 +59,22 @@ def seed_demo(session: Session, logins_file: Path | None, password: str | None =
         counters=DEMO_COUNTERS,
         users=DEMO_USERS,
     )
+    inquiry = session.scalars(select(Service).where(Service.code == "A")).one()
+    if session.get(BookingSettings, inquiry.id) is None:
+        # DESIGN §8: A takes bookings, 15-minute slots of 4, up to the slot's start, check-in
+        # from 30 minutes before to 15 after.
+        session.add(
+            BookingSettings(
+                service_id=inquiry.id,
+                bookable=True,
+                slot_minutes=15,
+                capacity=4,
+                cutoff_minutes=0,
+                checkin_before_min=30,
+                checkin_after_min=15,
+            )
+        )
+    return created
 
 
 def seed_hall(

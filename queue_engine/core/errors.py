@@ -7,10 +7,12 @@ class QueueError(Exception):
     """Base of every refusal the engine can make."""
 
     code = "queue_error"
-    kind = "conflict"  # one of: not_found, conflict, invalid
+    kind = "conflict"  # one of: not_found, conflict, invalid, forbidden
 
-    def __init__(self, message: str | None = None) -> None:
+    def __init__(self, message: str | None = None, **details: object) -> None:
         super().__init__(message or self.__doc__ or self.code)
+        # What a page needs to say it in the visitor's language (a time, a date, a ticket).
+        self.details = details
 
     @property
     def message(self) -> str:
@@ -152,3 +154,53 @@ class InvalidFields(InvalidInput):
     def field(self) -> str:
         """The first field refused."""
         return next(iter(self.errors))
+
+
+class UnknownBooking(NotFound):
+    """No such booking."""
+
+    code = "unknown_booking"
+
+
+class BookingClosed(QueueError):
+    """The service takes no bookings, or not for this day or slot (too far ahead, past its cut-off)."""
+
+    code = "booking_closed"
+    kind = "invalid"
+
+
+class SlotFull(QueueError):
+    """Every place of this slot is taken."""
+
+    code = "slot_full"
+
+
+class AlreadyBooked(QueueError):
+    """This mobile number already holds a booking for this service on this day."""
+
+    code = "already_booked"
+
+
+class BookingBlocked(QueueError):
+    """This mobile number missed too many bookings lately and may not book for a while."""
+
+    code = "booking_blocked"
+    kind = "forbidden"
+
+
+class TooEarly(QueueError):
+    """Check-in for this booking is not open yet."""
+
+    code = "too_early"
+
+
+class TooLate(QueueError):
+    """Check-in for this booking has closed: the booking is missed."""
+
+    code = "too_late"
+
+
+class AlreadyCheckedIn(QueueError):
+    """This booking is checked in already (``details["ticket"]``: the ticket it got)."""
+
+    code = "already_checked_in"

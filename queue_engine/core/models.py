@@ -139,7 +139,14 @@ class ServiceDaySequence(Base):
 
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id"), primary_key=True)
     business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    # "" for walk-in numbers (A001), "Y" for booked ones (YA001): each series counts on its own.
+    series: Mapped[str] = mapped_column(String(4), primary_key=True, default="", server_default="")
     last_sequence: Mapped[int] = mapped_column(Integer)
+
+
+def _issue_time(context: Any) -> Any:
+    """A walk-in ticket queues from its issue time (the default of ``Ticket.queued_at``)."""
+    return context.get_current_parameters()["issued_at"]
 
 
 class Ticket(Base):
@@ -148,8 +155,10 @@ class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
         # The last guard against a number given twice.
-        UniqueConstraint("issued_service_id", "business_date", "sequence"),
-        Index("ix_tickets_queue", "status", "business_date", "service_id", "issued_at", "id"),
+        UniqueConstraint(
+            "issued_service_id", "business_date", "series", "sequence", name="uq_tickets_day_number"
+        ),
+        Index("ix_tickets_queue", "status", "business_date", "service_id", "queued_at", "id"),
         # A counter holds at most one active ticket, whatever the application does.
         Index(
             "ux_tickets_active_counter",
@@ -188,6 +197,10 @@ class Ticket(Base):
     request_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     # Made by ``flask simulate`` (history for demonstrations), never by a visitor.
     simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Its place in the queue: the issue time, or for a booked ticket its slot's start (DESIGN §10).
+    queued_at: Mapped[datetime] = mapped_column(default=_issue_time)
+    # The number series: "" walk-in, "Y" booked (each with its own sequence per service and day).
+    series: Mapped[str] = mapped_column(String(4), default="", server_default="")
 
     service: Mapped[Service] = relationship(foreign_keys=[service_id])
     counter: Mapped[Counter | None] = relationship(foreign_keys=[counter_id])

@@ -15,8 +15,8 @@ def format_number(prefix: str, sequence: int) -> str:
     return f"{prefix}{sequence:03d}"
 
 
-def next_sequence(session: Session, service: Service, day: date) -> int:
-    """Take the next sequence of a service's day, atomically.
+def next_sequence(session: Session, service: Service, day: date, series: str = "") -> int:
+    """Take the next sequence of a service's day in a series ("" walk-in, "Y" booked), atomically.
 
     One ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` statement: on PostgreSQL it holds
     the (service, day) row lock until commit, so concurrent issuers, in any process, queue
@@ -26,10 +26,10 @@ def next_sequence(session: Session, service: Service, day: date) -> int:
     insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = ServiceDaySequence
     stmt = insert_fn(table).values(
-        service_id=service.id, business_date=day, last_sequence=service.start_number
+        service_id=service.id, business_date=day, series=series, last_sequence=service.start_number
     )
     upsert = stmt.on_conflict_do_update(
-        index_elements=[table.service_id, table.business_date],
+        index_elements=[table.service_id, table.business_date, table.series],
         set_={"last_sequence": table.last_sequence + 1},
     ).returning(table.last_sequence)
     return int(session.execute(upsert).scalar_one())

@@ -2,9 +2,9 @@
 
 This is the one place that states the order.  ``call_next`` takes the first ticket of
 :func:`call_sequence`; the counter's "Next" list shows its head; a visitor's position and
-estimate are the ticket's place in it.  The order is built from the base order (issue time,
-then id: a transferred ticket keeps its original issue time, so it keeps its place) and the
-policy:
+estimate are the ticket's place in it.  The order is built from the base order (queue time,
+then id: a walk-in queues from its issue time, a booked ticket from its slot's start, and a
+transferred ticket keeps its queue time, so it keeps its place) and the policy:
 
 * ``strict``: the base order; the priority flag is ignored.
 * ``priority_first``: every waiting priority ticket, then every other, each in base order.
@@ -41,7 +41,11 @@ _T = TypeVar("_T", bound=_Queued)
 
 
 def waiting_query(service_ids: Sequence[int], day: date) -> Select[Ticket]:
-    """Today's waiting tickets of some services, in the base order (issue time, then id)."""
+    """Today's waiting tickets of some services, in the base order (queue time, then id).
+
+    A ticket queues from its issue time, a booked one from its slot's start (``queued_at``,
+    never NULL, so no database's NULL ordering comes into it).
+    """
     return (
         select(Ticket)
         .where(
@@ -49,7 +53,7 @@ def waiting_query(service_ids: Sequence[int], day: date) -> Select[Ticket]:
             Ticket.business_date == day,
             Ticket.service_id.in_(service_ids),
         )
-        .order_by(Ticket.issued_at, Ticket.id)
+        .order_by(Ticket.queued_at, Ticket.id)
     )
 
 
@@ -149,8 +153,9 @@ def tickets_ahead(session: Session, ticket: Ticket) -> int:
                 return ahead
         return len(order)
     base = waiting_query([ticket.service_id], ticket.business_date)
+    # Before it in the base order (queue time, then id: waiting_query's order, as a condition).
     before = or_(
-        Ticket.issued_at < ticket.issued_at, and_(Ticket.issued_at == ticket.issued_at, Ticket.id < ticket.id)
+        Ticket.queued_at < ticket.queued_at, and_(Ticket.queued_at == ticket.queued_at, Ticket.id < ticket.id)
     )
     if policy == PriorityPolicy.PRIORITY_FIRST:
         # Every waiting priority ticket first, then the others, each group in the base order.

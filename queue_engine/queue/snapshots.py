@@ -117,7 +117,7 @@ def board_filter(services: str, counters: str) -> tuple[list[str], list[int]]:
     Anything that is not a code or an id is dropped, so a mistyped link shows the whole hall.
     """
     codes = [s.strip().upper() for s in services.split(",") if s.strip()]
-    ids = [int(c) for c in counters.split(",") if c.strip().isdigit()]
+    ids = [int(c) for c in counters.split(",") if c.strip().isascii() and c.strip().isdigit()]
     return codes, ids
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,7 +18,7 @@ from queue_engine.core.errors import (
 from queue_engine.core.events import record
 from queue_engine.core.kinds import Source, TicketStatus
 from queue_engine.core.lookups import service_by_code, ticket_by_token
-from queue_engine.core.models import Ticket
+from queue_engine.core.models import Service, Ticket
 from queue_engine.hall.calendar import hall_settings, is_open
 from queue_engine.queue.coverage import refuse_unserved
 from queue_engine.queue.numbering import format_number, next_sequence
@@ -50,8 +51,31 @@ def issue_ticket(
         raise InvalidInput(f"Unknown ticket source {source!r}.")
     if not is_open(hall_settings(session), clock.local()):
         raise HallClosed("The hall is closed now; tickets are issued during opening hours.")
+    return enqueue(
+        session, clock, service, lang=lang, source=source, priority=priority, request_key=request_key
+    )
+
+
+def enqueue(
+    session: Session,
+    clock: Clock,
+    service: Service,
+    *,
+    lang: str,
+    source: str,
+    priority: bool = False,
+    request_key: str | None = None,
+    series: str = "",
+    prefix: str | None = None,
+    queued_at: datetime | None = None,
+) -> Ticket:
+    """Number a new waiting ticket of a service and put it in the queue (the checks are the caller's).
+
+    A walk-in queues from its issue time; a booked ticket (``series`` "Y", its own numbers)
+    from its slot's start (``queued_at``), so the call order needs no other rule for it.
+    """
     day = clock.today()
-    sequence = next_sequence(session, service, day)
+    sequence = next_sequence(session, service, day, series)
     # Read the clock only once the number is ours, so that within a service a higher number
     # always has a later issue time and numbers are called in numeric order.
     issued_at = clock.now()
@@ -61,12 +85,14 @@ def issue_ticket(
         issued_service_id=service.id,
         business_date=day,
         sequence=sequence,
-        number=format_number(service.prefix, sequence),
+        series=series,
+        number=format_number(service.prefix if prefix is None else prefix, sequence),
         status=TicketStatus.WAITING,
         priority=priority,
         lang=lang,
         source=source,
         issued_at=issued_at,
+        queued_at=queued_at or issued_at,
         call_count=0,
         transfer_count=0,
         request_key=request_key,

@@ -19,6 +19,12 @@ PUBLIC = {
     ("POST", "/api/v1/tablets/{device}/rating"),  # the holder of a rating tablet's device token
     ("GET", "/api/v1/display"),
     ("GET", "/api/v1/openapi.json"),
+    ("GET", "/api/v1/services/{code}/slots"),
+    ("POST", "/api/v1/appointments"),
+    ("GET", "/api/v1/appointments/{token}"),
+    ("POST", "/api/v1/appointments/{token}/cancel"),
+    ("POST", "/api/v1/appointments/{token}/check-in"),
+    ("POST", "/api/v1/appointments/check-in"),  # a registered kiosk, or staff (checked in the view)
 }
 
 

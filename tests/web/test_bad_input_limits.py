@@ -55,3 +55,12 @@ def test_json_nested_too_deep_or_with_half_a_surrogate_is_refused(plain):
 def test_the_audit_filter_at_the_calendars_ends_answers(plain, query):
     log_in(plain, "admin")
     assert plain.get(f"/admin/audit?{query}").status_code == 200
+
+
+def test_a_superscript_digit_in_the_boards_counters_is_left_out_not_a_500(client):
+    page = client.get("/display?counters=%C2%B3,1")
+    api = client.get("/api/v1/display?counters=%C2%B3,1")
+
+    assert page.status_code == 200
+    assert api.status_code == 200
+    assert [c["id"] for c in api.get_json()["counters"]] == [1]

@@ -8,9 +8,18 @@ the test suite checks every answer it receives against them.
 
 By concern: ``base`` (building blocks, the three model kinds, the error shape), ``inputs``
 (request bodies and query strings), ``queue`` (services, tickets, counters, the board) and
-``figures`` (statistics, rankings, quality, rating exports).
+``figures`` (statistics, rankings, quality, rating exports), ``appointments`` (slots and
+bookings).
 """
 
+from kiosk.api.models.appointments import (
+    Appointment,
+    AppointmentsQuery,
+    BookAppointment,
+    CheckInByCode,
+    Slot,
+    SlotsQuery,
+)
 from kiosk.api.models.base import (
     NO_NUL,
     Answer,
@@ -80,6 +89,12 @@ from kiosk.api.models.queue import (
 
 __all__ = [
     "Answer",
+    "Appointment",
+    "AppointmentsQuery",
+    "BookAppointment",
+    "CheckInByCode",
+    "Slot",
+    "SlotsQuery",
     "BoardService",
     "Body",
     "Call",

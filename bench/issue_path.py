@@ -15,8 +15,6 @@ SQLite database holding the demo hall (plus counters 5-9 serving every service) 
   counted with SQLAlchemy's ``before_cursor_execute`` event, publishing included), and with
   ``--profile`` a cProfile of one issue.
 
-``--fqm URL``: the same issue and pull rows against a running FQM (see /work/shared/peers/FQM.md).
-
 Nothing is asserted: this measures.  Only 127.0.0.1 is ever targeted.
 Run: ``.venv/bin/python bench/issue_path.py`` (``--quick`` for a smoke run).
 """
@@ -325,26 +323,6 @@ def reads_while_issuing(base: str, tickets: int) -> list[Row]:
     return [issuing, *reads.values()]
 
 
-def fqm_rows(fqm: str, tickets: int) -> list[Row]:
-    """FQM's issue and pull, as /work/shared/peers/FQM.md describes (its own routes)."""
-    rows = []
-
-    def issuer(_: int) -> Callable[[], None]:
-        http = requests.Session()
-
-        def op() -> None:
-            answer = http.post(f"{fqm}/serial/1", data={}, timeout=60, allow_redirects=False)
-            if answer.status_code >= 400:
-                raise RuntimeError(f"HTTP {answer.status_code}")
-
-        return op
-
-    row = run_parallel(CLIENTS, tickets, issuer)
-    row.what, row.database = "FQM: issue", "SQLite"
-    rows.append(row)
-    return rows
-
-
 # --------------------------------------------------------------------------------------------
 
 
@@ -386,7 +364,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small counts, an empty-hall fill of 300/100")
     parser.add_argument("--tickets", type=int, default=400, help="tickets per issue row")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of 20 issues in-process")
-    parser.add_argument("--fqm", default="", help="base URL of a running FQM (127.0.0.1 only)")
     args = parser.parse_args(argv)
     tickets = 60 if args.quick else args.tickets
     full_waiting, full_day = (100, 300) if args.quick else (FULL_WAITING, FULL_DAY)
@@ -423,8 +400,6 @@ def main(argv: list[str] | None = None) -> int:
                     base, tickets, f"POST /api/v1/tickets ({full_waiting} waiting, {full_day} in the day)"
                 )
             )
-        if args.fqm:
-            rows += fqm_rows(args.fqm, tickets)
     health = rows[0].rate
     for row in rows[1:3]:
         row.note = f"{row.note}; {row.rate / health:.0%} of /healthz" if health else row.note

@@ -239,10 +239,20 @@ def scanned_booking(session: Session, typed: str) -> Booking:
     return booking_by_code(session, typed, lock=True)
 
 
-def cancel_booking(session: Session, clock: Clock, booking: Booking, *, reason: str | None = None) -> Booking:
-    """Cancel a booking not yet checked in (the visitor, or staff with a reason); its place is freed."""
+def cancel_booking(
+    session: Session, clock: Clock, booking: Booking, *, reason: str | None = None, staff_id: int | None = None
+) -> Booking:
+    """Cancel a booking not yet checked in; its place is freed.
+
+    The visitor may until the slot starts; staff (``staff_id``) at any time before check-in,
+    giving a reason.
+    """
     if booking.state != BookingState.BOOKED:
         raise InvalidTransition(f"Only a booking not yet checked in can be cancelled; it is {booking.state}.")
+    if staff_id is None and clock.now() >= booking.slot_start:
+        raise InvalidTransition("The slot has begun: the booking can no longer be cancelled here.")
+    if staff_id is not None and not (reason or "").strip():
+        raise InvalidFields({"reason": "Give the reason the booking is cancelled."})
     booking.state = BookingState.CANCELLED
     booking.cancelled_at = clock.now()
     booking.cancel_reason = (reason or "").strip()[:200] or None

@@ -354,3 +354,19 @@ def test_personal_data_is_erased_after_the_retention_period_and_the_figures_stay
     assert (booking.name, booking.phone) == ("", "")
     assert booking.state == BookingState.CHECKED_IN and booking.ticket_id == ticket.id
     assert erase_old_personal_data(session, clock, 180) == 0  # nothing twice
+
+
+def test_the_visitor_cancels_until_the_slot_starts_and_staff_later_with_a_reason(session, clock, bookable):
+    from queue_engine.core.errors import InvalidTransition
+
+    booking = _book(session, clock, at("10:00"))
+    clock.set(at("10:00"))
+
+    with pytest.raises(InvalidTransition, match="slot has begun"):
+        cancel_booking(session, clock, booking)
+    with pytest.raises(InvalidFields):
+        cancel_booking(session, clock, booking, staff_id=1, reason=" ")
+    cancel_booking(session, clock, booking, staff_id=1, reason="来电取消")
+    session.commit()
+
+    assert (booking.state, booking.cancel_reason) == (BookingState.CANCELLED, "来电取消")

@@ -240,7 +240,12 @@ def scanned_booking(session: Session, typed: str) -> Booking:
 
 
 def cancel_booking(
-    session: Session, clock: Clock, booking: Booking, *, reason: str | None = None, staff_id: int | None = None
+    session: Session,
+    clock: Clock,
+    booking: Booking,
+    *,
+    reason: str | None = None,
+    staff_id: int | None = None,
 ) -> Booking:
     """Cancel a booking not yet checked in; its place is freed.
 

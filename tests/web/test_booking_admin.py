@@ -3,6 +3,8 @@ field with nothing changed, audited; the default places from history shown; slot
 
 from __future__ import annotations
 
+import io
+import json
 from typing import Any
 
 import pytest
@@ -161,3 +163,50 @@ def test_a_service_that_never_took_bookings_can_be_made_bookable(admin, app, cli
     assert response.status_code == 200
     slots = client.get("/api/v1/services/B/slots?date=2026-01-05").get_json()
     assert slots and slots[-1]["capacity"] == 2
+
+
+# -- the configuration file -----------------------------------------------------------------
+
+
+def _import(admin, config: dict[str, Any]) -> Any:
+    upload = json.dumps(config, ensure_ascii=False).encode()
+    return admin.post("/admin/config", {"mode": "import", "file": (io.BytesIO(upload), "hall.json")})
+
+
+def test_the_configuration_file_carries_the_booking_settings_both_ways(admin, app):
+    config = json.loads(html(admin.get("/admin/config.json")))
+    a = next(s for s in config["services"] if s["code"] == "A")
+    assert a["booking"]["bookable"] is True and a["booking"]["capacity"] == 4
+    assert a["booking"]["slot_minutes"] == 15 and a["booking"]["checkin_before_min"] == 30
+
+    a["booking"].update(capacity=None, capacity_overrides={"2:9": 1}, prefix="YK")
+    done = _import(admin, config)
+
+    assert done.status_code == 200 and "Imported" in html(done)
+    settings = settings_of(app)
+    assert (settings.capacity, settings.capacity_overrides, settings.prefix) == (None, {"2:9": 1}, "YK")
+
+
+def test_a_file_from_before_bookings_still_imports_and_keeps_the_booking_settings(admin, app):
+    config = json.loads(html(admin.get("/admin/config.json")))
+    for service in config["services"]:
+        service.pop("booking", None)
+        service["names"]["en"] += "!"
+
+    done = _import(admin, config)
+
+    assert done.status_code == 200 and "Imported" in html(done)
+    assert settings_of(app).bookable and settings_of(app).capacity == 4
+
+
+def test_a_file_with_wrong_booking_settings_is_refused_whole(admin, app):
+    config = json.loads(html(admin.get("/admin/config.json")))
+    a = next(s for s in config["services"] if s["code"] == "A")
+    a["booking"]["slot_minutes"] = 0
+    a["names"]["en"] = "Changed"
+
+    refused = _import(admin, config)
+
+    assert "services[0].booking.slot_minutes" in html(refused)
+    assert settings_of(app).slot_minutes == 15
+    assert "Changed" not in html(admin.get("/admin/config.json"))

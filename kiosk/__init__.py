@@ -53,7 +53,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
 
     from kiosk import api, auth, cli, errors, filters, htmx, i18n, pages, realtime, runtime
-    from kiosk.rooms import admin, booking, counter, display, kiosk, quality, records, supervisor, ticket
+    from kiosk.rooms import (
+        admin,
+        booking,
+        counter,
+        display,
+        kiosk,
+        quality,
+        records,
+        staff_bookings,
+        supervisor,
+        ticket,
+    )
 
     i18n.init_app(app)
     filters.init_app(app)
@@ -70,6 +81,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         quality.bp,
         admin.bp,
         supervisor.bp,
+        staff_bookings.bp,
     )
     for blueprint in (auth.bp, api.bp, pages.bp, *rooms):
         app.register_blueprint(blueprint)

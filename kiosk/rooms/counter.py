@@ -28,6 +28,7 @@ from queue_engine import (
     start_service,
     transfer,
 )
+from queue_engine.booking.staff import booked_slots
 from queue_engine.core.errors import InvalidFields, NoTicketWaiting, QueueError
 from queue_engine.core.kinds import Category, CounterState, Outcome
 from queue_engine.core.lookups import counter_by_id
@@ -65,6 +66,7 @@ def _queue(counter: Counter) -> dict[str, Any]:
     for ticket in waiting:
         counts[ticket.service.code] += 1
     now = clock().now()
+    booked = booked_slots(db_session(), [t.id for t in waiting[:NEXT_FEW]])
     return {
         "counts": counts,
         "total": len(waiting),
@@ -75,6 +77,7 @@ def _queue(counter: Counter) -> dict[str, Any]:
                 "service": t.service.code,
                 "waited_min": int((now - t.issued_at).total_seconds() // 60),
                 "priority": t.priority,
+                "booked_for": booked.get(t.id),  # a booked ticket: its slot's start
             }
             for t in waiting[:NEXT_FEW]
         ],

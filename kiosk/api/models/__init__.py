@@ -36,6 +36,7 @@ from kiosk.api.models.base import (
     named,
 )
 from kiosk.api.models.figures import (
+    BookingFigures,
     ComplaintFigures,
     CounterFigures,
     Counts,
@@ -108,6 +109,7 @@ __all__ = [
     "CounterStateName",
     "Counts",
     "DailyQuery",
+    "BookingFigures",
     "DailySummary",
     "Day",
     "Display",

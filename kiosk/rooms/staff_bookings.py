@@ -77,6 +77,8 @@ def check_in_by_code() -> Any:
     typed = request.form.get("code", "")[:200]
     with action() as done:
         ticket = check_in(db_session(), clock(), scanned_booking(db_session(), typed))
+    form = "staff_bookings/_check_in_form.html"
     if done.error is not None:
-        return render_template("staff_bookings/_checked_in.html", error=refusal(done.error), typed=typed), 422
-    return render_template("staff_bookings/_checked_in.html", ticket=ticket, typed="")
+        return render_template(form, error=refusal(done.error), typed=typed), 422
+    body = render_template(form, ticket=ticket)
+    return body, 200, {"HX-Trigger": "booking-checked-in"}  # the supervisor's counts refresh

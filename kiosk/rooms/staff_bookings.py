@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request
+from markupsafe import escape
 
 from kiosk.actions import action, commit
 from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
@@ -20,7 +21,7 @@ from kiosk.extensions import db, db_session
 from kiosk.rooms.booking import refusal
 from queue_engine import check_in
 from queue_engine.booking.bookings import booking_by_code, scanned_booking
-from queue_engine.booking.staff import day_overview, open_personal_data
+from queue_engine.booking.staff import cancel_for_visitor, day_overview, open_personal_data
 from queue_engine.booking.views import mask_name, mask_phone
 from queue_engine.core.errors import QueueError
 from queue_engine.core.models import Service
@@ -81,4 +82,18 @@ def check_in_by_code() -> Any:
     if done.error is not None:
         return render_template(form, error=refusal(done.error), typed=typed), 422
     body = render_template(form, ticket=ticket)
-    return body, 200, {"HX-Trigger": "booking-checked-in"}  # the supervisor's counts refresh
+    return body, 200, {"HX-Trigger": "bookings-changed"}  # the supervisor's counts refresh
+
+
+@bp.post("/supervisor/bookings/<code>/cancel")
+@roles_required(*MANAGER_ROLES)
+def cancel(code: str) -> Any:
+    """Cancel a booking for the visitor, with the reason (its place is freed for others)."""
+    with action() as done:
+        booking = booking_by_code(db_session(), code, lock=True)
+        cancel_for_visitor(db_session(), clock(), staff().id, booking, request.form.get("reason", "")[:500])
+    if done.error is not None:
+        message = getattr(done.error, "errors", {}).get("reason") or refusal(done.error)
+        return f'<p class="form-message bad" role="alert">未取消 · Not cancelled: {escape(message)}</p>', 422
+    body = f'<p class="form-message ok">已取消 · Cancelled: {escape(code)}</p>'
+    return body, 200, {"HX-Trigger": "bookings-changed"}

@@ -10,9 +10,10 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from queue_engine.booking.bookings import bookings_of_day
+from queue_engine.booking.bookings import bookings_of_day, cancel_booking
 from queue_engine.booking.models import Booking, BookingState
 from queue_engine.core.clock import Clock
+from queue_engine.core.errors import InvalidFields
 from queue_engine.hall.audit import audit
 
 
@@ -95,4 +96,16 @@ def day_overview(session: Session, day: date, service_id: int | None = None) -> 
 def open_personal_data(session: Session, clock: Clock, actor_id: int, booking: Booking) -> Booking:
     """A supervisor opens one booking's name and phone number: written to the audit log."""
     audit(session, clock, actor_id, "read_booking", f"booking:{booking.code}")
+    return booking
+
+
+def cancel_for_visitor(
+    session: Session, clock: Clock, actor_id: int, booking: Booking, reason: str
+) -> Booking:
+    """Staff cancel a booking not yet checked in, saying why (the place is freed; audited)."""
+    said = " ".join((reason or "").split())
+    if not said:
+        raise InvalidFields({"reason": "Say why the booking is cancelled. · 请填写取消原因。"})
+    cancel_booking(session, clock, booking, reason=said)
+    audit(session, clock, actor_id, "cancel_booking", f"booking:{booking.code}", after={"reason": said[:200]})
     return booking

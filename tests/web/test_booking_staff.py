@@ -44,8 +44,8 @@ def test_staff_check_a_booking_in_by_code_and_the_counter_list_marks_it_booked_w
 
     done = clerk.post("/staff/bookings/check-in", {"code": booking["code"].lower()})
 
-    assert done.status_code == 200
-    assert "已签到" in html(done) and "YA001" in html(done)
+    assert done.status_code == 200 and done.headers["HX-Trigger"] == "bookings-changed"
+    assert "已签到" in html(done) and "YA001" in html(done) and 'name="code" value=""' in html(done)
     panel = html(clerk.get("/counter/1/panel"))
     line = panel[panel.index("YA001") :]
     line = line[: line.index("</li>")]
@@ -120,3 +120,27 @@ def test_clerks_may_not_see_the_days_bookings_nor_open_anyones_number(login, cli
 
     assert clerk.get("/supervisor/bookings").status_code == 403
     assert clerk.post(f"/supervisor/bookings/{booking['code']}/open").status_code == 403
+
+
+def test_the_supervisor_cancels_a_booking_with_a_reason_and_its_place_is_free_again(login, client, app):
+    booking = _book(client, NINE_FIFTEEN)
+    supervisor = login("supervisor")
+
+    without = supervisor.post(f"/supervisor/bookings/{booking['code']}/cancel", {"reason": "  "})
+    assert without.status_code == 422 and "请填写取消原因" in html(without)
+    assert client.get(f"/api/v1/appointments/{booking['token']}").get_json()["status"] == "booked"
+
+    done = supervisor.post(
+        f"/supervisor/bookings/{booking['code']}/cancel", {"reason": "来电改期 moved by phone"}
+    )
+
+    assert done.status_code == 200 and done.headers["HX-Trigger"] == "bookings-changed"
+    assert client.get(f"/api/v1/appointments/{booking['token']}").get_json()["status"] == "cancelled"
+    slots = client.get("/api/v1/services/A/slots?date=2026-01-05").get_json()
+    assert next(s for s in slots if s["start"] == "2026-01-05T01:15:00Z")["free"] == 4
+    page = html(supervisor.get("/supervisor/bookings"))
+    assert "来电改期 moved by phone" in page and 'class="t-cancelled">1<' in page
+    entries = in_db(app, select(AuditEntry.target).where(AuditEntry.action == "cancel_booking"))
+    assert entries == [(f"booking:{booking['code']}",)]
+    again = supervisor.post(f"/supervisor/bookings/{booking['code']}/cancel", {"reason": "twice"})
+    assert again.status_code == 422

@@ -210,3 +210,17 @@ def test_a_file_with_wrong_booking_settings_is_refused_whole(admin, app):
     assert "services[0].booking.slot_minutes" in html(refused)
     assert settings_of(app).slot_minutes == 15
     assert "Changed" not in html(admin.get("/admin/config.json"))
+
+
+def test_a_service_taking_no_bookings_shows_its_defaults_once_a_weekday_is_chosen(admin, app):
+    sid = service_id(app, "B")
+    page = html(admin.get("/admin/services"))
+    b = page[page.index(f'id="booking-{sid}"') :]
+    b = b[: b.index("</form>")]
+    assert "Choose a weekday" in b and "data-hour" not in b
+
+    chosen = admin.client.get(
+        f"/admin/services/{sid}/booking", query_string={"weekday": "2"}, headers={"HX-Request": "true"}
+    )
+
+    assert chosen.status_code == 200 and 'data-hour="9"' in html(chosen) and "open" in html(chosen)

@@ -105,7 +105,11 @@ def _defaults(service: Service, values: dict[str, Any], weekday: int) -> list[di
 
 
 def booking_state(
-    service: Service, values: dict[str, Any] | None = None, weekday: int | None = None
+    service: Service,
+    values: dict[str, Any] | None = None,
+    weekday: int | None = None,
+    *,
+    defaults: bool = True,
 ) -> FormState:
     """One service's booking form: the values stored (or as typed) and the defaults of a weekday."""
     values = values if values is not None else _stored_values(service)
@@ -114,7 +118,8 @@ def booking_state(
     state.extra = {
         "service": service,
         "weekday": day,
-        "defaults": _defaults(service, values, day),
+        # The history is read for bookable services, or when the admin picks a weekday.
+        "defaults": _defaults(service, values, day) if defaults else None,
         "booked_prefix": values.get("prefix") or f"Y{service.prefix}",
     }
     return state
@@ -123,7 +128,11 @@ def booking_state(
 def booking_states() -> list[FormState]:
     """Every service's booking form, in the services' order (the services page)."""
     services = db.session.scalars(select(Service).order_by(Service.sort_order, Service.code))
-    return [booking_state(service) for service in services]
+    states = []
+    for service in services:
+        settings = db.session.get(BookingSettings, service.id)
+        states.append(booking_state(service, defaults=bool(settings and settings.bookable)))
+    return states
 
 
 def _context() -> dict[str, Any]:

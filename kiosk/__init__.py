@@ -102,6 +102,7 @@ def _rooms(app: Flask) -> None:
         kiosk,
         quality,
         records,
+        staff_bookings,
         status,
         supervisor,
         tablet,
@@ -116,7 +117,7 @@ def _rooms(app: Flask) -> None:
     htmx.init_app(app)  # Vary: HX-Request on every answer
     security.init_app(app)  # CSP, nosniff, Referrer-Policy, no-store on token pages, HSTS over TLS
     visitors = (kiosk.bp, ticket.bp, booking.bp, status.bp, display.bp, tablet.bp)
-    staff = (counter.bp, records.bp, quality.bp, admin.bp, supervisor.bp)
+    staff = (counter.bp, records.bp, quality.bp, admin.bp, supervisor.bp, staff_bookings.bp)
     for blueprint in (health.bp, auth.bp, api.bp, pages.bp, *visitors, *staff):
         app.register_blueprint(blueprint)
     cli.init_app(app)

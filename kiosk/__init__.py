@@ -26,6 +26,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from kiosk import security
 
     security.bound_ids(app)  # before any route: ids beyond the columns' range are 404s
+    _configure(app, instance, test_config)
+    _extensions(app)
+    _rooms(app)
+    return app
+
+
+def _configure(app: Flask, instance: Path, test_config: dict[str, Any] | None) -> None:
+    """The settings: the environment's (kiosk.config), a test's on top, and what follows from them."""
     from kiosk.config import from_environment
 
     app.config.from_mapping(from_environment(instance, ROOT))
@@ -44,6 +52,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Behind nginx: the visitor's address (for the ticket limit) and scheme come from it.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
+
+def _extensions(app: Flask) -> None:
+    """The database, migrations, log-in, CSRF, the rate limiter and Socket.IO (Redis when set)."""
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
@@ -65,7 +76,24 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         cors_allowed_origins=app.config.get("QMS_CORS_ORIGINS"),  # type: ignore[arg-type]
     )
 
-    from kiosk import actions, api, auth, cli, errors, filters, htmx, i18n, pages, realtime, runtime
+
+def _rooms(app: Flask) -> None:
+    """The request hooks, every blueprint, the CLI, realtime and the background work."""
+    from kiosk import (
+        actions,
+        api,
+        auth,
+        cli,
+        errors,
+        filters,
+        health,
+        htmx,
+        i18n,
+        pages,
+        realtime,
+        runtime,
+        security,
+    )
     from kiosk.rooms import (
         admin,
         booking,
@@ -74,6 +102,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         kiosk,
         quality,
         records,
+        staff_bookings,
+        status,
         supervisor,
         tablet,
         ticket,
@@ -86,23 +116,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     htmx.init_app(app)  # Vary: HX-Request on every answer
     security.init_app(app)  # CSP, nosniff, Referrer-Policy, no-store on token pages, HSTS over TLS
-    rooms = (
-        kiosk.bp,
-        ticket.bp,
-        booking.bp,
-        display.bp,
-        counter.bp,
-        tablet.bp,
-        records.bp,
-        quality.bp,
-        admin.bp,
-        supervisor.bp,
-    )
-    from kiosk import health
-
-    for blueprint in (health.bp, auth.bp, api.bp, pages.bp, *rooms):
+    visitors = (kiosk.bp, ticket.bp, booking.bp, status.bp, display.bp, tablet.bp)
+    staff = (counter.bp, records.bp, quality.bp, admin.bp, supervisor.bp, staff_bookings.bp)
+    for blueprint in (health.bp, auth.bp, api.bp, pages.bp, *visitors, *staff):
         app.register_blueprint(blueprint)
     cli.init_app(app)
     realtime.init_app(app)
     runtime.init_app(app)  # the hall's timezone and languages, and the day closer
-    return app

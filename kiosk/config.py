@@ -57,6 +57,8 @@ def from_environment(instance_path: Path, root: Path) -> dict[str, Any]:
         "QMS_LOGIN_MAX_FAILURES": int(env.get("QMS_LOGIN_MAX_FAILURES", "10")),
         # Failed log-ins one client address may make, whatever the usernames it tries.
         "QMS_LOGIN_ADDRESS_LIMIT": env.get("QMS_LOGIN_ADDRESS_LIMIT", "30/minute;200/hour"),
+        # Days after which a visit's and a booking's personal data is erased (0: kept).
+        "QMS_PERSONAL_DATA_DAYS": int(env.get("QMS_PERSONAL_DATA_DAYS", "180")),
         "PORT": int(env.get("PORT", "5000")),
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,

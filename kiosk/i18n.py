@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, g, request, session
+from flask import Flask, current_app, g, request, session
 from flask_babel import Babel
 
 from kiosk.context import languages
@@ -37,9 +37,19 @@ def _locale() -> str:
     return LOCALES.get(current_language(), current_language())
 
 
+def _timezone() -> str:
+    # Dates and times shown in the hall's own timezone (Babel's default would be UTC).
+    return str(current_app.config.get("QMS_TIMEZONE", "Asia/Shanghai"))
+
+
 def init_app(app: Flask) -> None:
     """Bind Flask-Babel and give templates the language helpers."""
-    babel.init_app(app, locale_selector=_locale, default_translation_directories="translations")
+    babel.init_app(
+        app,
+        locale_selector=_locale,
+        timezone_selector=_timezone,
+        default_translation_directories="translations",
+    )
 
     @app.context_processor
     def _languages() -> dict[str, Any]:

@@ -9,8 +9,9 @@ Each process reads the row on its first app context and again at most every
 ``SYNC_SECONDS``; the process where an admin saves applies the change at once.
 
 The day closer: one background task per server process closes each business day after its
-closing time (``queue_engine.queue.day``) and marks the bookings whose check-in window ended
-without a check-in as missed (``queue_engine.booking``).  Several processes may run it at once: closing
+closing time (``queue_engine.queue.day``), marks the bookings whose check-in window ended
+without a check-in as missed (``queue_engine.booking``) and erases personal data older than
+``QMS_PERSONAL_DATA_DAYS`` (``queue_engine.hall.retention``).  Several processes may run it at once: closing
 is idempotent and row-locked.  ``QMS_AUTO_CLOSE_DAY`` (environment or config; default on, off
 under TESTING) turns it on or off, ``QMS_DAY_CLOSE_SECONDS`` (config, default 60) sets how often
 it looks.
@@ -35,6 +36,7 @@ from kiosk.extensions import db, db_session, socketio
 from queue_engine.booking import mark_missed
 from queue_engine.core.db import reading
 from queue_engine.core.models import Hall
+from queue_engine.hall.retention import erase_old_personal_data
 from queue_engine.queue.day import close_day_if_due
 
 SYNC_SECONDS = 5.0
@@ -121,6 +123,7 @@ def close_days_now(app: Flask) -> tuple[date, int]:
         try:
             day, expired = close_day_if_due(db_session(), clock())
             missed = mark_missed(db_session(), clock())
+            erase_old_personal_data(db_session(), clock(), int(app.config.get("QMS_PERSONAL_DATA_DAYS", 180)))
             commit()
         except Exception:
             db.session.rollback()

@@ -7,7 +7,7 @@ from typing import Any
 from flask import jsonify
 from flask_login import current_user
 
-from kiosk.actions import commit
+from kiosk.actions import commit, writes_on_get
 from kiosk.api import bp
 from kiosk.api.models import NoFields, Ticket
 from kiosk.api.models.appointments import (
@@ -118,6 +118,7 @@ def check_in_by_code(body: CheckInByCode) -> Any:
 
 
 @bp.get("/appointments")
+@writes_on_get  # the read of names and phones is audited
 @api_route(
     query=AppointmentsQuery,
     roles=STAFF_ROLES,

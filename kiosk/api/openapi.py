@@ -150,7 +150,7 @@ def build_document(app: Flask) -> dict[str, Any]:
             "version": "1.0.0",
             "description": "Take-a-number, calling and statistics for a service hall. "
             'Errors are {"error": {"code", "message"}} with a 4xx status. '
-            "Generated from the API's models (kiosk/api/models.py).",
+            "Generated from the API's models (kiosk/api/models/).",
         },
         "servers": [{"url": prefix}],
         "paths": paths,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 from flask_babel import format_date, gettext
 from sqlalchemy import select
 
@@ -20,13 +20,21 @@ from kiosk.qr import qr_svg
 from kiosk.rooms.kiosk import _show_ticket as show_ticket
 from kiosk.rooms.kiosk import public_url
 from queue_engine import book, cancel_booking, check_in
-from queue_engine.booking import BookingSettings, BookingState, booking_by_token, day_slots
+from queue_engine.booking import (
+    BookingSettings,
+    BookingState,
+    booking_by_token,
+    day_slots,
+    find_booking,
+    reschedule,
+)
 from queue_engine.booking.bookings import CODE_ALPHABET, checkin_window, scanned_booking
 from queue_engine.booking.slots import bookable_days, booking_settings
 from queue_engine.booking.views import booking_payload, slot_payload
 from queue_engine.core.errors import InvalidFields, QueueError
 from queue_engine.core.lookups import service_by_code
 from queue_engine.core.models import Service, Ticket
+from queue_engine.hall.calendar import hall_settings
 
 bp = Blueprint("booking", __name__)
 
@@ -106,7 +114,9 @@ def _day_asked(settings: BookingSettings) -> date:
     return asked if asked in days else days[0]
 
 
-def _slots_page(service: Service, message: str | None = None, status: int = 200, **typed: str) -> Any:
+def _slots_page(
+    service: Service, message: str | None = None, status: int = 200, moving: str | None = None, **typed: str
+) -> Any:
     session = db_session()
     try:
         settings = booking_settings(session, service)
@@ -131,6 +141,7 @@ def _slots_page(service: Service, message: str | None = None, status: int = 200,
             message=message,
             typed=typed,
             minutes=settings.slot_minutes,
+            moving=moving,
         ),
         status,
     )
@@ -202,7 +213,16 @@ def _booking_page(token: str, message: str | None = None, status: int = 200) -> 
 
 @bp.get("/b/<token>")
 def page(token: str) -> Any:
-    """The visitor's booking: code and QR for the kiosk, the time, check in, cancel."""
+    """The visitor's booking: code and QR for the kiosk, the time, check in, move, cancel.
+
+    Once checked in, the booking's page is the ticket's live page.
+    """
+    try:
+        booking = booking_by_token(db_session(), token)
+    except QueueError:
+        return render_template("booking/unknown.html"), 404
+    if booking.state == BookingState.CHECKED_IN and booking.ticket is not None:
+        return redirect(url_for("ticket.page", token=booking.ticket.token), 303)
     return _booking_page(token)
 
 
@@ -263,3 +283,99 @@ def kiosk_check_in() -> Any:
             return _kiosk_checkin_screen(refusal(done.error), 409, typed)
         ticket = earlier  # checked in already: print its ticket again
     return show_ticket(ticket)
+
+
+@bp.get("/b/<token>/calendar.ics")
+def calendar(token: str) -> Any:
+    """The booking as a calendar entry (.ics), to add to the phone's calendar."""
+    session = db_session()
+    try:
+        booking = booking_by_token(session, token)
+    except QueueError:
+        return render_template("booking/unknown.html"), 404
+    lang = booking.lang if booking.lang in languages() else languages()[0]
+    hall = hall_settings(session)
+    text = ics_event(
+        uid=f"{booking.token}@qms",
+        start=booking.slot_start,
+        end=booking.slot_end,
+        summary=f"{booking.service.name(lang)} · {booking.code}",
+        location=hall.name.get(lang) or next(iter(hall.name.values()), ""),
+        url=public_url("booking.page", token=token),
+    )
+    answer = Response(text, mimetype="text/calendar")
+    answer.headers["Content-Disposition"] = f'attachment; filename="booking-{booking.code}.ics"'
+    return answer
+
+
+def ics_event(*, uid: str, start: datetime, end: datetime, summary: str, location: str, url: str) -> str:
+    """One VEVENT in an iCalendar file (RFC 5545: CRLF lines, text escaped, UTC times)."""
+
+    def text(value: str) -> str:
+        return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+    stamp = "%Y%m%dT%H%M%SZ"
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Hall queue//Booking//ZH",
+        "BEGIN:VEVENT",
+        f"UID:{uid}",
+        f"DTSTAMP:{clock().now():{stamp}}",
+        f"DTSTART:{start:{stamp}}",
+        f"DTEND:{end:{stamp}}",
+        f"SUMMARY:{text(summary)}",
+        f"LOCATION:{text(location)}",
+        f"URL:{url}",
+        f"DESCRIPTION:{text(url)}",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return "\r\n".join(lines) + "\r\n"
+
+
+@bp.get("/book/find")
+def find_form() -> Any:
+    """Find a booking again with the phone number and the code."""
+    return render_template("booking/find.html", message=None, typed={})
+
+
+@bp.post("/book/find")
+@ticket_limit
+def find() -> Any:
+    """The booking's page, or the form again saying that nothing matched."""
+    typed = {"phone": request.form.get("phone", "")[:32], "code": request.form.get("code", "")[:16]}
+    try:
+        booking = find_booking(db_session(), typed["phone"], typed["code"])
+    except QueueError:
+        message = gettext("No booking has this code and phone number. Please check both.")
+        return render_template("booking/find.html", message=message, typed=typed), 404
+    return redirect(url_for("booking.page", token=booking.token), 303)
+
+
+@bp.get("/b/<token>/move")
+def move_form(token: str) -> Any:
+    """Choose another time for a booking not yet checked in."""
+    try:
+        booking = booking_by_token(db_session(), token)
+    except QueueError:
+        return render_template("booking/unknown.html"), 404
+    if "lang" not in g:
+        g.lang = booking.lang if booking.lang in languages() else languages()[0]
+    return _slots_page(booking.service, moving=token)
+
+
+@bp.post("/b/<token>/move")
+def move(token: str) -> Any:
+    """Move the booking to the chosen time: its page again, or the times saying what was wrong."""
+    session = db_session()
+    try:
+        booking = booking_by_token(session, token, lock=True)
+        start = datetime.fromisoformat(request.form.get("start", ""))
+    except (QueueError, ValueError):
+        return redirect(url_for("booking.move_form", token=token), 303)
+    with action() as done:
+        reschedule(session, clock(), booking, start)
+    if done.error is not None:
+        return _slots_page(booking.service, refusal(done.error), 409, moving=token)
+    return redirect(url_for("booking.page", token=token), 303)

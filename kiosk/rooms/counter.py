@@ -28,6 +28,7 @@ from queue_engine import (
     start_service,
     transfer,
 )
+from queue_engine.booking.staff import booked_slots
 from queue_engine.core.errors import InvalidFields, NoTicketWaiting, QueueError
 from queue_engine.core.kinds import Category, CounterState, Outcome, PriorityPolicy
 from queue_engine.core.lookups import counter_by_id
@@ -64,6 +65,7 @@ def _queue(counter: Counter) -> dict[str, Any]:
     for ticket in waiting:
         counts[ticket.service.code] += 1
     now = clock().now()
+    booked = booked_slots(db_session(), [t.id for t in waiting[:NEXT_FEW]])
     return {
         "counts": counts,
         "total": len(waiting),
@@ -79,6 +81,7 @@ def _queue(counter: Counter) -> dict[str, Any]:
                     if t.transferred_from
                     else None
                 ),
+                "booked_for": booked.get(t.id),  # a booked ticket: its slot's start
             }
             for t in waiting[:NEXT_FEW]
         ],

@@ -8,6 +8,7 @@ from queue_engine.booking.bookings import (
     check_in,
     mark_missed,
 )
+from queue_engine.booking.changes import find_booking, reschedule
 from queue_engine.booking.models import Booking, BookingSettings, BookingSlot, BookingState
 from queue_engine.booking.slots import day_slots
 
@@ -22,5 +23,7 @@ __all__ = [
     "cancel_booking",
     "check_in",
     "day_slots",
+    "find_booking",
     "mark_missed",
+    "reschedule",
 ]

@@ -100,7 +100,7 @@ def blocked_until(session: Session, clock: Clock, settings: BookingSettings, pho
     return until if until > clock.now() else None
 
 
-def _slot_row(
+def slot_row(
     session: Session, clock: Clock, settings: BookingSettings, start: datetime, end: datetime
 ) -> BookingSlot:
     """The slot's row, made on its first booking with the capacity the settings give now."""
@@ -126,19 +126,19 @@ def _slot_row(
     return session.scalars(query).one()
 
 
-def _take_place(session: Session, slot: BookingSlot) -> None:
+def take_place(session: Session, slot: BookingSlot) -> None:
     """Take one place of a slot, or SlotFull: the database decides, one booking at a time."""
     taken = session.execute(
         update(BookingSlot)
         .where(BookingSlot.id == slot.id, BookingSlot.booked < BookingSlot.capacity)
         .values(booked=BookingSlot.booked + 1)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session="fetch")
     )
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         raise SlotFull("Every place of this slot is taken; choose another time.")
 
 
-def _find_slot(
+def find_slot(
     session: Session, clock: Clock, settings: BookingSettings, starts_at: datetime
 ) -> tuple[datetime, datetime]:
     """The slot of the service starting at that instant, open for booking now, or BookingClosed."""
@@ -166,7 +166,7 @@ def book(
     service = service_by_code(session, service_code)
     settings = booking_settings(session, service)
     name, phone = _visitor_name(name), normalise_phone(phone)
-    start, end = _find_slot(session, clock, settings, starts_at)
+    start, end = find_slot(session, clock, settings, starts_at)
     day = clock.business_date(start)
     until = blocked_until(session, clock, settings, phone)
     if until is not None:
@@ -175,10 +175,10 @@ def book(
             f"it can book again from {clock.local(until).date().isoformat()}.",
             until=clock.local(until).date(),
         )
-    if _active_booking(session, phone, service.id, day) is not None:
+    if active_booking(session, phone, service.id, day) is not None:
         raise AlreadyBooked("This number already holds a booking for this service on that day.")
-    slot = _slot_row(session, clock, settings, start, end)
-    _take_place(session, slot)
+    slot = slot_row(session, clock, settings, start, end)
+    take_place(session, slot)
     booking = Booking(
         code=new_code(session),
         token=secrets.token_urlsafe(16),
@@ -201,7 +201,7 @@ def book(
     return booking
 
 
-def _active_booking(session: Session, phone: str, service_id: int, day: date) -> Booking | None:
+def active_booking(session: Session, phone: str, service_id: int, day: date) -> Booking | None:
     return session.scalars(
         select(Booking).where(
             Booking.phone == phone,
@@ -239,10 +239,25 @@ def scanned_booking(session: Session, typed: str) -> Booking:
     return booking_by_code(session, typed, lock=True)
 
 
-def cancel_booking(session: Session, clock: Clock, booking: Booking, *, reason: str | None = None) -> Booking:
-    """Cancel a booking not yet checked in (the visitor, or staff with a reason); its place is freed."""
+def cancel_booking(
+    session: Session,
+    clock: Clock,
+    booking: Booking,
+    *,
+    reason: str | None = None,
+    staff_id: int | None = None,
+) -> Booking:
+    """Cancel a booking not yet checked in; its place is freed.
+
+    The visitor may until the slot starts; staff (``staff_id``) at any time before check-in,
+    giving a reason.
+    """
     if booking.state != BookingState.BOOKED:
         raise InvalidTransition(f"Only a booking not yet checked in can be cancelled; it is {booking.state}.")
+    if staff_id is None and clock.now() >= booking.slot_start:
+        raise InvalidTransition("The slot has begun: the booking can no longer be cancelled here.")
+    if staff_id is not None and not (reason or "").strip():
+        raise InvalidFields({"reason": "Give the reason the booking is cancelled."})
     booking.state = BookingState.CANCELLED
     booking.cancelled_at = clock.now()
     booking.cancel_reason = (reason or "").strip()[:200] or None
@@ -250,7 +265,7 @@ def cancel_booking(session: Session, clock: Clock, booking: Booking, *, reason: 
         update(BookingSlot)
         .where(BookingSlot.id == booking.slot_id, BookingSlot.booked > 0)
         .values(booked=BookingSlot.booked - 1)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session="fetch")
     )
     return booking
 

@@ -17,6 +17,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from queue_engine.booking.models import BookingSettings
+from queue_engine.booking.settings import (
+    BOOKING_DEFAULTS,
+    apply_booking_settings,
+    booking_record,
+    clean_booking,
+)
 from queue_engine.core.clock import Clock, iso
 from queue_engine.core.errors import InvalidInput
 from queue_engine.core.events import note_settings_changed
@@ -53,7 +60,9 @@ HALL_KEYS = frozenset(
 OPTIONAL_HALL_KEYS = frozenset(("extra_working_dates",))
 SERVICE_KEYS = frozenset(
     ("code", "prefix", "start_number", "names", "category", "target_wait_min", "active", "sort_order")
-)
+) | {"booking"}
+# A file from before bookings has no "booking" part: the services' booking settings stay as they are.
+OPTIONAL_SERVICE_KEYS = frozenset(("booking",))
 COUNTER_KEYS = frozenset(("name", "services", "active"))
 
 
@@ -74,6 +83,8 @@ class ConfigPlan:
     hall: dict[str, Any]
     services: list[dict[str, Any]]
     counters: list[dict[str, Any]]
+    # Booking settings by service code, for the services whose entry has them.
+    bookings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -95,9 +106,18 @@ def export_config(session: Session, clock: Clock) -> dict[str, Any]:
         "version": VERSION,
         "exported_at": iso(clock.now()),
         "hall": hall_record(hall_settings(session)),
-        "services": [service_record(s) for s in services],
+        "services": [_service_entry(session, s) for s in services],
         "counters": [counter_record(c) for c in counters],
     }
+
+
+def _service_entry(session: Session, service: Service) -> dict[str, Any]:
+    """A service's part of the file: its set-up and, when it has any, its booking settings."""
+    entry = service_record(service)
+    settings = session.get(BookingSettings, service.id)
+    if settings is not None:
+        entry["booking"] = booking_record(settings)
+    return entry
 
 
 def dump_config(config: Mapping[str, Any]) -> str:
@@ -147,17 +167,25 @@ def check_config(data: object) -> ConfigPlan:
         hall, errors = clean_hall(data["hall"])
         _report("hall", errors, problems)
     services: list[dict[str, Any]] = []
+    bookings: dict[str, dict[str, Any]] = {}
     raw_services = data.get("services")
     if not isinstance(raw_services, list):
         problems.append("services: a list is expected. · 应为列表。")
         raw_services = []
     for index, raw in enumerate(raw_services):
         place = f"services[{index}]"
-        if _keys(place, raw, SERVICE_KEYS, problems):
+        if _keys(place, raw, SERVICE_KEYS, problems, OPTIONAL_SERVICE_KEYS):
             values, errors = clean_service(raw)
             errors = errors or service_conflicts(values, services)
             _report(place, errors, problems)
             services.append(values)
+            booking_keys = frozenset(BOOKING_DEFAULTS)
+            if raw.get("booking") is not None and _keys(
+                f"{place}.booking", raw["booking"], booking_keys, problems, booking_keys
+            ):
+                booking, errors = clean_booking(raw["booking"])
+                _report(f"{place}.booking", errors, problems)
+                bookings[values["code"]] = booking
     counters: list[dict[str, Any]] = []
     raw_counters = data.get("counters")
     if not isinstance(raw_counters, list):
@@ -173,7 +201,7 @@ def check_config(data: object) -> ConfigPlan:
             counters.append(values)
     if problems:
         raise ConfigInvalid(problems)
-    return ConfigPlan(hall=hall, services=services, counters=counters)
+    return ConfigPlan(hall=hall, services=services, counters=counters, bookings=bookings)
 
 
 def _comparable(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -217,6 +245,11 @@ def import_config(session: Session, clock: Clock, actor_id: int | None, data: ob
         for name, value in values.items():
             setattr(found, name, value)
     session.flush()
+    for code, booking in plan.bookings.items():
+        if booking_record(session.get(BookingSettings, services[code].id)) != booking:
+            if code not in summary.created["services"] + summary.updated["services"]:
+                summary.updated["services"].append(code)
+            apply_booking_settings(session, clock, services[code], booking)
 
     named = {values["name"].casefold() for values in plan.counters}
     for key, counter in existing_counters.items():

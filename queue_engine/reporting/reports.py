@@ -23,6 +23,7 @@ from queue_engine.core.clock import Clock
 from queue_engine.core.dates import DateRange
 from queue_engine.core.models import Complaint, Counter, Service, Ticket, User, Visit
 from queue_engine.quality.figures import ranking, rectification_figures, share
+from queue_engine.reporting.bookings import booking_counts, wait_tallies
 from queue_engine.reporting.cells import load_cells
 from queue_engine.reporting.counting import COUNT_FIELDS, Cell, by_position, group, joined
 
@@ -206,6 +207,16 @@ def complaint_figures(
 DEFAULT_MIN_RATINGS = 10
 
 
+def booking_figures(session: Session, first: date, last: date, where: ReportFilter) -> dict[str, Any]:
+    """The period's bookings, no-show rate and punctuality, and booked visitors' waits beside walk-ins'."""
+    booked, walk_in = wait_tallies(session, first, last, **where.ids())
+    return {
+        **booking_counts(session, first, last, where.service_id),
+        "wait_booked": summarise(booked),
+        "wait_walk_in": summarise(walk_in),
+    }
+
+
 def _in_hall_order(cells: list[Cell], services: dict[int, Service]) -> list[tuple[int, list[Cell]]]:
     """The cells grouped by service, in the hall's order of services (unknown ones last)."""
 
@@ -332,6 +343,7 @@ def report(
         "counters": _did_something(counter_rows),
         "complaints": complaint_figures(session, clock, first, last, where),
         "quality": rectification_figures(session, clock, first, last, **where.ids()),
+        "bookings": booking_figures(session, first, last, where),
         "ranking": {
             "min_ratings": min_ratings,
             "staff": ranking(staff, min_ratings),
@@ -393,6 +405,11 @@ def figure_rows(result: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
     rows += _group_rows("totals", "", result["totals"])
     rows += [("complaints", "", name, value) for name, value in result["complaints"].items()]
     rows += [("quality", "", name, value) for name, value in result["quality"].items()]
+    for name, value in result["bookings"].items():
+        if isinstance(value, dict):
+            rows += [("bookings", "", f"{name}.{k}", value[k]) for k in SUMMARY_KEYS]
+        else:
+            rows.append(("bookings", "", name, value))
     rows.append(("ranking", "", "min_ratings", result["ranking"]["min_ratings"]))
     for person in result["ranking"]["staff"]:
         rows.append(("ranking_staff", person["username"] or str(person["user_id"]), "rank", person["rank"]))

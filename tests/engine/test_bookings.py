@@ -295,3 +295,78 @@ def test_one_number_booking_twice_at_once_gets_one_booking(session, session_fact
     run_threads(8, twin)
 
     assert sorted(outcomes) == ["already_booked"] * 7 + ["booked"]
+
+
+# -- after booking: find it again, move it, and the personal data's end ---------------------------
+
+
+def test_a_booking_is_found_again_with_its_phone_and_code_and_one_answer_for_any_mismatch(
+    session, clock, bookable
+):
+    from queue_engine.booking import find_booking
+    from queue_engine.core.errors import UnknownBooking
+
+    booking = _book(session, clock, at("10:00"))
+
+    assert find_booking(session, "+86 138 1234 5678", booking.code.lower()).id == booking.id
+    with pytest.raises(UnknownBooking) as wrong_phone:
+        find_booking(session, "13900000000", booking.code)
+    with pytest.raises(UnknownBooking) as wrong_code:
+        find_booking(session, "13812345678", "ZZZZZZ")
+    assert wrong_phone.value.message == wrong_code.value.message
+
+
+def test_moving_a_booking_takes_a_place_in_the_new_slot_and_frees_the_old(session, clock, bookable):
+    from queue_engine.booking import reschedule
+
+    booking = _book(session, clock, at("10:00"))
+    _book(session, clock, at("11:00"), phone="13800000001")
+    _book(session, clock, at("11:00"), phone="13800000002")
+
+    with pytest.raises(SlotFull):
+        reschedule(session, clock, booking, at("11:00"))
+    session.rollback()
+    reschedule(session, clock, booking, at("14:00", day=1))
+    session.commit()
+
+    places = {s.starts_at: s.booked for s in day_slots(session, clock, bookable, MONDAY)}
+    tomorrow = {
+        s.starts_at: s.booked for s in day_slots(session, clock, bookable, MONDAY + timedelta(days=1))
+    }
+    assert (places[at("10:00")], tomorrow[at("14:00", day=1)]) == (0, 1)
+    assert (booking.slot_start, booking.business_date) == (at("14:00", day=1), MONDAY + timedelta(days=1))
+    assert booking_by_code(session, booking.code).id == booking.id  # its code and link stay
+
+
+def test_personal_data_is_erased_after_the_retention_period_and_the_figures_stay(session, clock, bookable):
+    from queue_engine.hall.retention import erase_old_personal_data
+
+    booking = _book(session, clock, at("09:30"))
+    clock.set(at("09:35"))
+    ticket = check_in(session, clock, booking)
+    session.commit()
+    clock.advance(days=181)
+
+    assert erase_old_personal_data(session, clock, 0) == 0  # 0 keeps them
+    assert erase_old_personal_data(session, clock, 180) == 1
+    session.commit()
+    session.refresh(booking)
+    assert (booking.name, booking.phone) == ("", "")
+    assert booking.state == BookingState.CHECKED_IN and booking.ticket_id == ticket.id
+    assert erase_old_personal_data(session, clock, 180) == 0  # nothing twice
+
+
+def test_the_visitor_cancels_until_the_slot_starts_and_staff_later_with_a_reason(session, clock, bookable):
+    from queue_engine.core.errors import InvalidTransition
+
+    booking = _book(session, clock, at("10:00"))
+    clock.set(at("10:00"))
+
+    with pytest.raises(InvalidTransition, match="slot has begun"):
+        cancel_booking(session, clock, booking)
+    with pytest.raises(InvalidFields):
+        cancel_booking(session, clock, booking, staff_id=1, reason=" ")
+    cancel_booking(session, clock, booking, staff_id=1, reason="来电取消")
+    session.commit()
+
+    assert (booking.state, booking.cancel_reason) == (BookingState.CANCELLED, "来电取消")

@@ -116,3 +116,71 @@ def test_the_kiosk_says_plainly_when_a_code_is_wrong_and_keeps_it_to_correct(cli
     assert answer.status_code == 409
     text = answer.get_data(as_text=True)
     assert "没有此预约码" in text and 'value="ZZZZZ9"' in text
+
+
+# -- after booking ---------------------------------------------------------------------------------
+
+
+def _token(answer) -> str:
+    return answer.headers["Location"].split("/b/")[1].split("?")[0]
+
+
+def test_the_booking_goes_into_the_phones_calendar_as_an_ics_entry(client):
+    token = _token(_book(client))
+
+    answer = client.get(f"/b/{token}/calendar.ics")
+
+    assert answer.status_code == 200 and answer.mimetype == "text/calendar"
+    text = answer.get_data(as_text=True)
+    assert "DTSTART:20260105T020000Z\r\n" in text and "DTEND:20260105T021500Z\r\n" in text
+    assert "SUMMARY:咨询 · " in text and f"/b/{token}" in text
+    assert "13812345678" not in text and "张三" not in text
+
+
+def test_a_lost_booking_is_found_with_the_phone_number_and_the_code(client):
+    confirmation = client.get(_book(client).headers["Location"]).get_data(as_text=True)
+    code = re.search(r'id="booking-code">([A-Z0-9]{6})<', confirmation).group(1)
+    csrf = page_csrf(client, "/book/find?lang=zh")
+
+    found = client.post(
+        "/book/find?lang=zh", data={"csrf_token": csrf, "phone": "138 1234 5678", "code": code}
+    )
+    wrong = client.post("/book/find?lang=zh", data={"csrf_token": csrf, "phone": "13900000000", "code": code})
+
+    assert found.status_code == 303 and "/b/" in found.headers["Location"]
+    assert wrong.status_code == 404 and "没有与此预约码和手机号相符的预约" in wrong.get_data(as_text=True)
+
+
+def test_the_visitor_moves_the_booking_to_another_time_and_a_full_one_is_refused(client):
+    token = _token(_book(client))
+    for n in range(4):
+        _book(client, start="2026-01-05T03:00:00+00:00", phone=f"1380000000{n}")
+    csrf = page_csrf(client, f"/b/{token}/move")
+
+    full = client.post(f"/b/{token}/move", data={"csrf_token": csrf, "start": "2026-01-05T03:00:00+00:00"})
+    moved = client.post(f"/b/{token}/move", data={"csrf_token": csrf, "start": "2026-01-05T03:15:00+00:00"})
+
+    assert full.status_code == 409 and "该时段已约满" in full.get_data(as_text=True)
+    assert moved.status_code == 303
+    assert "11:15–11:30" in client.get(f"/b/{token}").get_data(as_text=True)
+
+
+def test_once_checked_in_the_booking_link_opens_the_live_ticket(client, clock):
+    token = _token(_book(client))
+    clock.set(datetime(2026, 1, 5, 1, 40, tzinfo=UTC))
+    csrf = page_csrf(client, f"/b/{token}")
+    client.post(f"/b/{token}/check-in", data={"csrf_token": csrf})
+
+    answer = client.get(f"/b/{token}")
+
+    assert answer.status_code == 303 and answer.headers["Location"].startswith("/t/")
+
+
+def test_the_public_hall_page_says_open_waiting_and_the_next_free_booking_times(client, take_ticket):
+    take_ticket("B")
+
+    page = client.get("/hall?lang=zh").get_data(as_text=True)
+
+    assert "正在办公" in page and "办理" in page
+    assert "周一 09:00" in page  # the next free times of A, the bookable service
+    assert re.search(r"<th scope=\"row\">办理</th>\s*<td>1</td>", page)

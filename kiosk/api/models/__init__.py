@@ -36,6 +36,7 @@ from kiosk.api.models.base import (
     named,
 )
 from kiosk.api.models.figures import (
+    BookingFigures,
     ComplaintFigures,
     CounterFigures,
     Counts,
@@ -109,6 +110,7 @@ __all__ = [
     "CounterStateName",
     "Counts",
     "DailyQuery",
+    "BookingFigures",
     "DailySummary",
     "Day",
     "Display",

@@ -152,6 +152,23 @@ class ReportFilters(Answer):
     clerk: str | None
 
 
+class BookingFigures(Answer):
+    """Bookings of the period (by their slot's day) and the waits of booked visitors and walk-ins."""
+
+    booked: int = Field(description="every booking of the period, cancelled ones included")
+    waiting: int = Field(description="booked, not checked in yet")
+    checked_in: int
+    missed: int
+    cancelled: int
+    no_show_rate: float | None = Field(description="missed / (checked in + missed)")
+    punctual: int = Field(description="checked in before the slot's start")
+    punctuality_rate: float | None = Field(description="punctual / checked in")
+    wait_booked: Durations = Field(
+        description="source 'appointment': from the later of check-in and slot start to the first call"
+    )
+    wait_walk_in: Durations = Field(description="every other ticket: from taking the number to the 1st call")
+
+
 class DailySummary(Answer):
     """One business day's report: volumes, times, ratings, per service, hour, clerk and counter."""
 
@@ -169,6 +186,7 @@ class DailySummary(Answer):
     counters: list[CounterFigures]
     complaints: ComplaintFigures
     quality: QualityFigures
+    bookings: BookingFigures
     ranking: Ranking
 
 

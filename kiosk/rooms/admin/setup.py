@@ -19,10 +19,12 @@ from kiosk.context import clock
 from kiosk.extensions import db, db_session
 from kiosk.htmx import is_htmx
 from kiosk.rooms.admin import access as admin_access
+from kiosk.rooms.admin import bookings as admin_bookings
 from kiosk.rooms.admin import config as admin_config
 from kiosk.rooms.admin.forms import (
     CATEGORY_LABELS,
     SAVED,
+    WEEKDAY_LABELS,
     FormState,
     admins_only,
     answer,
@@ -52,6 +54,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(admins_only)
 bp.register_blueprint(admin_access.bp)
 bp.register_blueprint(admin_config.bp)
+bp.register_blueprint(admin_bookings.bp)
 
 
 @bp.after_request
@@ -126,16 +129,23 @@ def _service_form() -> dict[str, Any]:
     }
 
 
-def _services_page(replacement: FormState | None = None, new: FormState | None = None) -> str:
+def _services_page(
+    replacement: FormState | None = None, new: FormState | None = None, booking: FormState | None = None
+) -> str:
     services = db.session.scalars(select(Service).order_by(Service.sort_order, Service.code))
     return render_template(
         "admin/services.html",
         forms=merged([_service_state(s) for s in services], replacement),
         unserved=unserved_services(db_session()),
         new=new or _blank_service(),
+        bookings=merged(admin_bookings.booking_states(), booking),
+        weekdays=WEEKDAY_LABELS,
         categories=CATEGORY_LABELS,
         languages=KNOWN_LANGUAGES,
     )
+
+
+services_page = _services_page  # the booking forms' whole page (kiosk.rooms.admin.bookings)
 
 
 def _service_context() -> dict[str, Any]:

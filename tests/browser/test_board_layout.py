@@ -9,7 +9,9 @@ from 10 m.  The thresholds, in vmin (1% of the screen's height on a landscape TV
 * 8 counters: at least 9 vmin; 12 counters: at least 7 vmin;
 * 20 to 40 counters: at least 5 vmin (54 px on a 1080p TV: about 35 mm of type on a 55-inch
   screen, 25 mm capitals, legible from 10 m); the latest call in the side panel stays at
-  least 7 vmin whatever the count.
+  least 7 vmin whatever the count;
+* the "请 A013 号准备 · Next: A013" line: every shown service's next number, at least 3 vmin
+  (32 px at 1080p, about 20 mm capitals on a 55-inch screen), below the tiles.
 """
 
 from __future__ import annotations
@@ -122,6 +124,12 @@ def test_the_board_fits_every_counter_readably(hall, new_page, size, count):
     assert found["number_px"] >= threshold_vmin(count) * found["vmin"], found
     assert found["latest_px"] is not None and found["latest_px"] >= 7 * found["vmin"], found
     assert sum(1 for n in found["numbers"] if n != "—") >= count * 0.8  # the calls are shown
+    # The next numbers of the board's services, as the engine states them, all on the line.
+    expected = requests.get(server.url + "/api/v1/display" + counters_query(count), timeout=5).json()["next"]
+    assert expected, "the queue has people waiting"
+    assert found["next_text"] is not None, found
+    assert all(number in found["next_text"] for number in expected.values()), (expected, found)
+    assert found["next_px"] >= 3 * found["vmin"], found
     if count in (8, 40):
         shot(board, f"board-{count}-counters-{size[0]}x{size[1]}")
 

@@ -154,15 +154,25 @@
     return services;
   }
 
+  // "请 A013 号准备 · Next: A013": the number each shown service calls next.  A few numbers make a
+  // sentence in each language; more (a large hall) are said once, after a short label per
+  // language, so that they stay large enough to read from 10 m.
+  const NEXT_SENTENCE_MAX = 3;
   function renderNext(snapshot, services) {
     const line = byId("next-line");
     const next = snapshot.next || {};
     const numbers = services.map(function (s) { return next[s.code]; }).filter(Boolean);
     line.hidden = !numbers.length;
     line.replaceChildren();
-    if (numbers.length) {
+    if (!numbers.length) return;
+    if (numbers.length <= NEXT_SENTENCE_MAX) {
       line.appendChild(bilingual("next-text", function (l) { return fill(l.next, { numbers: numbers.join(" ") }); }));
+      return;
     }
+    const text = el("span", "next-text next-many");
+    text.appendChild(bilingual("next-label", function (l) { return l.next_label; }));
+    text.appendChild(el("span", "next-numbers", numbers.join("  ")));
+    line.appendChild(text);
   }
 
   function renderNotice(snapshot) {

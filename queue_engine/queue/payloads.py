@@ -106,6 +106,7 @@ class DisplaySnapshot(TypedDict):
     services: list[BoardService]
     counters: list[CounterBoard]
     next: dict[str, str]
+    notice: dict[str, str]
     generated_at: str | None
 
 

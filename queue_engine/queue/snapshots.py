@@ -172,6 +172,7 @@ def display_snapshot(
         "services": [{"code": s.code, "names": dict(s.names)} for s in shown],
         "counters": _counter_boards(session, today, all_counters, area),
         "next": _next_numbers(session, today, shown, all_counters, area),
+        "notice": dict(hall.notice or {}),
         "generated_at": iso(clock.now()),
     }
 

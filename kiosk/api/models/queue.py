@@ -125,6 +125,7 @@ class Display(Answer):
     next: dict[str, str] = Field(
         description="per service code, the number it calls next (the board's 'please get ready' line)"
     )
+    notice: dict[str, str] = Field(description="the notice line the admin wrote for the board, per language")
     generated_at: Instant
 
 

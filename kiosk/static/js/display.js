@@ -175,6 +175,10 @@
     line.appendChild(text);
   }
 
+  // The admin's notice: one line, in the board's languages.  Longer than the line, it scrolls at a
+  // reading pace whatever its length; short, it stands still.  Redraws that change neither the
+  // text nor the screen leave a scrolling notice where it is.
+  const NOTICE_SPEED_VMIN_S = 10;
   function renderNotice(snapshot) {
     const box = byId("notice");
     const notice = snapshot.notice || {};
@@ -182,8 +186,19 @@
     box.hidden = !texts.length;
     const text = box.querySelector(".notice-text");
     setText(text, texts.join("   ·   "));
-    // A notice longer than its line scrolls; a short one stands still.
-    box.classList.toggle("scrolling", text.scrollWidth > box.clientWidth);
+    const key = text.textContent + "@" + window.innerWidth + "x" + window.innerHeight;
+    if (box.hidden || box.dataset.measured === key) return;
+    box.dataset.measured = key;
+    box.classList.remove("scrolling");
+    const style = getComputedStyle(box);
+    const room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const scrolls = text.getBoundingClientRect().width > room + 1;
+    if (scrolls) {
+      const unit = Math.min(window.innerWidth, window.innerHeight) / 100;
+      text.style.animationDuration = ((text.getBoundingClientRect().width + room) / (NOTICE_SPEED_VMIN_S * unit)) + "s";
+      void text.offsetWidth;  // the animation starts again from the right
+    }
+    box.classList.toggle("scrolling", scrolls);
   }
 
   function applyGrid(grid, choice) {
@@ -332,7 +347,12 @@
   render(config.snapshot);
   window.addEventListener("resize", function () { render(lastSnapshot); });
   // Text is measured in the fonts it is shown in: measure again once they have loaded.
-  if (document.fonts) document.fonts.ready.then(function () { chosen = null; layout(); });
+  if (document.fonts) document.fonts.ready.then(function () {
+    chosen = null;
+    delete byId("notice").dataset.measured;
+    renderNotice(lastSnapshot);
+    layout();
+  });
   byId("sound-on").addEventListener("click", unlockAudio);
   unlockAudio();
   QMS.connect({ room: "display" }, {

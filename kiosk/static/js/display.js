@@ -195,7 +195,11 @@
     const scrolls = text.getBoundingClientRect().width > room + 1;
     if (scrolls) {
       const unit = Math.min(window.innerWidth, window.innerHeight) / 100;
-      text.style.animationDuration = ((text.getBoundingClientRect().width + room) / (NOTICE_SPEED_VMIN_S * unit)) + "s";
+      const width = text.getBoundingClientRect().width;
+      const seconds = (width + room) / (NOTICE_SPEED_VMIN_S * unit);
+      text.style.animationDuration = seconds + "s";
+      // The first pass starts with the text's beginning at the left, not on an empty line.
+      text.style.animationDelay = -(seconds * room) / (width + room) + "s";
       void text.offsetWidth;  // the animation starts again from the right
     }
     box.classList.toggle("scrolling", scrolls);

@@ -205,6 +205,8 @@ def test_the_hall_page_shows_the_hall_settings(server, new_page):
         "priority_policy": "strict",
         "priority_every_n": "3",
         "kiosk_ticket_seconds": "8",
+        "notice_zh": "",  # no notice on the board
+        "notice_en": "",
     }
     assert (
         admin.locator("input[name=timezone]").get_attribute("placeholder") == "Asia/Shanghai (default · 默认)"

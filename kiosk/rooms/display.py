@@ -35,6 +35,7 @@ def _labels(lang: str) -> dict[str, str]:
             "announce": gettext("Number {number}, please go to counter {counter}"),
             "sound": gettext("Touch to turn on the sound"),
             "next": gettext("Next: {numbers}"),
+            "next_label": gettext("Get ready:"),
             "unknown": gettext("No such service on this board: {codes}"),
         }
 

@@ -337,6 +337,8 @@ class Hall(Base):
     day_close_delay_min: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     # Weekend dates worked all the same (调休上班); NULL in rows older than the column.
     extra_working_dates: Mapped[list[Any] | None] = mapped_column(JSON, default=list)
+    # The notice line the admin writes for the board, per language; NULL in rows older than the column.
+    notice: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
 
 
 class KioskDevice(Base):

@@ -80,6 +80,7 @@ def hall_record(hall: Hall) -> dict[str, Any]:
         "priority_every_n": hall.priority_every_n,
         "kiosk_ticket_seconds": hall.kiosk_ticket_seconds,
         "day_close_delay_min": hall.day_close_delay_min,
+        "notice": dict(hall.notice or {}),
     }
 
 

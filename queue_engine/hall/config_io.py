@@ -54,10 +54,11 @@ HALL_KEYS = frozenset(
         "priority_every_n",
         "kiosk_ticket_seconds",
         "day_close_delay_min",
+        "notice",
     )
 )
 # Keys a file from an earlier release may lack: each reads as its default (see clean_hall).
-OPTIONAL_HALL_KEYS = frozenset(("extra_working_dates",))
+OPTIONAL_HALL_KEYS = frozenset(("extra_working_dates", "notice"))
 SERVICE_KEYS = frozenset(
     ("code", "prefix", "start_number", "names", "category", "target_wait_min", "active", "sort_order")
 ) | {"booking"}

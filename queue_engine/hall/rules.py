@@ -35,6 +35,7 @@ LIMITS = {
     "day_close_delay_min": (0, 720),
 }
 NAME_MAX = 64
+NOTICE_MAX = 200  # characters per language of the board's notice line
 COUNTER_NAME_MAX = 32
 CLOSED_DATES_MAX = 400
 
@@ -291,6 +292,24 @@ def _languages(value: object, errors: dict[str, str]) -> list[str] | None:
     return [str(lang) for lang in value]
 
 
+def _notice(value: object, errors: dict[str, str]) -> dict[str, str]:
+    """The board's notice line per language (missing from older files and forms: none)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(isinstance(t, str) for t in value.values()):
+        errors["notice"] = "A text per language. · 应为各语言的文字。"
+        return {}
+    notice: dict[str, str] = {}
+    for lang in KNOWN_LANGUAGES:
+        # One line on the board: line breaks typed in a text box become spaces.
+        text = " ".join(_text(value.get(lang)).split())
+        if len(text) > NOTICE_MAX:
+            errors[f"notice.{lang}"] = f"At most {NOTICE_MAX} characters. · 最多 {NOTICE_MAX} 个字符。"
+        elif text:
+            notice[lang] = text
+    return notice
+
+
 def clean_hall(raw: Mapping[str, Any]) -> Cleaned:
     """The hall's settings: names, timezone and languages (None = the environment's), hours, policy."""
     errors: dict[str, str] = {}
@@ -317,5 +336,6 @@ def clean_hall(raw: Mapping[str, Any]) -> Cleaned:
         "priority_every_n": _whole(raw.get("priority_every_n"), "priority_every_n", errors),
         "kiosk_ticket_seconds": _whole(raw.get("kiosk_ticket_seconds"), "kiosk_ticket_seconds", errors),
         "day_close_delay_min": _whole(raw.get("day_close_delay_min"), "day_close_delay_min", errors),
+        "notice": _notice(raw.get("notice"), errors),
     }
     return values, errors

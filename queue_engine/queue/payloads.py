@@ -105,6 +105,8 @@ class DisplaySnapshot(TypedDict):
     waiting: dict[str, int]
     services: list[BoardService]
     counters: list[CounterBoard]
+    next: dict[str, str]
+    notice: dict[str, str]
     generated_at: str | None
 
 

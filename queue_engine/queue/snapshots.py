@@ -16,6 +16,7 @@ from queue_engine.hall.calendar import hall_settings
 from queue_engine.queue.counters import current_session
 from queue_engine.queue.coverage import served_service_ids
 from queue_engine.queue.estimates import ServiceLoad, service_loads
+from queue_engine.queue.next_up import next_tickets
 from queue_engine.queue.ordering import service_queue, tickets_ahead
 from queue_engine.queue.payloads import (
     CallEntry,
@@ -162,15 +163,28 @@ def display_snapshot(
     ).all()
     shown = [s for s in all_services if s.active and (area.services is None or s.code in area.services)]
     loads = loads if loads is not None else service_loads(session, clock)
+    hall = hall_settings(session)
     return {
-        "hall": dict(hall_settings(session).name),
+        "hall": dict(hall.name),
         "now_serving": _now_serving(session, today, area),
         "recent": _recent_calls(session, today, area),
         "waiting": {s.code: loads[s.id].waiting for s in shown},
         "services": [{"code": s.code, "names": dict(s.names)} for s in shown],
         "counters": _counter_boards(session, today, all_counters, area),
+        "next": _next_numbers(session, today, shown, all_counters, area),
+        "notice": dict(hall.notice or {}),
         "generated_at": iso(clock.now()),
     }
+
+
+def _next_numbers(
+    session: Session, today: date, shown: Sequence[Service], counters: Sequence[Counter], area: BoardArea
+) -> dict[str, str]:
+    """The number each shown service calls next, by code: only services a counter of the area serves."""
+    serving = [c for c in counters if c.active and (area.counters is None or c.id in area.counters)]
+    served = {s.id for c in serving for s in c.services}
+    heads = next_tickets(session, [s.id for s in shown if s.id in served], today)
+    return {s.code: heads[s.id].number for s in shown if s.id in heads}
 
 
 def _now_serving(session: Session, today: date, area: BoardArea) -> list[CallEntry]:

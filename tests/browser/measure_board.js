@@ -31,9 +31,20 @@
   const px = node => parseFloat(getComputedStyle(node).fontSize);
   const numbers = tiles.map(t => t.querySelector('.tile-number')).filter(n => !n.classList.contains('is-state')).map(px);
   const latest = document.querySelector('#recent .latest .recent-number');
+  // The footer's lines (next numbers, the admin's notice) never reach into the tiles.
+  const main = document.querySelector('.board-main').getBoundingClientRect();
+  for (const line of document.querySelectorAll('.board-foot > *')) {
+    if (line.offsetParent === null) continue;
+    const r = line.getBoundingClientRect();
+    if (r.top < main.bottom - 1) problems.push(line.id + ' overlaps the board');
+    if (!inside(r, view)) problems.push(line.id + ' off the screen');
+  }
+  const next = document.querySelector('#next-line .next-text');
+  const shownNext = next && next.offsetParent !== null;
   return {
     problems, tiles: tiles.length, vmin: Math.min(innerWidth, innerHeight) / 100,
     number_px: Math.min(...numbers), latest_px: latest ? px(latest) : null,
     numbers: tiles.map(t => t.querySelector('.tile-number').textContent),
+    next_text: shownNext ? next.textContent : null, next_px: shownNext ? px(next) : null,
   };
 }

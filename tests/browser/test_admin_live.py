@@ -205,6 +205,8 @@ def test_the_hall_page_shows_the_hall_settings(server, new_page):
         "priority_policy": "strict",
         "priority_every_n": "3",
         "kiosk_ticket_seconds": "8",
+        "notice_zh": "",  # no notice on the board
+        "notice_en": "",
     }
     assert (
         admin.locator("input[name=timezone]").get_attribute("placeholder") == "Asia/Shanghai (default · 默认)"
@@ -430,3 +432,24 @@ def test_tokens_kiosks_a_configuration_file_and_refused_hours(server, new_page, 
     admin.goto(server.url + "/admin")
     assert facts(admin)["Opening hours · 开放时间"] == "always open · 全天开放"
     assert not admin.js_errors
+
+
+def test_a_notice_written_on_the_hall_page_appears_on_an_open_board(server, new_page):
+    board = new_page(1920, 1080)
+    board.goto(server.url + "/display")
+    board.locator("body[data-live='yes']").wait_for()
+    assert board.locator("#notice").is_hidden()
+    admin = new_page(1440, 1000)
+    log_in(admin, server, next_path="/admin/hall")
+    admin.fill("textarea[name=notice_zh]", "今日 16:00 停止取号")
+    admin.fill("textarea[name=notice_en]", "No new tickets after 16:00")
+    admin.click("button:has-text('Save the hall settings')")
+    admin.locator("#hall-form .form-message.ok").first.wait_for()
+    board.locator("#notice:has-text('今日 16:00 停止取号')").wait_for()  # live, no reload
+    assert "No new tickets after 16:00" in board.locator("#notice").inner_text()
+    shot(board, "display-notice-short")
+    admin.fill("textarea[name=notice_zh]", "")
+    admin.fill("textarea[name=notice_en]", "")
+    admin.click("button:has-text('Save the hall settings')")
+    board.locator("#notice").wait_for(state="hidden")
+    assert not admin.js_errors and not board.js_errors

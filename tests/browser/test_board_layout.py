@@ -9,7 +9,12 @@ from 10 m.  The thresholds, in vmin (1% of the screen's height on a landscape TV
 * 8 counters: at least 9 vmin; 12 counters: at least 7 vmin;
 * 20 to 40 counters: at least 5 vmin (54 px on a 1080p TV: about 35 mm of type on a 55-inch
   screen, 25 mm capitals, legible from 10 m); the latest call in the side panel stays at
-  least 7 vmin whatever the count.
+  least 7 vmin whatever the count;
+* the "请 A013 号准备 · Next: A013" line: every shown service's next number, at least 3 vmin
+  (32 px at 1080p, about 20 mm capitals on a 55-inch screen), below the tiles.
+
+The hall has a notice too long for one screen's width, so every layout is measured with both
+lines of the board's foot shown (the tiles must keep their sizes with them).
 """
 
 from __future__ import annotations
@@ -37,7 +42,8 @@ from kiosk.auth import issue_token
 from kiosk.extensions import db
 from queue_engine.core.models import User
 from kiosk.cli.seed_large import GENERAL
-from queue_engine.hall.admin import save_counter
+from queue_engine.hall.admin import hall_record, save_counter, save_hall
+from queue_engine.hall.calendar import hall_settings
 app = create_app()
 with app.app_context():
     clock = app.config["QMS_CLOCK"]
@@ -45,6 +51,8 @@ with app.app_context():
         save_counter(db.session, clock, None, {"name": str(n), "services": list(GENERAL), "active": "1"})
         for n in range(31, 41)
     ]
+    hall = hall_settings(db.session)
+    save_hall(db.session, clock, None, {**hall_record(hall), "notice": json.loads(sys.argv[1])})
     tokens = {}
     for n in range(1, 41):
         user = db.session.query(User).filter_by(username=f"clerk{n}").one()
@@ -52,6 +60,30 @@ with app.app_context():
         tokens[n] = issue_token(user)
     db.session.commit()
     print(json.dumps(tokens))
+"""
+
+LONG_NOTICE = {
+    "zh": "温馨提示：本大厅周六上午 9:00-12:00 办理社保医保、公积金业务；请携带身份证原件及复印件，"
+    "老年人、残疾人、孕妇可到综合窗口优先办理；大厅内请保持安静，勿在叫号区域逗留。",
+    "en": "Saturday mornings 9:00-12:00: social insurance and housing fund only. "
+    "Bring your ID card and a copy. "
+    "Elderly, disabled and pregnant visitors are served first at the general windows.",
+}
+SHORT_NOTICE = {"zh": "今日 16:00 停止取号", "en": "No new tickets after 16:00"}
+
+# Set the hall's notice from another process, as an admin's save would (the server picks it up).
+SET_NOTICE = """
+import json, sys
+from kiosk import create_app
+from kiosk.extensions import db
+from queue_engine.hall.admin import hall_record, save_hall
+from queue_engine.hall.calendar import hall_settings
+app = create_app()
+with app.app_context():
+    hall = hall_settings(db.session)
+    notice = json.loads(sys.argv[1])
+    save_hall(db.session, app.config["QMS_CLOCK"], None, {**hall_record(hall), "notice": notice})
+    db.session.commit()
 """
 
 # Everything the board shows, measured: what overflows, what lies outside its box, the sizes.
@@ -73,7 +105,7 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer,
             timeout=120,
         )
     made = subprocess.run(
-        [sys.executable, "-c", SETUP],
+        [sys.executable, "-c", SETUP, json.dumps(LONG_NOTICE)],
         env=env,
         cwd=ROOT,
         check=True,
@@ -122,6 +154,12 @@ def test_the_board_fits_every_counter_readably(hall, new_page, size, count):
     assert found["number_px"] >= threshold_vmin(count) * found["vmin"], found
     assert found["latest_px"] is not None and found["latest_px"] >= 7 * found["vmin"], found
     assert sum(1 for n in found["numbers"] if n != "—") >= count * 0.8  # the calls are shown
+    # The next numbers of the board's services, as the engine states them, all on the line.
+    expected = requests.get(server.url + "/api/v1/display" + counters_query(count), timeout=5).json()["next"]
+    assert expected, "the queue has people waiting"
+    assert found["next_text"] is not None, found
+    assert all(number in found["next_text"] for number in expected.values()), (expected, found)
+    assert found["next_px"] >= 3 * found["vmin"], found
     if count in (8, 40):
         shot(board, f"board-{count}-counters-{size[0]}x{size[1]}")
 
@@ -176,3 +214,61 @@ def test_the_large_seed_is_a_real_hall(hall):
     general = [c for c in categories if len(c["services"]) >= 10]
     specialised = [c for c in categories if len(c["services"]) <= 2]
     assert len(general) >= 16 and len(specialised) >= 10
+
+
+def set_notice(server: LiveServer, notice: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "-c", SET_NOTICE, json.dumps(notice)],
+        env=server.env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+# The notice line as seen: its text's width against the line's, whether it moves.
+NOTICE_STATE = """async () => {
+  const box = document.getElementById('notice'), text = box.querySelector('.notice-text');
+  const style = getComputedStyle(box);
+  const room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  const where = () => new DOMMatrix(getComputedStyle(text).transform).m41;
+  const before = where();
+  await new Promise(done => setTimeout(done, 400));
+  const main = document.querySelector('.board-main').getBoundingClientRect();
+  return {
+    shown: box.offsetParent !== null, text: text.textContent, scrolling: box.classList.contains('scrolling'),
+    wider: text.scrollWidth - parseFloat(getComputedStyle(text).paddingLeft) > room + 1,
+    running: text.getAnimations().some(a => a.playState === 'running'), moved: Math.abs(where() - before) > 1,
+    below_tiles: box.getBoundingClientRect().top >= main.bottom - 1,
+    px: parseFloat(style.fontSize),
+  };
+}"""
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (3840, 2160)], ids=["1080p", "4k"])
+def test_a_long_notice_scrolls_and_a_short_one_stands_still(hall, new_page, size):
+    server, _tokens = hall
+    board = new_page(*size)
+    board.goto(server.url + "/display")
+    board.locator("body[data-live='yes']").wait_for()
+    long = board.evaluate(NOTICE_STATE)
+    assert long["shown"] and LONG_NOTICE["zh"] in long["text"] and LONG_NOTICE["en"] in long["text"], long
+    assert long["wider"] and long["scrolling"] and long["running"] and long["moved"], long
+    assert long["below_tiles"] and long["px"] >= 3 * min(size) / 100, long
+    shot(board, f"board-notice-long-{size[0]}x{size[1]}")
+    try:
+        set_notice(server, SHORT_NOTICE)
+        board.wait_for_function(
+            "t => document.querySelector('#notice .notice-text').textContent.includes(t)",
+            arg=SHORT_NOTICE["zh"],
+            timeout=20000,
+        )
+        short = board.evaluate(NOTICE_STATE)
+        assert short["shown"] and SHORT_NOTICE["en"] in short["text"], short
+        assert (
+            not short["wider"] and not short["scrolling"] and not short["running"] and not short["moved"]
+        ), short
+        assert short["below_tiles"], short
+    finally:
+        set_notice(server, LONG_NOTICE)  # the hall as the other tests measure it

@@ -150,3 +150,25 @@ def test_a_board_for_some_counters_lists_only_their_queues(server, new_page):
     board.goto(server.url + "/display?counters=4")  # counter 4 serves C and D only
     codes = board.locator("#waiting .waiting-code").all_inner_texts()
     assert codes == ["C", "D"]
+
+
+def test_the_next_line_names_the_number_to_get_ready_and_follows_the_calls(server, new_page):
+    clerk = server.token("clerk3")  # counter 3 serves A and B; nobody else waits for them now
+    board = open_board(new_page, server, "/display?services=B")
+    first, second = take(server, "B"), take(server, "B")
+
+    def line_shows(number):
+        board.wait_for_function(
+            "n => document.getElementById('next-line').innerText.includes(n)", arg=f"请 {number} 号准备"
+        )
+        text = board.locator("#next-line").inner_text()
+        assert f"Next: {number}" in text and board.locator("#next-line").is_visible(), text
+
+    line_shows(first["number"])
+    shot(board, "display-next-line")
+    called = call_next(server, 3, clerk)
+    assert called["number"] == first["number"]  # the number the board told to get ready
+    line_shows(second["number"])  # the line moves on with the call, without a reload
+    assert first["number"] not in board.locator("#next-line").inner_text()
+    finish(server, called, clerk)
+    finish(server, call_next(server, 3, clerk), clerk)

@@ -338,6 +338,7 @@ BAD_FORMS = [
         "600",
     ),
     ("hall-delay", "/admin/hall", hall_form(day_close_delay_min="soon"), "day_close_delay_min", "soon"),
+    ("hall-notice", "/admin/hall", hall_form(notice_zh="请" * 201), "notice.zh", "请" * 201),
 ]
 
 
@@ -929,3 +930,64 @@ def test_the_day_closer_runs_in_the_background(app_factory, clock):
 def test_no_day_closer_under_testing_unless_asked(app, client):
     client.get("/api/v1/services")
     assert hall_runtime.runtime(app).closer is None
+
+
+# -- the board's notice line ----------------------------------------------------------------
+
+NOTICE = {"zh": "今日下午 16:00 起暂停办理出入境业务", "en": "Exit-entry services pause from 16:00 today"}
+
+
+def test_the_board_notice_is_written_on_the_hall_page_audited_and_reaches_the_boards(app, admin, client):
+    board = socketio.test_client(app)
+    board.emit("join", {"room": "display"})
+    delivered(board)
+
+    saved = admin.post("/admin/hall", hall_form(notice_zh=NOTICE["zh"], notice_en=f"  {NOTICE['en']}\n"))
+
+    assert saved.status_code == 200 and "Saved" in html(saved)
+    assert f">{NOTICE['zh']}</textarea>" in html(admin.get("/admin/hall"))
+    snapshots = [e["args"][0] for e in delivered(board) if e["name"] == "display:snapshot"]
+    board.disconnect()
+    assert snapshots and snapshots[-1]["notice"] == NOTICE  # the open boards redraw at once
+    assert client.get("/api/v1/display").get_json()["notice"] == NOTICE
+    page = html(client.get("/display"))
+    config = json.loads(page.split('id="board-config">', 1)[1].split("</script>", 1)[0])
+    assert config["snapshot"]["notice"] == NOTICE  # the board draws it before its live link is up
+    (row,) = audit_rows(app, "update_hall")
+    assert row.user_id == user_id(app, "admin")
+    assert row.before["notice"] == {} and row.after["notice"] == NOTICE
+
+    # Emptied, the notice is gone from the board.
+    assert admin.post("/admin/hall", hall_form()).status_code == 200
+    assert client.get("/api/v1/display").get_json()["notice"] == {}
+
+
+def test_a_notice_of_200_characters_is_kept_and_one_longer_is_refused(app, admin, client):
+    assert admin.post("/admin/hall", hall_form(notice_zh="请" * 200)).status_code == 200
+    assert client.get("/api/v1/display").get_json()["notice"] == {"zh": "请" * 200}
+    refused = admin.post("/admin/hall", hall_form(notice_en="x" * 201))
+    assert refused.status_code == 422
+    assert "最多 200 个字符" in html(refused) and "At most 200 characters" in html(refused)
+    assert client.get("/api/v1/display").get_json()["notice"] == {"zh": "请" * 200}
+
+
+def test_the_notice_travels_in_the_configuration_file_and_older_files_still_import(app, admin, client):
+    admin.post("/admin/hall", hall_form(notice_zh=NOTICE["zh"], notice_en=NOTICE["en"]))
+    config = json.loads(html(admin.get("/admin/config.json")))
+    assert config["hall"]["notice"] == NOTICE
+    admin.post("/admin/hall", hall_form())
+    upload = json.dumps(config, ensure_ascii=False).encode()
+    done = admin.post("/admin/config", {"mode": "import", "file": (_file(upload), "hall.json")})
+    assert done.status_code == 200 and "Imported" in html(done)
+    assert client.get("/api/v1/display").get_json()["notice"] == NOTICE
+    # A file exported before the notice existed: it imports, and the board then has none.
+    del config["hall"]["notice"]
+    upload = json.dumps(config, ensure_ascii=False).encode()
+    done = admin.post("/admin/config", {"mode": "import", "file": (_file(upload), "hall.json")})
+    assert done.status_code == 200 and "Imported" in html(done)
+    assert client.get("/api/v1/display").get_json()["notice"] == {}
+    # A notice too long in a file is refused like one typed on the page.
+    config["hall"]["notice"] = {"zh": "请" * 201}
+    upload = json.dumps(config, ensure_ascii=False).encode()
+    refused = admin.post("/admin/config", {"mode": "import", "file": (_file(upload), "hall.json")})
+    assert "notice.zh" in html(refused) and client.get("/api/v1/display").get_json()["notice"] == {}

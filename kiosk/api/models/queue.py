@@ -122,6 +122,10 @@ class Display(Answer):
     waiting: dict[str, int] = Field(description="waiting tickets per service code")
     services: list[BoardService]
     counters: list[CounterBoard]
+    next: dict[str, str] = Field(
+        description="per service code, the number it calls next (the board's 'please get ready' line)"
+    )
+    notice: dict[str, str] = Field(description="the notice line the admin wrote for the board, per language")
     generated_at: Instant
 
 

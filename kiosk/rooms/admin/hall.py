@@ -30,7 +30,14 @@ from kiosk.rooms.admin.forms import actor_id as _actor
 from kiosk.rooms.admin.setup import bp
 from queue_engine.hall.admin import hall_record, save_hall
 from queue_engine.hall.calendar import hall_settings
-from queue_engine.hall.rules import KNOWN_LANGUAGES, WEEKDAYS, SettingsInvalid, format_hours, parse_hours_text
+from queue_engine.hall.rules import (
+    KNOWN_LANGUAGES,
+    NOTICE_MAX,
+    WEEKDAYS,
+    SettingsInvalid,
+    format_hours,
+    parse_hours_text,
+)
 
 # -- the hall settings page ---------------------------------------------------------------
 
@@ -80,6 +87,7 @@ def _hall_form() -> dict[str, Any]:
         "priority_every_n": form.get("priority_every_n", ""),
         "kiosk_ticket_seconds": form.get("kiosk_ticket_seconds", ""),
         "day_close_delay_min": form.get("day_close_delay_min", ""),
+        "notice": {lang: form.get(f"notice_{lang}", "")[:1000] for lang in KNOWN_LANGUAGES},
         # as typed, for the form to show again
         "always_open": always_open,
         "hours_text": hours_text,
@@ -97,6 +105,7 @@ def _hall_context() -> dict[str, Any]:
         "timezones": sorted(available_timezones()),
         "effective": effective_locale(),
         "languages": KNOWN_LANGUAGES,
+        "notice_max": NOTICE_MAX,
     }
 
 

@@ -154,17 +154,31 @@
     return services;
   }
 
+  // "请 A013 号准备 · Next: A013": the number each shown service calls next.  A few numbers make a
+  // sentence in each language; more (a large hall) are said once, after a short label per
+  // language, so that they stay large enough to read from 10 m.
+  const NEXT_SENTENCE_MAX = 3;
   function renderNext(snapshot, services) {
     const line = byId("next-line");
     const next = snapshot.next || {};
     const numbers = services.map(function (s) { return next[s.code]; }).filter(Boolean);
     line.hidden = !numbers.length;
     line.replaceChildren();
-    if (numbers.length) {
+    if (!numbers.length) return;
+    if (numbers.length <= NEXT_SENTENCE_MAX) {
       line.appendChild(bilingual("next-text", function (l) { return fill(l.next, { numbers: numbers.join(" ") }); }));
+      return;
     }
+    const text = el("span", "next-text next-many");
+    text.appendChild(bilingual("next-label", function (l) { return l.next_label; }));
+    text.appendChild(el("span", "next-numbers", numbers.join("  ")));
+    line.appendChild(text);
   }
 
+  // The admin's notice: one line, in the board's languages.  Longer than the line, it scrolls at a
+  // reading pace whatever its length; short, it stands still.  Redraws that change neither the
+  // text nor the screen leave a scrolling notice where it is.
+  const NOTICE_SPEED_VMIN_S = 10;
   function renderNotice(snapshot) {
     const box = byId("notice");
     const notice = snapshot.notice || {};
@@ -172,8 +186,23 @@
     box.hidden = !texts.length;
     const text = box.querySelector(".notice-text");
     setText(text, texts.join("   ·   "));
-    // A notice longer than its line scrolls; a short one stands still.
-    box.classList.toggle("scrolling", text.scrollWidth > box.clientWidth);
+    const key = text.textContent + "@" + window.innerWidth + "x" + window.innerHeight;
+    if (box.hidden || box.dataset.measured === key) return;
+    box.dataset.measured = key;
+    box.classList.remove("scrolling");
+    const style = getComputedStyle(box);
+    const room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const scrolls = text.getBoundingClientRect().width > room + 1;
+    if (scrolls) {
+      const unit = Math.min(window.innerWidth, window.innerHeight) / 100;
+      const width = text.getBoundingClientRect().width;
+      const seconds = (width + room) / (NOTICE_SPEED_VMIN_S * unit);
+      text.style.animationDuration = seconds + "s";
+      // The first pass starts with the text's beginning at the left, not on an empty line.
+      text.style.animationDelay = -(seconds * room) / (width + room) + "s";
+      void text.offsetWidth;  // the animation starts again from the right
+    }
+    box.classList.toggle("scrolling", scrolls);
   }
 
   function applyGrid(grid, choice) {
@@ -322,7 +351,12 @@
   render(config.snapshot);
   window.addEventListener("resize", function () { render(lastSnapshot); });
   // Text is measured in the fonts it is shown in: measure again once they have loaded.
-  if (document.fonts) document.fonts.ready.then(function () { chosen = null; layout(); });
+  if (document.fonts) document.fonts.ready.then(function () {
+    chosen = null;
+    delete byId("notice").dataset.measured;
+    renderNotice(lastSnapshot);
+    layout();
+  });
   byId("sound-on").addEventListener("click", unlockAudio);
   unlockAudio();
   QMS.connect({ room: "display" }, {

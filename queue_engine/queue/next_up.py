@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from queue_engine.core.models import Ticket
-from queue_engine.queue.ordering import call_sequence, shared_services
+from queue_engine.queue.ordering import call_sequence, reaches
 
 
 def next_tickets(session: Session, service_ids: Iterable[int], day: date) -> dict[int, Ticket]:
@@ -23,8 +23,10 @@ def next_tickets(session: Session, service_ids: Iterable[int], day: date) -> dic
     """
     orders: dict[tuple[int, ...], list[Ticket]] = {}
     heads: dict[int, Ticket] = {}
-    for service_id in service_ids:
-        reach = tuple(shared_services(session, service_id))
+    wanted = list(service_ids)
+    reach_of = reaches(session, wanted)
+    for service_id in wanted:
+        reach = tuple(reach_of[service_id])
         if reach not in orders:
             orders[reach] = call_sequence(session, reach, day)
         head = next((t for t in orders[reach] if t.service_id == service_id), None)

@@ -20,7 +20,7 @@ decide when a priority ticket's turn comes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Protocol, TypeVar
 
@@ -117,15 +117,28 @@ def call_sequence(session: Session, service_ids: Sequence[int], day: date) -> li
     return in_call_order(waiting, policy, every_n, streak)
 
 
+def reaches(session: Session, service_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Each service's queue's reach: it and every service sharing an active counter with it (one query)."""
+    served_by: dict[int, set[int]] = {}
+    for counter_id, service_id in session.execute(
+        select(counter_services.c.counter_id, counter_services.c.service_id)
+        .join(Counter, Counter.id == counter_services.c.counter_id)
+        .where(Counter.active.is_(True))
+    ):
+        served_by.setdefault(counter_id, set()).add(service_id)
+    found: dict[int, list[int]] = {}
+    for service_id in service_ids:
+        reach = {service_id}
+        for services in served_by.values():
+            if service_id in services:
+                reach |= services
+        found[service_id] = sorted(reach)
+    return found
+
+
 def shared_services(session: Session, service_id: int) -> list[int]:
     """The service and every service that shares an active counter with it (its queue's reach)."""
-    counters = select(counter_services.c.counter_id).where(counter_services.c.service_id == service_id)
-    rows = session.scalars(
-        select(counter_services.c.service_id)
-        .join(Counter, Counter.id == counter_services.c.counter_id)
-        .where(counter_services.c.counter_id.in_(counters), Counter.active.is_(True))
-    ).all()
-    return sorted({service_id, *rows})
+    return reaches(session, [service_id])[service_id]
 
 
 def queue_of(session: Session, service_id: int, day: date) -> list[Ticket]:

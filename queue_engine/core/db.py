@@ -25,12 +25,20 @@ def configure_engine(engine: Engine) -> Engine:
     SQLite's default deferred transactions let two writers read the same "last number" and
     then fail or collide when they write; beginning every transaction IMMEDIATE serialises
     number allocation and call-next.  Read-only work (``reading``, ``read_only``: every GET, every
-    screen's snapshot) begins DEFERRED instead and reads beside the writer (WAL).  PostgreSQL
-    needs nothing here: the engine locks rows.
+    screen's snapshot) begins DEFERRED instead and reads beside the writer (WAL), from one
+    snapshot of the database.  On PostgreSQL the engine locks rows; read-only work runs at
+    REPEATABLE READ there, so that it too reads one snapshot: at READ COMMITTED a later
+    statement of the same screen could see a row an earlier one loaded as it was before (a
+    ticket called in between), and the session would hand back the older copy.
     """
-    if engine.dialect.name != "sqlite" or engine in _configured:
+    if engine in _configured:
         return engine
     _configured.add(engine)
+    if engine.dialect.name == "postgresql":
+        _snapshot_reads(engine)
+        return engine
+    if engine.dialect.name != "sqlite":
+        return engine
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -59,6 +67,13 @@ def reading(engine: Engine) -> Iterator[Connection]:
     """A connection for reading only (on SQLite a deferred transaction, without the write lock)."""
     with engine.connect() as connection:
         yield connection.execution_options(**{READ_ONLY_OPTION: True})
+
+
+def _snapshot_reads(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY_OPTION) or _read_only.get():
+            connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
 
 def begin_read_only() -> Token[bool]:

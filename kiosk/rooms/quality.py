@@ -30,8 +30,8 @@ def _names(cases: list[RectificationCase]) -> dict[str, dict[int, str]]:
     """The clerks' display names and the counters' names of these cases' visits, by id."""
     staff_ids = {c.visit.staff_id for c in cases if c.visit.staff_id is not None}
     counter_ids = {c.visit.counter_id for c in cases if c.visit.counter_id is not None}
-    clerks = db.session.scalars(select(User).where(User.id.in_(staff_ids))) if staff_ids else []
-    counters = db.session.scalars(select(Counter).where(Counter.id.in_(counter_ids))) if counter_ids else []
+    clerks = db.session.scalars(select(User).where(User.id.in_(staff_ids)))
+    counters = db.session.scalars(select(Counter).where(Counter.id.in_(counter_ids)))
     return {
         "clerk_names": {u.id: u.display_name or u.username for u in clerks},
         "counter_names": {c.id: c.name for c in counters},

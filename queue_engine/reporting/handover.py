@@ -173,9 +173,9 @@ def _sign_off(part: _Sheet, prepared_on: date) -> None:
             label("approved_by", part.lang),
             "",
             label("prepared_on", part.lang),
+            prepared_on.isoformat(),
         ]
     )
-    part.sheet.cell(at, 6).value = prepared_on.isoformat()
     for column in (1, 3, 5):
         part.sheet.cell(at, column).alignment = Alignment(horizontal="right")
 

@@ -17,7 +17,8 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from queue_engine.core.exports import append_xlsx_row
@@ -178,6 +179,8 @@ def _sign_off(part: _Sheet, prepared_on: date) -> None:
     )
     for column in (1, 3, 5):
         part.sheet.cell(at, column).alignment = Alignment(horizontal="right")
+    for column in (2, 4):  # the line to sign on
+        part.sheet.cell(at, column).border = Border(bottom=Side(style="thin"))
 
 
 def _overview(part: _Sheet, result: dict[str, Any]) -> None:
@@ -371,6 +374,8 @@ def handover_workbook(result: dict[str, Any], hall_name: str, prepared_on: date,
         made.sheet.page_setup.orientation = "landscape"
         made.sheet.page_setup.paperSize = made.sheet.PAPERSIZE_A4
         made.sheet.page_setup.fitToWidth = 1
+        made.sheet.page_setup.fitToHeight = 0
+        made.sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     data = io.BytesIO()
     book.save(data)
     return data.getvalue()

@@ -272,6 +272,7 @@ def test_the_print_page_is_one_day_laid_out_for_a4(supervisor, busy_day):
     assert 'class="a4"' in text and "staff-nav" not in text
     assert f"统计日报 {busy_day['day'].isoformat()}" in text
     assert "政务服务大厅" in text and "打印日报" not in text
+    assert "制表人" in text and "审核人" in text
 
 
 def test_the_print_page_of_a_range_is_titled_with_the_hall_and_the_period(supervisor, busy_day):

@@ -13,7 +13,7 @@ from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
 from kiosk.context import clock
 from kiosk.extensions import db, db_session
 from queue_engine.core.kinds import Role
-from queue_engine.core.models import RectificationCase, User
+from queue_engine.core.models import Counter, RectificationCase, User
 from queue_engine.quality.rectification import (
     CASE_FLOW,
     assign_case,
@@ -24,6 +24,18 @@ from queue_engine.quality.rectification import (
 )
 
 bp = Blueprint("quality", __name__, url_prefix="/quality")
+
+
+def _names(cases: list[RectificationCase]) -> dict[str, dict[int, str]]:
+    """The clerks' display names and the counters' names of these cases' visits, by id."""
+    staff_ids = {c.visit.staff_id for c in cases if c.visit.staff_id is not None}
+    counter_ids = {c.visit.counter_id for c in cases if c.visit.counter_id is not None}
+    clerks = db.session.scalars(select(User).where(User.id.in_(staff_ids)))
+    counters = db.session.scalars(select(Counter).where(Counter.id.in_(counter_ids)))
+    return {
+        "clerk_names": {u.id: u.display_name or u.username for u in clerks},
+        "counter_names": {c.id: c.name for c in counters},
+    }
 
 
 def _visible(case: RectificationCase) -> bool:
@@ -43,7 +55,11 @@ def cases() -> Any:
     rows = list(db.session.scalars(query.limit(500)))
     today = clock().today()
     return render_template(
-        "quality/cases.html", cases=rows, overdue={c.id for c in rows if is_overdue(c, today)}, flow=CASE_FLOW
+        "quality/cases.html",
+        cases=rows,
+        overdue={c.id for c in rows if is_overdue(c, today)},
+        flow=CASE_FLOW,
+        **_names(rows),
     )
 
 
@@ -63,6 +79,7 @@ def case(case_id: int) -> Any:
         staff_list=staff_list,
         overdue=is_overdue(found, clock().today()),
         manager=staff().role in MANAGER_ROLES,
+        **_names([found]),
     )
 
 

@@ -18,8 +18,10 @@ from queue_engine.core.dates import DateRange
 from queue_engine.core.errors import InvalidFields
 from queue_engine.core.exports import append_xlsx_row, write_csv
 from queue_engine.core.models import Counter, Service, User
+from queue_engine.hall.calendar import hall_settings
 from queue_engine.quality.rectification import open_cases_overview
 from queue_engine.queue.coverage import unserved_services
+from queue_engine.reporting.handover import handover_workbook, report_title
 from queue_engine.reporting.reports import ReportFilter, figure_rows, report
 from queue_engine.reporting.staffing import WEEKDAYS, staffing_plan
 from queue_engine.reporting.supervision import hall_overview
@@ -223,13 +225,44 @@ def reports_xlsx() -> Response:
     return response
 
 
+def _report_language() -> str:
+    """The handed-over report's language: Chinese, English with ``?lang=en``."""
+    return "en" if request.args.get("lang") == "en" else "zh"
+
+
+def _hall_name(lang: str) -> str:
+    names = hall_settings(db_session()).name
+    return str(names.get(lang) or names.get("zh") or next(iter(names.values()), ""))
+
+
+@bp.get("/reports/handover.xlsx")
+@roles_required(*MANAGER_ROLES)
+def reports_handover() -> Response:
+    """The report a manager sends upward: the hall and period, a sheet per part, charts, sign-off."""
+    result = _report()
+    lang = _report_language()
+    data = handover_workbook(result, _hall_name(lang), clock().today(), lang)
+    response = Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    name = _export_name(result, "xlsx").replace("report-", "handover-", 1)
+    response.headers["Content-Disposition"] = f"attachment; filename={name}"
+    return response
+
+
 @bp.get("/reports/print")
 @roles_required(*MANAGER_ROLES)
 def reports_print() -> str:
-    """The daily report (or a period's) laid out for one A4 page."""
+    """A day's or a period's report laid out for one A4 page, titled with the hall and the period."""
     result = _report()
     return render_template(
-        "supervisor/print.html", r=result, fig=_figures(result), charts=_charts(result), now=clock().now()
+        "supervisor/print.html",
+        r=result,
+        fig=_figures(result),
+        charts=_charts(result),
+        now=clock().now(),
+        hall_name=_hall_name("zh"),
+        hall_name_en=_hall_name("en"),
+        title=report_title(result["from"], result["to"], "zh"),
+        title_en=report_title(result["from"], result["to"], "en"),
     )
 
 

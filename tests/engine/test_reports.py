@@ -49,6 +49,7 @@ from queue_engine.core.models import (
 )
 from queue_engine.hall.calendar import add_working_days
 from queue_engine.reporting.cells import finalize_days, load_cells
+from queue_engine.reporting.handover import report_title
 from queue_engine.reporting.reports import ReportFilter, complaint_figures, figure_rows, report
 from queue_engine.reporting.staffing import counters_needed, erlang_c, mean_wait_s, staffing_plan
 from queue_engine.reporting.supervision import hall_overview
@@ -594,3 +595,9 @@ def test_complaints_count_the_same_from_either_side_of_the_join(
     figures = complaint_figures(session, clock, MONDAY, WEDNESDAY, where, complaints_first=complaints_first)
 
     assert figures == expected(session, clock, MONDAY, WEDNESDAY, where)["complaints"]
+
+
+def test_a_report_title_fits_its_period():
+    assert report_title(date(2026, 11, 5), date(2026, 11, 5)) == "统计日报 2026-11-05"
+    assert report_title(date(2026, 11, 1), date(2026, 11, 30)) == "统计报表 2026-11-01 至 2026-11-30"
+    assert report_title("2026-11-01", "2026-11-30", "en") == "Report 2026-11-01 to 2026-11-30"

@@ -3,6 +3,10 @@ punctuality, and the waits of booked visitors beside walk-ins, in /stats/daily a
 
 from __future__ import annotations
 
+import io
+
+from openpyxl import load_workbook
+
 from kiosk.extensions import db
 from queue_engine.booking import mark_missed
 
@@ -72,3 +76,19 @@ def test_the_reports_page_and_its_export_show_the_booking_figures(
     assert 'data-figure="bookings||wait_walk_in.mean_s" data-value="1200.0">20:00<' in page
     csv = supervisor.get("/supervisor/reports.csv?from=2026-01-05&to=2026-01-05").get_data(as_text=True)
     assert "bookings,,missed,1" in csv and "bookings,,wait_booked.mean_s,300.0" in csv
+
+
+def test_the_handover_workbook_has_a_bookings_sheet_in_minutes(
+    app, client, clock, take_ticket, call_next, auth
+):
+    _a_day_with_bookings(app, client, clock, take_ticket, call_next, auth)
+    boss = app.test_client()
+    log_in(boss, "supervisor")
+
+    book = load_workbook(io.BytesIO(boss.get("/supervisor/reports/handover.xlsx?from=2026-01-05").data))
+
+    assert book.sheetnames[-1] == "预约"
+    rows = {row[0]: row[1:] for row in book["预约"].iter_rows(values_only=True) if row and row[0]}
+    assert rows["预约数"][0] == 3 and rows["爽约"][0] == 1 and rows["爽约率"][0] == 0.5
+    assert rows["预约人等候"][:2] == (1, 5.0) and rows["现场取号等候"][:2] == (1, 20.0)
+    assert rows["制表人："][1] == "审核人："

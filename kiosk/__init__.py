@@ -45,6 +45,12 @@ def _configure(app: Flask, instance: Path, test_config: dict[str, Any] | None) -
     }
     app.config.setdefault("QMS_CLOCK", Clock(ZoneInfo(app.config["QMS_TIMEZONE"])))
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("QMS_REDIS_URL") or "memory://"
+    if app.config.get("QMS_REDIS_URL"):
+        from kiosk.redis_queue import REDIS_TIMEOUT_S
+
+        # A frozen Redis costs a request at most this long once; then the limiter counts in memory.
+        timeouts = {"socket_timeout": REDIS_TIMEOUT_S, "socket_connect_timeout": REDIS_TIMEOUT_S}
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", timeouts)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     # Flask-Limiter would otherwise take an earlier app's choice (its one object keeps it).
     app.config.setdefault("RATELIMIT_ENABLED", True)
@@ -63,6 +69,9 @@ def _extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    # Flask-Limiter's one object outlives an app (tests build many): a new app's storage starts
+    # out trusted, not marked down by an earlier app's outage.
+    limiter._storage_dead = False
     from kiosk.redis_queue import client_manager
 
     redis_url, channel = app.config.get("QMS_REDIS_URL"), app.config.get("QMS_REDIS_CHANNEL", "qms")

@@ -41,7 +41,11 @@ class StaffLoginManager(LoginManager):  # type: ignore[misc]  # flask_login has 
 
 login_manager = StaffLoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# Redis down (QMS_REDIS_URL): each process counts the limits in memory until it answers again,
+# logging the outage once ("Rate limit storage unreachable - falling back to in-memory storage").
+limiter = Limiter(
+    key_func=get_remote_address, default_limits=[], in_memory_fallback_enabled=True, swallow_errors=True
+)
 
 
 def db_session() -> Session:

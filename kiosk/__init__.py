@@ -54,9 +54,6 @@ def _configure(app: Flask, instance: Path, test_config: dict[str, Any] | None) -
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     # Flask-Limiter would otherwise take an earlier app's choice (its one object keeps it).
     app.config.setdefault("RATELIMIT_ENABLED", True)
-    if proxies := app.config.get("QMS_PROXY_COUNT"):
-        # Behind nginx: the visitor's address (for the ticket limit) and scheme come from it.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
 
 def _extensions(app: Flask) -> None:
@@ -84,6 +81,10 @@ def _extensions(app: Flask) -> None:
         # Unset (None): only the page's own origin, engine.io's default, which the stubs leave out.
         cors_allowed_origins=app.config.get("QMS_CORS_ORIGINS"),  # type: ignore[arg-type]
     )
+    if proxies := app.config.get("QMS_PROXY_COUNT"):
+        # Behind nginx: the visitor's address (for the ticket and socket limits) and scheme come
+        # from it; wrapped around Socket.IO's middleware too, so that sockets see them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
 
 def _rooms(app: Flask) -> None:

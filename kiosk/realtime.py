@@ -20,14 +20,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_login import current_user
 from flask_socketio import SocketIO, emit, join_room
+from socketio.exceptions import ConnectionRefusedError as SocketRefused  # type: ignore[import-untyped]
 from sqlalchemy import select
 
 from kiosk.auth import token_digest
 from kiosk.context import clock
 from kiosk.extensions import db, db_session, socketio
+from kiosk.limits import registered_device
 from kiosk.publisher import PUBLISHER, Publisher, publisher
 from kiosk.redis_queue import client_manager
 from queue_engine.core.db import read_only, reading
@@ -398,8 +400,56 @@ def _join_room(data: dict[str, Any]) -> None:
     session.rollback()
 
 
+@dataclass
+class SocketBook:
+    """This process's open anonymous sockets per client address (staff and kiosks not counted)."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    per_address: dict[str, int] = field(default_factory=dict)
+    address_of: dict[str, str] = field(default_factory=dict)  # socket id -> its client address
+
+
+SOCKETS = "qms_sockets"
+
+
+def _counted() -> bool:
+    """Whether this socket counts against its address: not a logged-in member of staff's, nor a
+    registered kiosk's (a hall's kiosks and staff share one address, and staff must never be
+    crowded out by a flood)."""
+    try:
+        return not current_user.is_authenticated and registered_device() is None
+    finally:
+        db.session.rollback()
+
+
+def _connect(*_: Any) -> None:
+    limit = int(current_app.config.get("QMS_SOCKETS_PER_ADDRESS", 200))
+    if limit <= 0 or not _counted():
+        return
+    book: SocketBook = current_app.extensions[SOCKETS]
+    address = request.remote_addr or "?"
+    with book.lock:
+        if book.per_address.get(address, 0) >= limit:
+            raise SocketRefused({"code": "too_many_connections"})
+        book.per_address[address] = book.per_address.get(address, 0) + 1
+        book.address_of[request.sid] = address  # type: ignore[attr-defined]  # set by Flask-SocketIO
+
+
+def _disconnect(*_: Any) -> None:
+    book: SocketBook = current_app.extensions[SOCKETS]
+    with book.lock:
+        address = book.address_of.pop(request.sid, None)  # type: ignore[attr-defined]
+        if address is not None:
+            left = book.per_address.pop(address) - 1
+            if left > 0:
+                book.per_address[address] = left
+
+
 def init_app(app: Flask) -> None:
     """Register the Socket.IO handlers; a server's change watcher starts with its first request."""
+    app.extensions[SOCKETS] = SocketBook()
+    socketio.on_event("connect", _connect)
+    socketio.on_event("disconnect", _disconnect)
     socketio.on_event("join", _join)
 
     def _start_watcher() -> None:

@@ -1,0 +1,110 @@
+"""Sockets on a live server: a per-address limit on anonymous connections (a flood from one
+address cannot crowd out other visitors or staff)."""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import socketio
+
+from tests.live import DEMO_PASSWORD, LiveServer, live_server, server_env
+
+TIMEOUT_S = 15
+LIMIT = 5
+FLOOD = "203.0.113.5"
+ELSEWHERE = "198.51.100.7"
+
+
+class Screen:
+    """A real Socket.IO client, as seen from a client address (nginx's X-Forwarded-For)."""
+
+    def __init__(self, url: str, address: str, cookie: str = "") -> None:
+        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.gone = threading.Event()
+        self.client = socketio.Client(reconnection=False)
+        for name in ("display:snapshot", "queue:changed", "error"):
+            self.client.on(name, lambda data, name=name: self.events.put((name, data)))
+        self.client.on("disconnect", lambda *_: self.gone.set())
+        headers = {"X-Forwarded-For": address} | ({"Cookie": cookie} if cookie else {})
+        self.client.connect(url, headers=headers, transports=["websocket"], wait_timeout=TIMEOUT_S)
+
+    def join(self, room: str, **data: Any) -> str:
+        """Join a room; the first event the server answers with."""
+        self.client.emit("join", {"room": room, **data})
+        return self.events.get(timeout=TIMEOUT_S)[0]
+
+    def close(self) -> None:
+        self.client.disconnect()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[LiveServer]:
+    env = server_env(
+        f"sqlite:///{tmp_path / 'hall.sqlite3'}", QMS_PROXY_COUNT="1", QMS_SOCKETS_PER_ADDRESS=str(LIMIT)
+    )
+    with live_server(env) as running:
+        yield running
+
+
+@pytest.fixture
+def screens() -> Iterator[list[Screen]]:
+    opened: list[Screen] = []
+    yield opened
+    for screen in opened:
+        screen.close()
+
+
+def _csrf(browser: requests.Session, url: str) -> str:
+    html = browser.get(url, timeout=10).text
+    found = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert found, "the page carries its CSRF token"
+    return found.group(1)
+
+
+def _logged_in(server: LiveServer, username: str, address: str) -> requests.Session:
+    browser = requests.Session()
+    browser.headers["X-Forwarded-For"] = address
+    token = _csrf(browser, server.url + "/login")
+    answer = browser.post(
+        server.url + "/login",
+        data={"username": username, "password": DEMO_PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == 302
+    return browser
+
+
+def _cookie(browser: requests.Session) -> str:
+    return "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+
+
+def test_a_flood_from_one_address_is_refused_and_stops_nobody_else(
+    server: LiveServer, screens: list[Screen]
+) -> None:
+    for _ in range(LIMIT):
+        screens.append(Screen(server.url, FLOOD))
+    assert [screen.join("display") for screen in screens] == ["display:snapshot"] * LIMIT
+
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        Screen(server.url, FLOOD)
+
+    other = Screen(server.url, ELSEWHERE)
+    screens.append(other)
+    assert other.join("display") == "display:snapshot", "another visitor's board still connects"
+    supervisor = Screen(server.url, FLOOD, _cookie(_logged_in(server, "supervisor", FLOOD)))
+    screens.append(supervisor)
+    assert supervisor.join("supervisor") == "queue:changed", "staff behind that address still connect"
+    assert requests.get(server.url + "/api/v1/display", timeout=10).ok
+
+    screens.pop(0).close()
+    again = Screen(server.url, FLOOD)
+    screens.append(again)
+    assert again.join("display") == "display:snapshot", "a closed socket frees its place"

@@ -24,7 +24,8 @@ from flask import Flask, current_app, request
 from flask_login import current_user
 from flask_socketio import SocketIO, emit, join_room
 from socketio.exceptions import ConnectionRefusedError as SocketRefused  # type: ignore[import-untyped]
-from sqlalchemy import select
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session
 
 from kiosk.auth import token_digest
 from kiosk.context import clock
@@ -36,7 +37,7 @@ from queue_engine.core.db import read_only, reading
 from queue_engine.core.errors import QueueError, UnknownTicket
 from queue_engine.core.events import SETTINGS, changes_since, high_water_marks
 from queue_engine.core.lookups import tablet_by_digest, ticket_by_token
-from queue_engine.core.models import Counter, Service, Ticket
+from queue_engine.core.models import Counter, Service, Ticket, User
 from queue_engine.queue.estimates import ServiceLoad, service_loads
 from queue_engine.queue.snapshots import (
     awaiting_rating,
@@ -369,6 +370,7 @@ def _join_room(data: dict[str, Any]) -> None:
             emit("error", {"code": "forbidden"})
             return
         join_room(f"counter:{counter.id}")
+        join_room(staff_room(current_user.id))
         emit("queue:changed", {"services": [], "counters": [counter.id]})
         prompt = awaiting_rating(session, clk, counter.id)
         emit("rate:request" if prompt else "rate:idle", prompt or {})
@@ -394,10 +396,53 @@ def _join_room(data: dict[str, Any]) -> None:
         and current_user.role in ("supervisor", "admin")
     ):
         join_room("supervisor")
+        join_room(staff_room(current_user.id))
         emit("queue:changed", {"services": [], "counters": []})
     else:
         emit("error", {"code": "forbidden", "room": room})
     session.rollback()
+
+
+def staff_room(user_id: int) -> str:
+    """The room recording which sockets a member of staff joined staff rooms with."""
+    return f"staff-user:{user_id}"
+
+
+def disconnect_staff(user_ids: Iterable[int]) -> int:
+    """Disconnect this process's sockets of these staff (their session ended); how many.
+
+    Their pages reconnect, and the ended session joins no staff room again.
+    """
+    server = getattr(socketio, "server", None)  # python-socketio's Server (untyped)
+    if server is None:
+        return 0
+    rooms = [staff_room(user_id) for user_id in user_ids]
+    sids = [sid for room in rooms for sid, _ in server.manager.get_participants("/", room)]
+    for sid in sids:
+        server.disconnect(sid, namespace="/")
+    return len(sids)
+
+
+ENDED = "qms_ended_sessions"
+
+
+def _note_ended_sessions(session: Session, *_: Any) -> None:
+    # Log-out, a password reset or change and a deactivation all end sessions the one way
+    # (queue_engine.hall.logins.end_sessions: a new session generation); noted at the flush,
+    # acted on when it is committed.
+    for obj in session.dirty:
+        if isinstance(obj, User) and inspect(obj).attrs.session_generation.history.has_changes():
+            session.info.setdefault(ENDED, set()).add(obj.id)
+
+
+def _end_sockets_after_commit(session: Session) -> None:
+    ended = session.info.pop(ENDED, None)
+    if ended:
+        disconnect_staff(sorted(ended))
+
+
+def _forget_ended_sessions(session: Session) -> None:
+    session.info.pop(ENDED, None)
 
 
 @dataclass
@@ -451,6 +496,10 @@ def init_app(app: Flask) -> None:
     socketio.on_event("connect", _connect)
     socketio.on_event("disconnect", _disconnect)
     socketio.on_event("join", _join)
+    if not event.contains(Session, "after_flush", _note_ended_sessions):
+        event.listen(Session, "after_flush", _note_ended_sessions)
+        event.listen(Session, "after_commit", _end_sockets_after_commit)
+        event.listen(Session, "after_rollback", _forget_ended_sessions)
 
     def _start_watcher() -> None:
         if WATCHER not in app.extensions and app.config.get("QMS_CHANGE_WATCH", not app.testing):

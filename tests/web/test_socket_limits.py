@@ -1,10 +1,11 @@
 """Sockets on a live server: a per-address limit on anonymous connections (a flood from one
-address cannot crowd out other visitors or staff)."""
+address cannot crowd out other visitors or staff), and staff sockets end with their session."""
 
 from __future__ import annotations
 
 import queue
 import re
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,3 +109,40 @@ def test_a_flood_from_one_address_is_refused_and_stops_nobody_else(
     again = Screen(server.url, FLOOD)
     screens.append(again)
     assert again.join("display") == "display:snapshot", "a closed socket frees its place"
+
+
+def test_logging_out_ends_the_staff_sockets_of_that_session(
+    server: LiveServer, screens: list[Screen]
+) -> None:
+    browser = _logged_in(server, "supervisor", ELSEWHERE)
+    live_view = Screen(server.url, ELSEWHERE, _cookie(browser))
+    screens.append(live_view)
+    assert live_view.join("supervisor") == "queue:changed"
+    board = Screen(server.url, ELSEWHERE)
+    screens.append(board)
+    assert board.join("display") == "display:snapshot"
+
+    token = _csrf(browser, server.url + "/supervisor")
+    assert browser.post(server.url + "/logout", data={"csrf_token": token}, timeout=10).ok
+
+    assert live_view.gone.wait(TIMEOUT_S), "the logged-out socket left the supervisor room"
+    assert not board.gone.is_set(), "anonymous boards stay connected"
+
+
+def test_an_admins_password_reset_ends_the_clerks_counter_socket(
+    server: LiveServer, screens: list[Screen], tmp_path: Path
+) -> None:
+    clerk = Screen(server.url, ELSEWHERE, _cookie(_logged_in(server, "clerk1", ELSEWHERE)))
+    screens.append(clerk)
+    assert clerk.join("counter", counter_id=1) == "queue:changed"
+    with sqlite3.connect(tmp_path / "hall.sqlite3") as db:
+        (clerk_id,) = db.execute("select id from users where username = 'clerk1'").fetchone()
+    admin = _logged_in(server, "admin", ELSEWHERE)
+    token = _csrf(admin, server.url + "/admin/staff")
+
+    reset = admin.post(
+        f"{server.url}/admin/staff/{clerk_id}/password", data={"csrf_token": token}, timeout=10
+    )
+
+    assert reset.ok
+    assert clerk.gone.wait(TIMEOUT_S), "the clerk's socket left the counter room"

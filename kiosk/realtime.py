@@ -32,7 +32,7 @@ from kiosk.context import clock
 from kiosk.extensions import db, db_session, socketio
 from kiosk.limits import registered_device
 from kiosk.publisher import PUBLISHER, Publisher, publisher
-from kiosk.redis_queue import client_manager
+from kiosk.redis_queue import TimedRedisManager, client_manager
 from queue_engine.core.db import read_only, reading
 from queue_engine.core.errors import QueueError, UnknownTicket
 from queue_engine.core.events import SETTINGS, changes_since, high_water_marks
@@ -408,19 +408,20 @@ def staff_room(user_id: int) -> str:
     return f"staff-user:{user_id}"
 
 
-def disconnect_staff(user_ids: Iterable[int]) -> int:
-    """Disconnect this process's sockets of these staff (their session ended); how many.
+def disconnect_staff(user_ids: Iterable[int]) -> None:
+    """Disconnect these staff's sockets (their session ended), with Redis on every process.
 
     Their pages reconnect, and the ended session joins no staff room again.
     """
     server = getattr(socketio, "server", None)  # python-socketio's Server (untyped)
     if server is None:
-        return 0
-    rooms = [staff_room(user_id) for user_id in user_ids]
-    sids = [sid for room in rooms for sid, _ in server.manager.get_participants("/", room)]
-    for sid in sids:
-        server.disconnect(sid, namespace="/")
-    return len(sids)
+        return
+    for room in [staff_room(user_id) for user_id in user_ids]:
+        if isinstance(server.manager, TimedRedisManager):
+            server.manager.disconnect_room(room)
+        else:
+            for sid, _ in list(server.manager.get_participants("/", room)):
+                server.disconnect(sid, namespace="/")
 
 
 ENDED = "qms_ended_sessions"

@@ -146,3 +146,20 @@ def test_an_admins_password_reset_ends_the_clerks_counter_socket(
 
     assert reset.ok
     assert clerk.gone.wait(TIMEOUT_S), "the clerk's socket left the counter room"
+
+
+@pytest.mark.redis
+def test_logging_out_on_one_process_ends_the_socket_held_by_another(
+    tmp_path: Path, redis_server_url: str, screens: list[Screen]
+) -> None:
+    env = server_env(f"sqlite:///{tmp_path / 'hall.sqlite3'}", QMS_REDIS_URL=redis_server_url)
+    with live_server(env) as first, live_server(env, prepare=False) as second:
+        browser = _logged_in(first, "supervisor", ELSEWHERE)
+        live_view = Screen(second.url, ELSEWHERE, _cookie(browser))
+        screens.append(live_view)
+        assert live_view.join("supervisor") == "queue:changed"
+
+        token = _csrf(browser, first.url + "/supervisor")
+        assert browser.post(first.url + "/logout", data={"csrf_token": token}, timeout=10).ok
+
+        assert live_view.gone.wait(TIMEOUT_S), "the other process's socket left the supervisor room"

@@ -453,15 +453,18 @@ class SocketBook:
     lock: threading.Lock = field(default_factory=threading.Lock)
     per_address: dict[str, int] = field(default_factory=dict)
     address_of: dict[str, str] = field(default_factory=dict)  # socket id -> its client address
+    refusing: set[str] = field(default_factory=set)  # addresses at their limit, logged once each
 
 
 SOCKETS = "qms_sockets"
 
 
 def _counted() -> bool:
-    """Whether this socket counts against its address: not a logged-in member of staff's, nor a
-    registered kiosk's (a hall's kiosks and staff share one address, and staff must never be
-    crowded out by a flood)."""
+    """Whether this socket counts against its address's limit.
+
+    Logged-in staff and registered kiosks are not counted: a hall's kiosks share one address,
+    and a flood from an address must never crowd out the staff behind it.
+    """
     try:
         return not current_user.is_authenticated and registered_device() is None
     finally:
@@ -476,6 +479,9 @@ def _connect(*_: Any) -> None:
     address = request.remote_addr or "?"
     with book.lock:
         if book.per_address.get(address, 0) >= limit:
+            if address not in book.refusing:  # once per flood, not once per refused socket
+                book.refusing.add(address)
+                current_app.logger.warning("Refusing sockets from %s: %d open (the limit)", address, limit)
             raise SocketRefused({"code": "too_many_connections"})
         book.per_address[address] = book.per_address.get(address, 0) + 1
         book.address_of[request.sid] = address  # type: ignore[attr-defined]  # set by Flask-SocketIO
@@ -486,6 +492,7 @@ def _disconnect(*_: Any) -> None:
     with book.lock:
         address = book.address_of.pop(request.sid, None)  # type: ignore[attr-defined]
         if address is not None:
+            book.refusing.discard(address)
             left = book.per_address.pop(address) - 1
             if left > 0:
                 book.per_address[address] = left

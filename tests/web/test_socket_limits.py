@@ -3,8 +3,10 @@ address cannot crowd out other visitors or staff), and staff sockets end with th
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import re
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -87,8 +89,19 @@ def _cookie(browser: requests.Session) -> str:
     return "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
 
 
+def _registered_kiosk(tmp_path: Path) -> str:
+    """The device token of a kiosk registered in the live server's database."""
+    token = secrets.token_urlsafe(32)
+    with sqlite3.connect(tmp_path / "hall.sqlite3") as db:
+        db.execute(
+            "insert into kiosk_devices (name, token_hash, active, created_at) values (?, ?, 1, ?)",
+            ("hall kiosk", hashlib.sha256(token.encode()).hexdigest(), "2026-01-05 08:00:00"),
+        )
+    return token
+
+
 def test_a_flood_from_one_address_is_refused_and_stops_nobody_else(
-    server: LiveServer, screens: list[Screen]
+    server: LiveServer, screens: list[Screen], tmp_path: Path
 ) -> None:
     for _ in range(LIMIT):
         screens.append(Screen(server.url, FLOOD))
@@ -106,6 +119,9 @@ def test_a_flood_from_one_address_is_refused_and_stops_nobody_else(
     supervisor = Screen(server.url, FLOOD, _cookie(_logged_in(server, "supervisor", FLOOD)))
     screens.append(supervisor)
     assert supervisor.join("supervisor") == "queue:changed", "staff behind that address still connect"
+    kiosk = Screen(server.url, FLOOD, f"qms_kiosk_device={_registered_kiosk(tmp_path)}")
+    screens.append(kiosk)
+    assert kiosk.join("display") == "display:snapshot", "a registered kiosk there still connects"
     assert requests.get(server.url + "/api/v1/display", timeout=10).ok
 
     screens.pop(0).close()

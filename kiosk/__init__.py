@@ -45,12 +45,15 @@ def _configure(app: Flask, instance: Path, test_config: dict[str, Any] | None) -
     }
     app.config.setdefault("QMS_CLOCK", Clock(ZoneInfo(app.config["QMS_TIMEZONE"])))
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("QMS_REDIS_URL") or "memory://"
+    if app.config.get("QMS_REDIS_URL"):
+        from kiosk.redis_queue import REDIS_TIMEOUT_S
+
+        # A frozen Redis costs a request at most this long once; then the limiter counts in memory.
+        timeouts = {"socket_timeout": REDIS_TIMEOUT_S, "socket_connect_timeout": REDIS_TIMEOUT_S}
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", timeouts)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     # Flask-Limiter would otherwise take an earlier app's choice (its one object keeps it).
     app.config.setdefault("RATELIMIT_ENABLED", True)
-    if proxies := app.config.get("QMS_PROXY_COUNT"):
-        # Behind nginx: the visitor's address (for the ticket limit) and scheme come from it.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
 
 def _extensions(app: Flask) -> None:
@@ -63,6 +66,9 @@ def _extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    # Flask-Limiter's one object outlives an app (tests build many): a new app's storage starts
+    # out trusted, not marked down by an earlier app's outage.
+    limiter._storage_dead = False
     from kiosk.redis_queue import client_manager
 
     redis_url, channel = app.config.get("QMS_REDIS_URL"), app.config.get("QMS_REDIS_CHANNEL", "qms")
@@ -75,6 +81,10 @@ def _extensions(app: Flask) -> None:
         # Unset (None): only the page's own origin, engine.io's default, which the stubs leave out.
         cors_allowed_origins=app.config.get("QMS_CORS_ORIGINS"),  # type: ignore[arg-type]
     )
+    if proxies := app.config.get("QMS_PROXY_COUNT"):
+        # Behind nginx: the visitor's address (for the ticket and socket limits) and scheme come
+        # from it; wrapped around Socket.IO's middleware too, so that sockets see them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
 
 def _rooms(app: Flask) -> None:

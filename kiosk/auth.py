@@ -106,9 +106,8 @@ def _api_call_by_token() -> bool:
 
 
 def _load_user(user_id: str) -> StaffUser | None:
-    if _api_call_by_token():
-        # Judged by its token alone: such calls skip CSRF, so the cookie must not ride along.
-        return None
+    # Never asked for a bearer call (StaffLoginManager): such calls skip CSRF, so they are
+    # judged by their token alone and the cookie must not ride along.
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
     if user is None or not user.active:
         return None
@@ -188,6 +187,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("QMS_LOGIN_MAX_FAILURES", DEFAULT_MAX_FAILURES)
     app.before_request(_csrf_check)
     app.before_request(_password_change_first)
+    login_manager.by_token = _api_call_by_token
     login_manager.user_loader(_load_user)
     login_manager.request_loader(_load_bearer)
     login_manager.login_view = "auth.login"

@@ -48,6 +48,7 @@ def from_environment(instance_path: Path, root: Path) -> dict[str, Any]:
         "QMS_CHANGE_WATCH_SECONDS": float(env.get("QMS_CHANGE_WATCH_SECONDS", "1.5")),
         "QMS_RANKING_MIN_RATINGS": int(env.get("QMS_RANKING_MIN_RATINGS", "10")),
         "QMS_PROXY_COUNT": int(env.get("QMS_PROXY_COUNT", "0")),
+        "QMS_SOCKETS_PER_ADDRESS": int(env.get("QMS_SOCKETS_PER_ADDRESS", "200")),
         "QMS_TIMEZONE": env.get("QMS_TIMEZONE", "Asia/Shanghai"),
         "QMS_LANGUAGES": languages or ["zh", "en"],
         "QMS_PRINTER": env.get("QMS_PRINTER") or None,

@@ -28,6 +28,24 @@ class TimedRedisManager(socketio.RedisManager):  # type: ignore[misc]
         self._out: redis.Redis | None = None
         self._down_until = 0.0
 
+    def disconnect_room(self, room: str, namespace: str = "/") -> None:
+        """Disconnect every socket in a room, on every server process sharing this Redis.
+
+        Sent as python-socketio's own ``close_room`` message marked ``disconnect``: a process
+        that does not know the mark still takes the sockets out of the room.
+        """
+        message = {"method": "close_room", "room": room, "namespace": namespace, "host_id": self.host_id}
+        message["disconnect"] = True
+        self._handle_close_room(message)  # this process's sockets
+        self._publish(message)  # the others'
+
+    def _handle_close_room(self, message: dict[str, Any]) -> None:
+        if message.get("disconnect"):
+            namespace = message.get("namespace") or "/"
+            for sid, _ in list(self.get_participants(namespace, message.get("room"))):
+                self.server.disconnect(sid, namespace=namespace, ignore_queue=True)
+        super()._handle_close_room(message)
+
     def _publish(self, data: Any) -> Any:
         if time.monotonic() < self._down_until:
             return None  # Redis failed a moment ago: do not wait for it again message by message

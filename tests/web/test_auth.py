@@ -247,3 +247,15 @@ def test_a_bearer_header_never_lends_the_cookie_session_its_rights(app, auth, ta
     assert as_supervisor.status_code == 200, "the token names the caller, not the cookie"
     as_clerk = browser.get("/api/v1/stats/daily")
     assert as_clerk.status_code == 403, "the cookie session itself still works"
+
+
+def test_a_bearer_call_works_whatever_anonymous_cookie_rides_along(app, auth):
+    # An API client that fetched a page first holds a session (a CSRF token) but no log-in.
+    client = app.test_client()
+    assert client.get("/login").status_code == 200
+    assert client.get_cookie("session") is not None
+
+    answer = client.get("/api/v1/stats/daily", headers=auth("supervisor"))
+
+    assert answer.status_code == 200, "the token alone names the caller"
+    assert client.get("/api/v1/stats/daily").status_code == 401, "the cookie itself names nobody"

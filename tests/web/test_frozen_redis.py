@@ -31,3 +31,14 @@ def test_tickets_are_issued_and_publishing_gives_up_while_redis_is_frozen(
     with app.app_context():
         assert realtime.flush(timeout=30), "the publisher waited on Redis without a timeout"
     assert numbers == [f"A{n:03d}" for n in range(1, 21)]
+
+
+def test_the_ticket_limit_counts_in_memory_while_redis_is_frozen(
+    app_factory: Callable[..., Flask], frozen_redis: str
+) -> None:
+    app = app_factory(QMS_REDIS_URL=frozen_redis, QMS_TICKET_RATE_LIMIT="5/minute")
+    client = app.test_client()
+
+    answers = [client.post("/api/v1/tickets", json={"service": "A"}).status_code for _ in range(7)]
+
+    assert answers == [201] * 5 + [429] * 2

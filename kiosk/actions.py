@@ -25,6 +25,7 @@ from flask import Flask, current_app, g, has_request_context, request
 
 from kiosk.extensions import db, db_session
 from kiosk.realtime import publish
+from kiosk.refusals import staff_message
 from queue_engine.core.db import begin_read_only, end_read_only
 from queue_engine.core.errors import QueueError
 from queue_engine.core.events import take_changes
@@ -43,8 +44,8 @@ class Done(Generic[Refusal]):
 
     @property
     def message(self) -> str:
-        """The refusal's message (empty when the action was committed)."""
-        return self.error.message if self.error else ""
+        """The refusal's message in both languages, for a page (empty when the action was committed)."""
+        return staff_message(self.error) if self.error else ""
 
 
 def commit() -> None:

@@ -13,7 +13,19 @@ from werkzeug.exceptions import HTTPException
 from kiosk.auth import safe_next
 from kiosk.extensions import db
 from kiosk.htmx import is_htmx
+from kiosk.refusals import staff_message
 from queue_engine.core.errors import QueueError
+
+# What a page says for an HTTP error, in both languages (the API keeps its English messages).
+PAGE_MESSAGES = {
+    400: "请求有误，请返回重试。 · The request could not be understood; please go back and try again.",
+    403: "您没有权限进行此操作。 · You are not allowed to do this.",
+    404: "找不到这个页面，请检查链接。 · This page does not exist; please check the link.",
+    405: "不能这样操作这个页面。 · This page cannot be used this way.",
+    413: "提交的内容过大。 · What was sent is too large.",
+    500: "系统出错了，请稍后再试；如仍有问题请联系管理员。 · Something went wrong on our side; "
+    "please try again.",
+}
 
 STATUS_BY_KIND = {"not_found": 404, "conflict": 409, "invalid": 422, "forbidden": 403}
 
@@ -49,10 +61,11 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def _render(status: int, code: str, message: str) -> Any:
+def _render(status: int, code: str, message: str, page_message: str | None = None) -> Any:
     if _wants_json():
         return error_body(code, message, status)
-    return render_template("error.html", status=status, code=code, message=message), status
+    shown = page_message or message
+    return render_template("error.html", status=status, code=code, message=shown), status
 
 
 STAFF_BLUEPRINTS = {"admin", "counter", "supervisor", "records", "quality"}
@@ -113,7 +126,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(QueueError)
     def _queue_error(error: QueueError) -> Any:
         db.session.rollback()
-        return _render(STATUS_BY_KIND.get(error.kind, 409), error.code, error.message)
+        return _render(STATUS_BY_KIND.get(error.kind, 409), error.code, error.message, staff_message(error))
 
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError) -> Any:
@@ -142,11 +155,13 @@ def init_app(app: Flask) -> None:
             message = "Too many tickets from this address; please wait a minute. / 取号过于频繁，请稍后再试。"
         else:
             message = error.description or error.name
-        return _render(status, code, message)
+        return _render(status, code, message, PAGE_MESSAGES.get(status))
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:
         # Roll back so that a failed action never leaves a ticket half-changed.
         db.session.rollback()
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
-        return _render(500, "internal_error", "Something went wrong on our side; please try again.")
+        return _render(
+            500, "internal_error", "Something went wrong on our side; please try again.", PAGE_MESSAGES[500]
+        )

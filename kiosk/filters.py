@@ -14,6 +14,39 @@ def localtime(instant: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return clock().local(instant).strftime(fmt) if instant else ""
 
 
+# The values staff meet on their pages, in both languages (the stored value stays English).
+WORDS: dict[str, dict[str, str]] = {
+    "counter": {"open": "开放 · open", "paused": "暂停服务 · paused", "closed": "关闭 · closed"},
+    "complaint": {
+        "open": "待处理 · open",
+        "investigating": "调查中 · investigating",
+        "resolved": "已解决 · resolved",
+        "closed": "已结案 · closed",
+    },
+    "case": {
+        "open": "待分派 · open",
+        "assigned": "整改中 · assigned",
+        "rectified": "已整改 · rectified",
+        "followed_up": "已回访 · followed up",
+        "closed": "已结案 · closed",
+    },
+    "priority": {
+        "low": "低 · low",
+        "normal": "一般 · normal",
+        "high": "高 · high",
+        "urgent": "紧急 · urgent",
+    },
+}
+
+
+def word(value: str | None, kind: str) -> str:
+    """A stored value (a state, a status, a priority) as staff read it: "调查中 · investigating"."""
+    if not value:
+        return ""
+    return WORDS.get(kind, {}).get(value, value)
+
+
 def init_app(app: Flask) -> None:
     """Register the filters."""
     app.add_template_filter(localtime, "localtime")
+    app.add_template_filter(word, "word")

@@ -26,7 +26,7 @@ def test_the_phone_page_turns_the_sound_on_and_follows_the_numbers_called(server
 
     hint.click()
     assert hint.is_hidden()
-    page.wait_for_function("document.querySelector('#link-state').hidden")  # live link up
+    page.wait_for_function("() => document.querySelector('#link-state').hidden")  # live link up
     called = requests.post(
         server.url + "/api/v1/counters/4/call-next", headers=server.token("clerk4"), timeout=5
     )

@@ -36,7 +36,7 @@ def test_the_slip_prints_on_its_paper_inside_the_printable_width(server, new_pag
     page.goto(f"{server.url}/kiosk?lang=en&paper={paper}")
     page.click(".service[data-service='A']")
     number = page.locator("#ticket-number").inner_text()
-    page.wait_for_function("window.printedAt")  # the kiosk asked to print the slip
+    page.wait_for_function("() => window.printedAt")  # the kiosk asked to print the slip
 
     pdf = pypdf.PdfReader(io.BytesIO(page.pdf(prefer_css_page_size=True)))
 

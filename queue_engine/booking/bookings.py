@@ -100,6 +100,16 @@ def blocked_until(session: Session, clock: Clock, settings: BookingSettings, pho
     return until if until > clock.now() else None
 
 
+def give_back_place(session: Session, slot_id: int) -> None:
+    """Free one place of a slot (a booking cancelled or moved away from it)."""
+    session.execute(
+        update(BookingSlot)
+        .where(BookingSlot.id == slot_id, BookingSlot.booked > 0)
+        .values(booked=BookingSlot.booked - 1)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
 def slot_row(
     session: Session, clock: Clock, settings: BookingSettings, start: datetime, end: datetime
 ) -> BookingSlot:
@@ -261,12 +271,7 @@ def cancel_booking(
     booking.state = BookingState.CANCELLED
     booking.cancelled_at = clock.now()
     booking.cancel_reason = (reason or "").strip()[:200] or None
-    session.execute(
-        update(BookingSlot)
-        .where(BookingSlot.id == booking.slot_id, BookingSlot.booked > 0)
-        .values(booked=BookingSlot.booked - 1)
-        .execution_options(synchronize_session="fetch")
-    )
+    give_back_place(session, booking.slot_id)
     return booking
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from queue_engine.booking.models import BookingSettings
 from queue_engine.core.clock import Clock
 from queue_engine.core.models import Counter, Service, counter_services
+from queue_engine.queue.ordering import shared_services
 from queue_engine.reporting.staffing import mean_wait_s, staffing_plan
 
 
@@ -55,21 +56,15 @@ def max_arrivals_per_h(servers: float, handling_s: float, target_s: float) -> fl
     return low
 
 
-def _sharing(session: Session, service_id: int) -> tuple[int, list[int]]:
-    """How many active counters serve the service, and every service those counters serve."""
-    counters = set(
+def _serving_counters(session: Session, service_id: int) -> int:
+    """How many active counters serve the service."""
+    return len(
         session.scalars(
             select(counter_services.c.counter_id)
             .join(Counter, Counter.id == counter_services.c.counter_id)
             .where(counter_services.c.service_id == service_id, Counter.active.is_(True))
-        )
+        ).all()
     )
-    services = set(
-        session.scalars(
-            select(counter_services.c.service_id).where(counter_services.c.counter_id.in_(counters))
-        )
-    )
-    return len(counters), sorted(services | {service_id})
 
 
 def _per_hour(plan: dict[str, Any], field: str) -> dict[int, float]:
@@ -82,7 +77,7 @@ def default_capacity(
     """The default places per slot for each hour of a weekday (0-23), from the hall's history."""
     service = session.get(Service, settings.service_id)
     assert service is not None
-    counters, sharing = _sharing(session, service.id)
+    counters, sharing = _serving_counters(session, service.id), shared_services(session, service.id)
     plans = {sid: staffing_plan(session, clock, weekday=weekday, service_id=sid) for sid in sharing}
     own = plans[service.id]
     opened = _per_hour(own, "open")

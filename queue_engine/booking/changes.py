@@ -5,18 +5,18 @@ from __future__ import annotations
 import hmac
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from queue_engine.booking.bookings import (
     active_booking,
     booking_by_code,
     find_slot,
+    give_back_place,
     normalise_phone,
     slot_row,
     take_place,
 )
-from queue_engine.booking.models import Booking, BookingSlot, BookingState
+from queue_engine.booking.models import Booking, BookingState
 from queue_engine.booking.slots import booking_settings
 from queue_engine.core.clock import Clock
 from queue_engine.core.errors import AlreadyBooked, InvalidTransition, QueueError, UnknownBooking
@@ -53,12 +53,7 @@ def reschedule(session: Session, clock: Clock, booking: Booking, starts_at: date
         raise AlreadyBooked("This number already holds a booking for this service on that day.")
     slot = slot_row(session, clock, settings, start, end)
     take_place(session, slot)
-    session.execute(
-        update(BookingSlot)
-        .where(BookingSlot.id == booking.slot_id, BookingSlot.booked > 0)
-        .values(booked=BookingSlot.booked - 1)
-        .execution_options(synchronize_session="fetch")
-    )
+    give_back_place(session, booking.slot_id)
     booking.slot_id, booking.slot, booking.business_date = slot.id, slot, day
     booking.slot_start, booking.slot_end = start, end
     return booking

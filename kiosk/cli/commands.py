@@ -221,8 +221,10 @@ def init_app(app: Flask) -> None:
     )
     for command in commands:
         app.cli.add_command(command)
+    from kiosk.cli import backup as cli_backup
     from kiosk.cli import config as cli_config
     from kiosk.cli import simulate as cli_simulate
 
+    cli_backup.init_app(app)
     cli_simulate.init_app(app)
     cli_config.init_app(app)

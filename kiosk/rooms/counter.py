@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk import actions
 from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
@@ -43,6 +44,10 @@ from queue_engine.queue.visit_record import FIELD_LIMITS, RECORD_FIELDS
 bp = Blueprint("counter", __name__, url_prefix="/counter")
 
 NEXT_FEW = 8
+RECORD_NOT_SAVED = (
+    "The record could not be saved (database trouble); nothing was lost from this form: "
+    "please try again in a moment. / 办理记录未能保存（数据库故障），表单内容已保留，请稍后重试。"
+)
 
 
 def _counter(counter_id: int) -> Counter:
@@ -355,10 +360,21 @@ def finish(counter_id: int) -> Any:
         record = VisitRecord.parse(values, complaint_service=current["complaint_service"])
     except InvalidFields as refused:
         return _record_form(counter, values, refused.errors, 422)
-    with actions.action() as done:
-        ticket = finish_visit(
-            db_session(), clock(), current["ticket"].token, record, staff_id=staff().id, counter_id=counter.id
-        )
+    try:
+        with actions.action() as done:
+            ticket = finish_visit(
+                db_session(),
+                clock(),
+                current["ticket"].token,
+                record,
+                staff_id=staff().id,
+                counter_id=counter.id,
+            )
+    except SQLAlchemyError:
+        # Rolled back and logged without its parameters (the visitor's data); the clerk keeps
+        # what was typed and can save it again.
+        current_app.logger.exception("Saving a visit record failed")
+        return _record_form(counter, values, {"outcome": RECORD_NOT_SAVED}, 503)
     if isinstance(done.error, InvalidFields):  # a rule that depends on the ticket (its service)
         return _record_form(counter, values, done.error.errors, 422)
     if done.error:

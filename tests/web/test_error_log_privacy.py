@@ -54,3 +54,35 @@ def test_a_failed_visit_record_logs_no_personal_data(app, client, auth, take_tic
     assert "disk trouble" in logged, "the failure itself is logged"
     for value in PERSONAL.values():
         assert value not in logged
+
+
+def test_the_clerks_form_keeps_what_was_typed_when_saving_fails(app, client, take_ticket, caplog):
+    from sqlalchemy import select
+
+    from queue_engine.core.models import Ticket, Visit
+    from tests.web.staff_login import log_in
+
+    with app.app_context():
+        for statement in TRIGGERS[db.engine.dialect.name]:
+            db.session.execute(text(statement))
+        db.session.commit()
+    take_ticket("A")
+    csrf = log_in(client, "clerk1")
+    headers = {"X-CSRFToken": csrf, "HX-Request": "true"}
+    client.post("/counter/1/open", headers=headers)
+    client.post("/counter/1/act/call-next", headers=headers)
+    with app.app_context():
+        token = db.session.scalars(select(Ticket.token)).one()
+    form = {"token": token, "outcome": "resolved", "notes": "", "department": "", "due_date": "", **PERSONAL}
+
+    with caplog.at_level(logging.DEBUG):
+        answer = client.post("/counter/1/finish", data=form, headers=headers)
+
+    assert answer.status_code == 503
+    html = answer.get_data(as_text=True)
+    assert "could not be saved" in html and "办理记录未能保存" in html
+    assert 'value="欧阳娜娜"' in html and 'value="13912345678"' in html and "低保资格复核材料" in html
+    for value in PERSONAL.values():
+        assert value not in caplog.text
+    with app.app_context():
+        assert db.session.scalars(select(Visit)).all() == []

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +23,13 @@ from queue_engine.core.models import Service, Ticket
 from queue_engine.hall.calendar import hall_settings, is_open
 from queue_engine.queue.coverage import refuse_unserved
 from queue_engine.queue.numbering import format_number, next_sequence
+
+
+def client_request_key(client: str, key: str, day: date) -> str:
+    """The ``request_key`` of an API client's ``Idempotency-Key``: the same key from the same
+    client on the same business day is the same request (the kiosk's rule, for the API)."""
+    digest = hashlib.sha256(f"{client}\n{day.isoformat()}\n{key}".encode()).hexdigest()
+    return f"api:{digest[:60]}"
 
 
 def issue_ticket(

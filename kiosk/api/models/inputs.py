@@ -127,7 +127,8 @@ class DisplayQuery(Query):
 class RatingQuery(Query):
     """Where the rating was given."""
 
-    via: str = Field("phone", description="the channel, e.g. phone or counter (at most 16 characters)")
+    # Only the channels a visitor may claim: "tablet" is the counter's tablet's own route.
+    via: Literal["phone", "web"] = Field("phone", description="the channel: the visitor's phone or the web")
 
 
 class DailyQuery(Query):

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask
+from flask import Blueprint, Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kiosk.extensions import csrf, db, limiter, login_manager, migrate, socketio
@@ -115,6 +115,7 @@ def _rooms(app: Flask) -> None:
         staff_bookings,
         status,
         supervisor,
+        supervisor_personal_data,
         tablet,
         ticket,
     )
@@ -127,7 +128,8 @@ def _rooms(app: Flask) -> None:
     htmx.init_app(app)  # Vary: HX-Request on every answer
     security.init_app(app)  # CSP, nosniff, Referrer-Policy, no-store on token pages, HSTS over TLS
     visitors = (kiosk.bp, ticket.bp, booking.bp, status.bp, display.bp, tablet.bp)
-    staff = (counter.bp, records.bp, quality.bp, admin.bp, supervisor.bp, staff_bookings.bp)
+    staff: tuple[Blueprint, ...] = (counter.bp, records.bp, quality.bp, admin.bp, supervisor.bp)
+    staff += (staff_bookings.bp, supervisor_personal_data.bp)
     for blueprint in (health.bp, auth.bp, api.bp, pages.bp, *visitors, *staff):
         app.register_blueprint(blueprint)
     cli.init_app(app)

@@ -16,6 +16,7 @@ from kiosk.actions import action, commit, writes_on_get
 from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
 from kiosk.context import clock
 from kiosk.extensions import db, db_session
+from queue_engine.booking.views import mask_phone
 from queue_engine.core.dates import DateRange
 from queue_engine.core.exports import write_csv
 from queue_engine.core.kinds import Role
@@ -31,6 +32,12 @@ from queue_engine.quality.complaints import (
 bp = Blueprint("records", __name__)
 
 PAGE_SIZE = 200
+
+
+@bp.app_template_filter("masked_phone")
+def masked_phone(contact: str) -> str:
+    """A contact as lists show it (138****5678); the full one only in audited exports."""
+    return mask_phone(contact) if contact else ""
 
 
 def _own_or_all(query: Select[Any]) -> Select[Any]:

@@ -59,3 +59,11 @@ def test_clerks_cannot_open_the_personal_data_page(app):
     browser = app.test_client()
     log_in(browser, "clerk1")
     assert browser.get(f"/supervisor/personal-data?q={PHONE}").status_code in (302, 403)
+
+
+def test_the_visit_records_list_masks_contact_numbers(app, client, auth, take_ticket):
+    served(client, auth, take_ticket, customer_name="王五", contact=PHONE, description="材料")
+    browser = app.test_client()
+    log_in(browser, "supervisor")
+    page = browser.get("/visits").get_data(as_text=True)
+    assert "139****5678" in page and PHONE not in page

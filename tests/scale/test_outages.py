@@ -11,13 +11,16 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.live import LiveServer, free_port, live_server, server_env
+from tests.live import LiveServer, free_port, live_server, server_env, start_server, stop_server
+from tests.scale.test_two_processes import Board, call_next, take_ticket
+from tests.services import fresh_schema
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -104,3 +107,79 @@ def test_an_outage_says_please_wait_and_the_first_request_after_it_succeeds(
     assert after.status_code == 201, after.text
     # Nothing half-written: the number refused during the outage was never given.
     assert int(after.json()["number"][1:]) == int(before.json()["number"][1:]) + 1
+
+
+class PrivateRedis:
+    """A redis-server of our own on a free port, stopped and started by the test."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        import redis
+
+        for _ in range(100):
+            try:
+                if redis.Redis.from_url(self.url, socket_connect_timeout=1).ping():
+                    return
+            except redis.RedisError:
+                time.sleep(0.05)
+        raise RuntimeError("private redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+@pytest.fixture(scope="module")
+def private_redis() -> Iterator[PrivateRedis]:
+    """A private redis-server; skips loudly without one."""
+    if not shutil.which("redis-server"):
+        pytest.skip("SKIPPED (no redis-server): install Debian's redis-server")
+    server = PrivateRedis()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.redis
+def test_a_redis_outage_errors_for_nobody_and_boards_resync_when_it_returns(
+    postgres_base_url: str, private_redis: PrivateRedis
+) -> None:
+    with fresh_schema(postgres_base_url) as url:
+        env = server_env(url, QMS_REDIS_URL=private_redis.url)
+        with live_server(env) as first:
+            port = free_port()
+            second = LiveServer(f"http://127.0.0.1:{port}", env, start_server(env, port))
+            try:
+                clerk = first.token("clerk1")
+                far, near = Board(second.url, origin=None), Board(first.url, origin=None)
+                try:
+                    private_redis.stop()
+                    ticket = take_ticket(first.url, "A")  # visitors get no error
+                    assert take_ticket(second.url, "B")["number"].startswith("B")
+                    called = call_next(first.url, 1, clerk)
+                    assert called is not None and called["number"] == ticket["number"]
+                    near.call_of(ticket["number"])  # this process goes on serving its own screens
+                    private_redis.start()
+                    # The board on the other process missed the call; it gets a fresh snapshot at once.
+                    far.snapshot_serving(ticket["number"])
+                finally:
+                    far.close()
+                    near.close()
+            finally:
+                stop_server(second.process)

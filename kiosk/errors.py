@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from flask import Flask, flash, jsonify, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from kiosk.auth import safe_next
@@ -23,9 +24,14 @@ PAGE_MESSAGES = {
     404: "找不到这个页面，请检查链接。 · This page does not exist; please check the link.",
     405: "不能这样操作这个页面。 · This page cannot be used this way.",
     413: "提交的内容过大。 · What was sent is too large.",
+    503: "系统正在恢复，请稍候片刻再试。 · The system is getting back on its feet; please wait a moment "
+    "and try again.",
     500: "系统出错了，请稍后再试；如仍有问题请联系管理员。 · Something went wrong on our side; "
     "please try again.",
 }
+
+DATABASE_UNAVAILABLE = "The database is unavailable for a moment; please retry shortly."
+RETRY_AFTER_S = 5
 
 STATUS_BY_KIND = {"not_found": 404, "conflict": 409, "invalid": 422, "forbidden": 403}
 
@@ -156,6 +162,21 @@ def init_app(app: Flask) -> None:
         else:
             message = error.description or error.name
         return _render(status, code, message, PAGE_MESSAGES.get(status))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_unavailable(error: DBAPIError) -> Any:
+        # The database is unreachable (restarting, network): nothing was written (rolled back);
+        # the client is told to retry soon, not that something broke.
+        try:
+            db.session.rollback()
+        except Exception:  # the connection is gone: nothing to roll back
+            db.session.close()
+        app.logger.error("Database unavailable on %s %s: %s", request.method, request.path, error.orig)
+        answer = _render(503, "database_unavailable", DATABASE_UNAVAILABLE, PAGE_MESSAGES[503])
+        response = make_response(answer)
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:

@@ -28,7 +28,7 @@ from kiosk import sockets
 from kiosk.context import clock
 from kiosk.extensions import db, db_session, socketio
 from kiosk.publisher import PUBLISHER, Publisher, publisher
-from kiosk.redis_queue import client_manager
+from kiosk.redis_queue import TimedRedisManager, client_manager
 from queue_engine.core.db import read_only, reading
 from queue_engine.core.events import SETTINGS, changes_since, high_water_marks
 from queue_engine.core.models import Counter, Service, Ticket
@@ -332,9 +332,27 @@ def stop_change_watcher(app: Flask, timeout: float = 5.0) -> None:
             watcher.thread.join(timeout)
 
 
+def resync_all(app: Flask) -> None:
+    """Send every screen fresh state: boards and windows a snapshot, phones their queue's order.
+
+    For when Redis returns after an outage: what other processes published meanwhile was lost.
+    """
+    try:
+        with app.app_context(), read_only():
+            service_ids = list(db.session.scalars(select(Service.id)))
+            db.session.rollback()
+            changes = [{"type": SETTINGS}] + [{"type": "resync", "service_id": i} for i in service_ids]
+            publisher(app, _send, socketio.start_background_task).hand(changes)
+    except Exception:
+        app.logger.exception("Resynchronising the screens failed")
+
+
 def init_app(app: Flask) -> None:
     """Register the Socket.IO handlers; a server's change watcher starts with its first request."""
     sockets.init_app(app)  # the rooms a screen joins, the limits per address, ended sessions
+    manager = getattr(getattr(socketio, "server", None), "manager", None)
+    if isinstance(manager, TimedRedisManager):
+        manager.on_return = lambda: resync_all(app)
 
     def _start_watcher() -> None:
         if WATCHER not in app.extensions and app.config.get("QMS_CHANGE_WATCH", not app.testing):

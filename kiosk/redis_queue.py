@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import redis
@@ -16,6 +17,10 @@ import socketio  # type: ignore[import-untyped]
 
 REDIS_TIMEOUT_S = 2.0
 REDIS_RETRY_S = 5.0  # after a failure, messages are dropped at once for this long
+# The listener retries 0.5, 1, 2, 2, ... s (python-socketio's own back-off grows to 60 s, and boards
+# on this process would miss every call made elsewhere for up to a minute after Redis returned).
+REDIS_LISTEN_FIRST_RETRY_S = 0.5
+REDIS_LISTEN_MAX_RETRY_S = 2.0
 log = logging.getLogger(__name__)
 
 
@@ -27,6 +32,31 @@ class TimedRedisManager(socketio.RedisManager):  # type: ignore[misc]
         super().__init__(url, channel=channel, write_only=write_only, redis_options=options)
         self._out: redis.Redis | None = None
         self._down_until = 0.0
+        # Called (in the listener's thread) when Redis answers again after it was lost: the
+        # screens here missed what other processes published meanwhile and are sent fresh state.
+        self.on_return: Callable[[], None] | None = None
+
+    def _redis_listen_with_retries(self) -> Iterator[Any]:
+        retry_s = REDIS_LISTEN_FIRST_RETRY_S
+        subscribed = lost = False
+        while True:
+            try:
+                if not subscribed:
+                    self._redis_connect()
+                    self.pubsub.subscribe(self.channel)
+                    subscribed = True
+                    retry_s = REDIS_LISTEN_FIRST_RETRY_S
+                    if lost and self.on_return is not None:
+                        log.warning("Redis is back; sending every screen a fresh snapshot")
+                        self._down_until = 0.0
+                        self.on_return()
+                    lost = False
+                yield from self.pubsub.listen()
+            except Exception as error:
+                log.error("Cannot receive from Redis (%s); retrying in %.1f s", error, retry_s)
+                subscribed, lost = False, True
+                time.sleep(retry_s)
+                retry_s = min(retry_s * 2, REDIS_LISTEN_MAX_RETRY_S)
 
     def disconnect_room(self, room: str, namespace: str = "/") -> None:
         """Disconnect every socket in a room, on every server process sharing this Redis.

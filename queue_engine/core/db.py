@@ -13,7 +13,9 @@ from sqlalchemy import Connection, Engine, create_engine, event
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Every engine of the app, the CLI and the simulator: a failed statement is logged without its
 # parameters, which hold visitors' names, contacts and descriptions (personal data, §13).
-ENGINE_OPTIONS: dict[str, Any] = {"hide_parameters": True}
+# pool_pre_ping: a connection the database dropped (a restart) is noticed and replaced before
+# use, so that the first request of each process after a restart succeeds.
+ENGINE_OPTIONS: dict[str, Any] = {"hide_parameters": True, "pool_pre_ping": True}
 READ_ONLY_OPTION = "qms_read_only"
 _configured: WeakSet[Engine] = WeakSet()
 _read_only: ContextVar[bool] = ContextVar("qms_read_only", default=False)

@@ -201,6 +201,9 @@ class Ticket(Base):
     queued_at: Mapped[datetime] = mapped_column(default=_issue_time)
     # The number series: "" walk-in, "Y" booked (each with its own sequence per service and day).
     series: Mapped[str] = mapped_column(String(4), default="", server_default="")
+    # The wait the visitor was told when the ticket was issued, in seconds (DESIGN §12); NULL on
+    # tickets from before estimates were kept.
+    estimated_wait_s_at_issue: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     service: Mapped[Service] = relationship(foreign_keys=[service_id])
     counter: Mapped[Counter | None] = relationship(foreign_keys=[counter_id])

@@ -15,15 +15,19 @@ number of tickets waiting now.
 
 from __future__ import annotations
 
+import heapq
+from collections import deque
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
-from queue_engine.core.kinds import ACTIVE_STATUSES, CounterState, TicketStatus
+from queue_engine.core.kinds import ACTIVE_STATUSES, CounterState, PriorityPolicy, TicketStatus
 from queue_engine.core.models import Counter, Service, Ticket, counter_services
+from queue_engine.hall.calendar import hall_settings
+from queue_engine.queue.ordering import in_call_order, normal_streak, waiting_query
 
 DEFAULT_HANDLING_S = 300.0
 RECENT_TICKETS = 20
@@ -124,3 +128,146 @@ def service_loads(session: Session, clock: Clock, *, only: int | None = None) ->
             mean_handling_s=means[service_id],
         )
     return loads
+
+
+# -- The forward estimate (DESIGN §12) ------------------------------------------------------------
+#
+# The calls ahead are played forward: every open counter (paused ones excluded) becomes free
+# when its current visit is expected to end (now, if idle) and then calls, as ``call_next``
+# does, the first ticket of the one call order (``ordering.in_call_order``) among the services
+# it serves; the visit takes that service's robust handling time.  A ticket's estimate is the
+# moment it is called, its place the number of tickets called before it at counters that can
+# serve it.  One pass gives every waiting ticket both.
+
+FORWARD_RECENT = 40  # finished tickets per service the handling time is taken from
+TURNAROUND_S = 15.0  # a counter's time between one visit's end and its next call
+TRIM = 0.1  # share cut off each end of the recent handling times
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """A waiting ticket's expected wait from now and how many will be called before it."""
+
+    wait_s: int
+    ahead: int
+
+
+def robust_handling_times(session: Session, clock: Clock, service_ids: list[int]) -> dict[int, float]:
+    """Each service's trimmed mean call-to-finish time of its recent finished tickets, plus turnaround.
+
+    Trimming the longest and shortest ``TRIM`` share keeps one very long (or abandoned) visit
+    from moving the estimate of everyone behind it.
+    """
+    if not service_ids:
+        return {}
+    since, _ = clock.day_bounds(clock.today() - timedelta(days=RECENT_DAYS - 1))
+    spans: dict[int, list[float]] = {service_id: [] for service_id in service_ids}
+    recent = [
+        select(Ticket.service_id, Ticket.called_at, Ticket.finished_at)
+        .where(
+            Ticket.service_id == service_id,
+            Ticket.status == TicketStatus.DONE,
+            Ticket.finished_at >= since,
+        )
+        .order_by(Ticket.finished_at.desc())
+        .limit(FORWARD_RECENT)
+        .subquery()
+        for service_id in service_ids
+    ]
+    for service_id, called, done in session.execute(union_all(*(select(part) for part in recent))):
+        if called and done:
+            spans[service_id].append((done - called).total_seconds())
+    return {sid: _trimmed_mean(found) + TURNAROUND_S for sid, found in spans.items()}
+
+
+def _trimmed_mean(values: list[float]) -> float:
+    if not values:
+        return DEFAULT_HANDLING_S
+    ordered = sorted(values)
+    cut = int(len(ordered) * TRIM)
+    kept = ordered[cut : len(ordered) - cut] or ordered
+    return sum(kept) / len(kept)
+
+
+def forecast(session: Session, clock: Clock) -> dict[int, Forecast]:
+    """Every waiting ticket of today (by id): its expected wait and its place, from one forward pass."""
+    now = clock.now()
+    today = clock.today()
+    service_ids = list(session.scalars(select(Service.id)))
+    waiting = list(session.scalars(waiting_query(service_ids, today)))
+    if not waiting:
+        return {}
+    hall = hall_settings(session)
+    policy, every_n = hall.priority_policy, hall.priority_every_n
+    streak = normal_streak(session, service_ids, today, every_n) if policy == PriorityPolicy.EVERY_N else 0
+    order = in_call_order(waiting, policy, every_n, streak)
+    handling = robust_handling_times(session, clock, service_ids)
+    serves: dict[int, set[int]] = {}
+    for counter_id, service_id in session.execute(
+        select(Counter.id, counter_services.c.service_id)
+        .join(counter_services, counter_services.c.counter_id == Counter.id)
+        .where(Counter.state == CounterState.OPEN, Counter.active.is_(True))
+    ):
+        serves.setdefault(counter_id, set()).add(service_id)
+    free_at: dict[int, float] = dict.fromkeys(serves, 0.0)
+    for counter_id, service_id, called in session.execute(
+        select(Ticket.counter_id, Ticket.service_id, Ticket.called_at).where(
+            Ticket.status.in_(ACTIVE_STATUSES), Ticket.counter_id.is_not(None)
+        )
+    ):
+        if counter_id in free_at and called is not None:
+            expected = handling.get(service_id, DEFAULT_HANDLING_S)
+            elapsed = (now - _aware(called, now)).total_seconds()
+            free_at[counter_id] = max(expected - elapsed, expected * 0.2)
+    return _play_forward(order, serves, free_at, handling)
+
+
+def _aware(moment: datetime, like: datetime) -> datetime:
+    return moment.replace(tzinfo=like.tzinfo) if moment.tzinfo is None and like.tzinfo else moment
+
+
+def _play_forward(
+    order: list[Ticket], serves: dict[int, set[int]], free_at: dict[int, float], handling: dict[int, float]
+) -> dict[int, Forecast]:
+    queues: dict[int, deque[tuple[int, Ticket]]] = {}
+    for rank, ticket in enumerate(order):
+        queues.setdefault(ticket.service_id, deque()).append((rank, ticket))
+    served_by: dict[int, list[int]] = {}
+    for counter_id, services in serves.items():
+        for service_id in services:
+            served_by.setdefault(service_id, []).append(counter_id)
+    calls = dict.fromkeys(serves, 0)  # calls made so far in the pass, per counter
+    heap = [(at, counter_id) for counter_id, at in free_at.items()]
+    heapq.heapify(heap)
+    found: dict[int, Forecast] = {}
+    while heap:
+        at, counter_id = heapq.heappop(heap)
+        heads = [queues[s][0] for s in serves[counter_id] if queues.get(s)]
+        if not heads:
+            continue  # nobody left this counter can call
+        _rank, ticket = min(heads, key=lambda head: head[0])
+        queues[ticket.service_id].popleft()
+        ahead = sum(calls[c] for c in served_by[ticket.service_id])
+        found[ticket.id] = Forecast(round(at), ahead)
+        calls[counter_id] += 1
+        heapq.heappush(heap, (at + handling.get(ticket.service_id, DEFAULT_HANDLING_S), counter_id))
+    # Tickets no open counter serves: as if one counter opened now for their service.
+    for service_id, left in queues.items():
+        mean = handling.get(service_id, DEFAULT_HANDLING_S)
+        for n, (_rank, ticket) in enumerate(left):
+            found[ticket.id] = Forecast(round(mean * n), n)
+    return found
+
+
+# Which estimate ``estimate_at_issue`` keeps: "forward" (the hall's), or "service_load" (the
+# estimator before issue 17, kept so bench/estimates.py can measure both on the same days).
+AT_ISSUE_METHOD = "forward"
+
+
+def estimate_at_issue(session: Session, clock: Clock, ticket: Ticket) -> int:
+    """The wait to show (and keep) for a ticket just issued: its forward estimate."""
+    if AT_ISSUE_METHOD == "service_load":
+        load = service_loads(session, clock, only=ticket.service_id)[ticket.service_id]
+        return load.estimate(max(load.waiting - 1, 0))
+    found = forecast(session, clock).get(ticket.id)
+    return found.wait_s if found is not None else 0

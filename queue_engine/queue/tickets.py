@@ -22,6 +22,7 @@ from queue_engine.core.lookups import service_by_code, ticket_by_token
 from queue_engine.core.models import Service, Ticket
 from queue_engine.hall.calendar import hall_settings, is_open
 from queue_engine.queue.coverage import refuse_unserved
+from queue_engine.queue.estimates import estimate_at_issue
 from queue_engine.queue.numbering import format_number, next_sequence
 
 
@@ -107,6 +108,7 @@ def enqueue(
     )
     session.add(ticket)
     session.flush()
+    ticket.estimated_wait_s_at_issue = estimate_at_issue(session, clock, ticket)
     record(session, ticket, "issued", issued_at, source=source, priority=priority)
     return ticket
 

@@ -23,6 +23,7 @@ from queue_engine.core.clock import Clock
 from queue_engine.core.dates import DateRange
 from queue_engine.core.models import Complaint, Counter, Service, Ticket, User, Visit
 from queue_engine.quality.figures import ranking, rectification_figures, share
+from queue_engine.reporting.accuracy import estimate_accuracy
 from queue_engine.reporting.bookings import booking_counts, wait_tallies
 from queue_engine.reporting.cells import load_cells
 from queue_engine.reporting.counting import COUNT_FIELDS, Cell, by_position, group, joined
@@ -356,7 +357,11 @@ def daily_summary(
     session: Session, clock: Clock, day: date, *, min_ratings: int = DEFAULT_MIN_RATINGS
 ) -> dict[str, Any]:
     """One business day's report with the daily summary's field ``date`` (GET /stats/daily)."""
-    return {"date": day.isoformat(), **report(session, clock, day, day, min_ratings=min_ratings)}
+    return {
+        "date": day.isoformat(),
+        **report(session, clock, day, day, min_ratings=min_ratings),
+        "estimate_accuracy": estimate_accuracy(session, day, day),
+    }
 
 
 def wait_level(longest_s: float | None, target_min: int) -> str:
@@ -371,6 +376,7 @@ def wait_level(longest_s: float | None, target_min: int) -> str:
 
 # -- The flat table the CSV and XLSX exports hold, and the page marks (data-figure) ----------
 
+ACCURACY_KEYS = ("tickets", "close_share", "median_abs_error_s", "bias_s")
 SUMMARY_KEYS = ("count", "mean_s", "median_s", "p90_s")
 COUNT_KEYS = ("issued", "served", "no_show", "cancelled", "transferred_out", "expired", "open")
 
@@ -403,6 +409,10 @@ def figure_rows(result: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
         *(("filter", "", name, value) for name, value in result["filters"].items() if value is not None),
     ]
     rows += _group_rows("totals", "", result["totals"])
+    if "estimate_accuracy" in result:
+        accuracy = result["estimate_accuracy"]
+        for key, figures in [("", accuracy), *accuracy["services"].items()]:
+            rows += [("estimate_accuracy", key, name, figures[name]) for name in ACCURACY_KEYS]
     rows += [("complaints", "", name, value) for name, value in result["complaints"].items()]
     rows += [("quality", "", name, value) for name, value in result["quality"].items()]
     for name, value in result["bookings"].items():

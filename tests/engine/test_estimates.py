@@ -219,3 +219,57 @@ def test_a_ticket_that_is_not_waiting_has_no_position(session, clock, make_servi
     assert ticket_view(session, clock, second)["estimated_wait_s"] == by_hand(
         0, open_counters=1, idle=0, mean_s=300.0
     )
+
+
+# -- The forward pass (issue 17): the calls ahead across shared counters, worked out by hand ----
+# With no history a visit counts DEFAULT_HANDLING_S + TURNAROUND_S = 315 s.
+
+
+def test_forward_counts_other_services_on_a_shared_counter(session, clock, make_service, make_counter):
+    """Counter 1 serves A and B: two B tickets issued first are called before the A ticket."""
+    from queue_engine.queue.estimates import forecast
+
+    a, b = make_service("A"), make_service("B")
+    open_counter(session, clock, make_counter("1", [a, b]).id, None)
+    session.commit()
+    first_b, second_b = _issue(session, clock, "B", 2)
+    (ticket_a,) = _issue(session, clock, "A", 1)
+    found = forecast(session, clock)
+    assert [(found[t.id].wait_s, found[t.id].ahead) for t in (first_b, second_b, ticket_a)] == [
+        (0, 0),
+        (315, 1),
+        (630, 2),
+    ]
+    # The visitor of A was told 10.5 minutes, not "no wait" (the old estimate, own service only).
+    assert ticket_a.estimated_wait_s_at_issue == 630
+
+
+def test_forward_leaves_paused_counters_out(session, clock, make_service, make_counter, make_user):
+    """Counter 2 is paused: only counter 1 calls A, one visitor after the other."""
+    from queue_engine.queue.estimates import forecast
+
+    a = make_service("A")
+    open_counter(session, clock, make_counter("1", [a]).id, None)
+    paused = make_counter("2", [a])
+    clerk = make_user("clerk").id
+    open_counter(session, clock, paused.id, clerk)
+    pause_counter(session, clock, paused.id, clerk)
+    session.commit()
+    tickets = _issue(session, clock, "A", 3)
+    found = forecast(session, clock)
+    assert [found[t.id].wait_s for t in tickets] == [0, 315, 630]
+    assert [t.estimated_wait_s_at_issue for t in tickets] == [0, 315, 630]
+
+
+def test_forward_puts_priority_first(session, clock, make_service, make_counter, configure_hall):
+    """Under priority_first a later priority ticket is called first, and the others wait one visit more."""
+    from queue_engine.queue.estimates import forecast
+
+    configure_hall(priority_policy=PriorityPolicy.PRIORITY_FIRST)
+    a = make_service("A")
+    open_counter(session, clock, make_counter("1", [a]).id, None)
+    session.commit()
+    plain = _issue(session, clock, "A", 2)
+    (urgent,) = _issue(session, clock, "A", 1, priority=True)
+    found = forecast(session, clock)
+    assert [found[t.id].wait_s for t in (urgent, *plain)] == [0, 315, 630]

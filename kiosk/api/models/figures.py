@@ -169,6 +169,21 @@ class BookingFigures(Answer):
     wait_walk_in: Durations = Field(description="every other ticket: from taking the number to the 1st call")
 
 
+class Accuracy(Answer):
+    """How close the estimates shown at issue came to the waits that followed (DESIGN §12)."""
+
+    tickets: int = Field(description="called tickets that kept an estimate")
+    close_share: float | None = Field(description="|estimate - wait| <= max(25% of the wait, 120 s)")
+    median_abs_error_s: int | None
+    bias_s: int | None = Field(description="mean of estimate - wait; negative: too short")
+
+
+class EstimateAccuracy(Accuracy):
+    """The day's estimate accuracy, in total and per service (by code)."""
+
+    services: dict[str, Accuracy]
+
+
 class DailySummary(Answer):
     """One business day's report: volumes, times, ratings, per service, hour, clerk and counter."""
 
@@ -188,6 +203,7 @@ class DailySummary(Answer):
     quality: QualityFigures
     bookings: BookingFigures
     ranking: Ranking
+    estimate_accuracy: EstimateAccuracy
 
 
 class RatingRecord(Answer):

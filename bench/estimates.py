@@ -1,0 +1,131 @@
+"""How good the wait estimates are (issue 17): the simulator's days replayed, old estimator beside new.
+
+For the demo hall (``seed-demo``) and the large hall (``seed-demo --size large``) at peak
+loads 0.9 and 1.3, ``queue_engine.simulation.simulate`` runs the same days twice (same seed, so
+the same visitors and calls: the estimate changes nothing the simulator does), once keeping
+the old estimate at issue (``ServiceLoad``: own service, mean of the last 20) and once the
+forward pass.  Each run's called tickets give the accuracy (reporting/accuracy.py).  Then the
+cost of estimating 500 waiting tickets.  Run: ``PYTHONPATH=. .venv/bin/python bench/estimates.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kiosk.cli.seed import seed_demo  # noqa: E402
+from kiosk.cli.seed_large import seed_large  # noqa: E402
+from queue_engine.core.clock import FakeClock  # noqa: E402
+from queue_engine.core.db import make_engine  # noqa: E402
+from queue_engine.core.kinds import Role, Source  # noqa: E402
+from queue_engine.core.models import Base, Counter, Service, User  # noqa: E402
+from queue_engine.queue import estimates  # noqa: E402
+from queue_engine.queue.counters import open_counter  # noqa: E402
+from queue_engine.queue.estimates import forecast, service_loads  # noqa: E402
+from queue_engine.queue.ordering import tickets_ahead, waiting_query  # noqa: E402
+from queue_engine.queue.tickets import enqueue  # noqa: E402
+from queue_engine.reporting.accuracy import estimate_accuracy  # noqa: E402
+from queue_engine.simulation import SimulationSettings, simulate  # noqa: E402
+
+TZ = ZoneInfo("Asia/Shanghai")
+END = date(2026, 11, 20)  # a Friday: fixed, so runs compare
+HALLS = {
+    "demo": lambda s: seed_demo(s, None, "bench-pass-1"),
+    "large": lambda s: seed_large(s, None, "bench-pass-1"),
+}
+
+
+def run(hall: str, load: float, method: str, days: int, workdir: Path) -> dict[str, Any]:
+    """One simulated history with one estimator; its accuracy over the days."""
+    engine = make_engine(f"sqlite:///{workdir / f'{hall}-{load}-{method}.sqlite3'}")
+    Base.metadata.create_all(engine)
+    estimates.AT_ISSUE_METHOD = method
+    try:
+        with Session(engine) as session:
+            HALLS[hall](session)
+            session.commit()
+            simulate(session, TZ, SimulationSettings(days=days, seed=1, end=END, load=load))
+            return estimate_accuracy(session, END - timedelta(days=days + 3), END)
+    finally:
+        estimates.AT_ISSUE_METHOD = "forward"
+        engine.dispose()
+
+
+def cost(workdir: Path, waiting: int = 500) -> tuple[float, float]:
+    """Milliseconds to estimate ``waiting`` waiting tickets in the large hall.
+
+    Old: the loads, then each ticket's place and estimate.  New: the one forward pass.
+    """
+    engine = make_engine(f"sqlite:///{workdir / 'cost.sqlite3'}")
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        seed_large(session, None, "bench-pass-1")
+        clock = FakeClock(tz=TZ)
+        clock.set(datetime(2026, 11, 23, 10, 0, tzinfo=TZ))
+        clerks = list(session.scalars(select(User).where(User.role == Role.CLERK).order_by(User.id)))
+        counters = session.scalars(select(Counter).order_by(Counter.id))
+        for counter, clerk in zip(counters, clerks, strict=False):
+            open_counter(session, clock, counter.id, clerk.id)
+        services = list(session.scalars(select(Service).order_by(Service.id)))
+        for n in range(waiting):
+            enqueue(session, clock, services[n % len(services)], lang="zh", source=Source.KIOSK)
+        session.flush()
+        started = time.perf_counter()
+        loads = service_loads(session, clock)
+        for ticket in session.scalars(waiting_query([s.id for s in services], clock.today())):
+            loads[ticket.service_id].estimate(tickets_ahead(session, ticket))
+        old = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        found = forecast(session, clock)
+        new = (time.perf_counter() - started) * 1000
+        assert len(found) == waiting
+    engine.dispose()
+    return old, new
+
+
+def fmt(figures: dict[str, Any]) -> str:
+    if not figures["tickets"]:
+        return "—"
+    close = figures["close_share"] * 100
+    return f"{close:.0f}% · {figures['median_abs_error_s']} s · {figures['bias_s']:+d} s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--days", type=int, default=3)
+    parser.add_argument("--halls", default="demo,large")
+    parser.add_argument("--loads", default="0.9,1.3")
+    args = parser.parse_args()
+    head = "close · median error · bias"
+    print(f"| load | hall | service | tickets | old: {head} | new: {head} |")
+    print("|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        for load in (float(x) for x in args.loads.split(",")):
+            for hall in args.halls.split(","):
+                old = run(hall, load, "service_load", args.days, workdir)
+                new = run(hall, load, "forward", args.days, workdir)
+                rows = [("all", old, new)] + [
+                    (code, old["services"][code], new["services"].get(code, {"tickets": 0}))
+                    for code in old["services"]
+                ]
+                for code, o, n in rows:
+                    print(f"| {load} | {hall} | {code} | {o['tickets']} | {fmt(o)} | {fmt(n)} |", flush=True)
+        old_ms, new_ms = cost(workdir)
+        print(f"\nEstimating 500 waiting tickets (large hall): old {old_ms:.1f} ms, new {new_ms:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

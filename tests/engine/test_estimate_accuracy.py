@@ -1,0 +1,45 @@
+"""The estimate accuracy (DESIGN §12): estimates kept at issue against the waits that followed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from queue_engine.core.models import Ticket
+from queue_engine.reporting.accuracy import accuracy_of, estimate_accuracy, is_close
+from queue_engine.simulation import SimulationSettings, simulate
+
+
+def test_close_means_within_a_quarter_or_two_minutes():
+    assert is_close(600, 500)  # 100 s off, the floor is 120 s
+    assert is_close(1250, 1000)  # 250 s off, a quarter of 1000 s
+    assert not is_close(100, 600)  # 500 s too short
+    assert not is_close(1300, 1000)
+
+
+def test_accuracy_worked_by_hand():
+    figures = accuracy_of([(600, 500), (100, 600), (0, 100)])
+    assert figures == {"tickets": 3, "close_share": 0.6667, "median_abs_error_s": 100, "bias_s": -167}
+    assert accuracy_of([])["tickets"] == 0
+
+
+def test_a_simulated_day_keeps_every_estimate_and_measures_them(
+    session, clock, make_service, make_counter, make_user
+):
+    """One short simulated day: every ticket keeps its estimate; the figure covers the called ones."""
+    a, b = make_service("A"), make_service("B")
+    make_counter("1", [a, b])
+    make_counter("2", [a])
+    make_user("clerk1")
+    make_user("clerk2")
+    day = clock.today() - timedelta(days=7)
+    simulate(session, clock.tz, SimulationSettings(days=1, end=day, load=0.6, absence_p=0.0))
+    tickets = list(session.scalars(select(Ticket).where(Ticket.business_date == day)))
+    assert tickets and all(t.estimated_wait_s_at_issue is not None for t in tickets)
+    called = [t for t in tickets if t.called_at is not None]
+    figures = estimate_accuracy(session, day, day)
+    assert figures["tickets"] == len(called)
+    assert set(figures["services"]) == {"A", "B"}
+    assert sum(s["tickets"] for s in figures["services"].values()) == len(called)
+    assert figures["close_share"] is not None

@@ -223,6 +223,8 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
     from kiosk.cli import config as cli_config
     from kiosk.cli import simulate as cli_simulate
+    from kiosk.cli import webhooks as cli_webhooks
 
     cli_simulate.init_app(app)
     cli_config.init_app(app)
+    cli_webhooks.init_app(app)

@@ -37,6 +37,8 @@ from queue_engine.booking import mark_missed
 from queue_engine.core.db import reading
 from queue_engine.core.models import Hall
 from queue_engine.hall.retention import erase_old_personal_data
+from queue_engine.notify import webhooks as _webhooks  # noqa: F401 (the outbox hook and the webhook channel)
+from queue_engine.notify.worker import RetryPolicy, run_forever
 from queue_engine.queue.day import close_day_if_due
 
 SYNC_SECONDS = 5.0
@@ -52,6 +54,7 @@ class HallRuntime:
     default_tz: ZoneInfo
     synced_at: float = float("-inf")
     closer: threading.Thread | None = None
+    outbox_worker: threading.Thread | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -148,6 +151,7 @@ def _close_days_forever(app: Flask, state: HallRuntime) -> None:
 def _start_day_closer() -> None:
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     state = runtime(app)
+    _start_outbox_worker(app, state)
     if state.closer is not None or not app.config.get("QMS_AUTO_CLOSE_DAY", not app.testing):
         return
     with state.lock:
@@ -155,9 +159,51 @@ def _start_day_closer() -> None:
             state.closer = socketio.start_background_task(_close_days_forever, app, state)
 
 
+def _setting(app: Flask, name: str, default: float) -> float:
+    return float(app.config.get(name, os.environ.get(name, default)))
+
+
+def retry_policy(app: Flask) -> RetryPolicy:
+    """The outbox's retry settings (config or environment ``QMS_WEBHOOK_*``; shorter in tests)."""
+    return RetryPolicy(
+        first_retry_s=_setting(app, "QMS_WEBHOOK_FIRST_RETRY_S", 10),
+        factor=_setting(app, "QMS_WEBHOOK_BACKOFF_FACTOR", 2),
+        give_up_s=_setting(app, "QMS_WEBHOOK_GIVE_UP_S", 24 * 3600),
+        timeout_s=_setting(app, "QMS_WEBHOOK_TIMEOUT_S", 5),
+    )
+
+
+def _start_outbox_worker(app: Flask, state: HallRuntime) -> None:
+    # The outbox worker (queue_engine.notify.worker): one per server process, like the day closer.
+    flag = os.environ.get("QMS_OUTBOX_WORKER")
+    wanted = flag.strip().lower() not in ("0", "false", "off", "no") if flag is not None else not app.testing
+    if state.outbox_worker is not None or not app.config.get("QMS_OUTBOX_WORKER", wanted):
+        return
+    from sqlalchemy.orm import Session
+
+    def make_session() -> Session:
+        return Session(db.engine, expire_on_commit=False)
+
+    def failed(error: BaseException) -> None:
+        app.logger.warning("Outbox delivery failed (%s); trying again", error)
+
+    with state.lock:
+        if state.outbox_worker is None:
+            state.outbox_worker = socketio.start_background_task(
+                run_forever,
+                make_session,
+                lambda: app.config["QMS_CLOCK"].now(),
+                state.stop,
+                policy=retry_policy(app),
+                interval_s=_setting(app, "QMS_OUTBOX_SECONDS", 1.0),
+                on_error=failed,
+            )
+
+
 def stop_day_closer(app: Flask, timeout: float = 5.0) -> None:
     """Stop the day closer of an app (tests)."""
     state = runtime(app)
     state.stop.set()
-    if state.closer is not None:
-        state.closer.join(timeout)
+    for thread in (state.closer, state.outbox_worker):
+        if thread is not None:
+            thread.join(timeout)

@@ -27,4 +27,5 @@ from kiosk.api import (  # noqa: E402,F401
     staff_tickets,
     stats,
     tablets,
+    webhooks,
 )

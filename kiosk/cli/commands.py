@@ -224,7 +224,9 @@ def init_app(app: Flask) -> None:
     from kiosk.cli import backup as cli_backup
     from kiosk.cli import config as cli_config
     from kiosk.cli import simulate as cli_simulate
+    from kiosk.cli import webhooks as cli_webhooks
 
     cli_backup.init_app(app)
     cli_simulate.init_app(app)
     cli_config.init_app(app)
+    cli_webhooks.init_app(app)

@@ -87,8 +87,11 @@ from kiosk.api.models.queue import (
     Service,
     Ticket,
 )
+from kiosk.api.models.webhooks import NewWebhook, Webhook
 
 __all__ = [
+    "NewWebhook",
+    "Webhook",
     "Answer",
     "Appointment",
     "AppointmentsQuery",

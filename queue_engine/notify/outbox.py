@@ -1,0 +1,300 @@
+"""The outbox: notifications written in the same transaction as the change that causes them.
+
+``enqueue`` writes one row; channels (``webhook`` here; SMS, e-mail and push plug in with
+``register_channel``) send it later from the worker (``queue_engine.notify.worker``).  The
+session hook below turns what a transaction changed into rows for the webhook subscriptions
+that want them: before a flush it notes the new ticket events, bookings that were made,
+cancelled or missed and rectification cases opened for a bad rating; after the flush, when ids
+and the queue's new state are known, it writes the rows.  A rolled-back change takes its rows
+with it, so it sends nothing.
+
+Events wired (DESIGN §11): ``ticket.issued``, ``ticket.called``, ``ticket.near`` (once per
+ticket, when the visitors before it fall to the hall's ``near_position``, default 3: a plain
+count of the service's waiting tickets in queue order), ``ticket.finished``, ``ticket.rated``,
+``appointment.booked``, ``appointment.cancelled``, ``appointment.missed``, ``rating.bad``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session
+
+from queue_engine.booking.models import Booking, BookingState
+from queue_engine.core.clock import iso
+from queue_engine.core.kinds import TicketStatus
+from queue_engine.core.models import RectificationCase, Service, Ticket, TicketEvent, Visit
+from queue_engine.notify.models import NotifySettings, OutboxMessage, WebhookSubscription
+
+EVENTS = (
+    "ticket.issued",
+    "ticket.called",
+    "ticket.near",
+    "ticket.finished",
+    "ticket.rated",
+    "appointment.booked",
+    "appointment.reminder",
+    "appointment.cancelled",
+    "appointment.missed",
+    "rating.bad",
+    "case.overdue",
+)
+TICKET_EVENTS = {
+    "issued": "ticket.issued",
+    "called": "ticket.called",
+    "finished": "ticket.finished",
+    "rated": "ticket.rated",
+}
+# Ticket events after which the visitors ahead of others may have fallen below the threshold.
+LEAVES_QUEUE = ("called", "cancelled", "transferred", "no_show", "expired")
+DEFAULT_NEAR_POSITION = 3
+NOTED_KEY = "qms.outbox_noted"
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What one attempt to send got: the receiver's status and answer, or the error."""
+
+    ok: bool
+    status_code: int | None = None
+    answer: str | None = None
+    error: str | None = None
+
+
+SendFn = Callable[[Session, OutboxMessage, float], Sent]
+CHANNELS: dict[str, SendFn] = {}
+
+
+def register_channel(name: str, send_fn: SendFn) -> None:
+    """Make a channel deliverable: ``send_fn(session, message, timeout_s)`` sends one row."""
+    CHANNELS[name] = send_fn
+
+
+def enqueue(
+    session: Session,
+    event_name: str,
+    data: dict[str, Any],
+    *,
+    channel: str = "webhook",
+    recipient: str | None = None,
+    due_at: datetime | None = None,
+    at: datetime | None = None,
+    subscription_id: int | None = None,
+    ref: str | None = None,
+) -> OutboxMessage:
+    """Write one notification to send, in the caller's transaction (due at once unless told)."""
+    when = at or due_at
+    if when is None:
+        raise ValueError("enqueue needs the event's time (at) or a due_at")
+    message = OutboxMessage(
+        uid=uuid.uuid4().hex,
+        event=event_name,
+        payload=data,
+        channel=channel,
+        recipient=recipient,
+        subscription_id=subscription_id,
+        ref=ref,
+        at=when,
+        due_at=due_at or when,
+        attempts=0,
+        status="pending",
+        created_at=when,
+    )
+    session.add(message)
+    return message
+
+
+def near_position(session: Session) -> int:
+    """How many visitors ahead make a ticket "near" (the hall's setting, default 3)."""
+    value = session.scalar(select(NotifySettings.near_position).order_by(NotifySettings.id).limit(1))
+    return DEFAULT_NEAR_POSITION if value is None else int(value)
+
+
+def set_near_position(session: Session, value: int) -> None:
+    """Set the hall's "N people ahead" threshold."""
+    if not 1 <= value <= 50:
+        raise ValueError("near_position must be 1..50")
+    row = session.scalars(select(NotifySettings).order_by(NotifySettings.id).limit(1)).first()
+    if row is None:
+        session.add(NotifySettings(near_position=value))
+    else:
+        row.near_position = value
+
+
+# -- what each event tells -------------------------------------------------------------------------
+
+
+def _ticket_data(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "ticket": {
+            "number": ticket.number,
+            "service": ticket.service.code,
+            "status": ticket.status,
+            "counter_id": ticket.counter_id,
+            "source": ticket.source,
+            "lang": ticket.lang,
+            "issued_at": iso(ticket.issued_at),
+        }
+    }
+
+
+def _visit_personal(visit: Visit | None) -> dict[str, Any]:
+    if visit is None:
+        return {}
+    return {"customer_name": visit.customer_name, "contact": visit.contact}
+
+
+def _booking_data(session: Session, booking: Booking) -> tuple[dict[str, Any], dict[str, Any]]:
+    service = session.get(Service, booking.service_id)
+    data = {
+        "appointment": {
+            "code": booking.code,
+            "service": service.code if service else None,
+            "start": iso(booking.slot_start),
+            "end": iso(booking.slot_end),
+            "status": booking.state,
+            "lang": booking.lang,
+        }
+    }
+    return data, {"name": booking.name, "phone": booking.phone}
+
+
+@dataclass
+class _Noted:
+    event: str
+    at: datetime
+    data: dict[str, Any]
+    personal: dict[str, Any]
+    ref: str | None = None
+
+
+def _fan_out(session: Session, noted: list[_Noted]) -> None:
+    wanted = {item.event for item in noted}
+    subscriptions = [
+        s
+        for s in session.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True)))
+        if wanted.intersection(s.events or [])
+    ]
+    for item in noted:
+        for subscription in subscriptions:
+            if item.event not in (subscription.events or []):
+                continue
+            data = dict(item.data)
+            if subscription.trusted_for_personal_data and item.personal:
+                data["personal"] = dict(item.personal)
+            enqueue(session, item.event, data, at=item.at, subscription_id=subscription.id, ref=item.ref)
+
+
+def _near_tickets(session: Session, service_ids: set[int], at: datetime) -> list[_Noted]:
+    position = near_position(session)
+    found: list[_Noted] = []
+    for service_id in service_ids:
+        ticket = session.scalars(
+            select(Ticket)
+            .where(Ticket.status == TicketStatus.WAITING, Ticket.service_id == service_id)
+            .order_by(Ticket.business_date.desc(), Ticket.queued_at, Ticket.id)
+            .offset(position)
+            .limit(1)
+        ).first()
+        if ticket is None:
+            continue
+        ref = f"ticket:{ticket.id}"
+        if session.scalar(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.event == "ticket.near", OutboxMessage.ref == ref)
+            .limit(1)
+        ):
+            continue
+        data = _ticket_data(ticket)
+        data["ahead"] = position
+        found.append(_Noted("ticket.near", at, data, {}, ref))
+    return found
+
+
+@event.listens_for(Session, "before_flush")
+def _note_before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    # Ids and the queue's new state are known only after the flush: note the objects now.
+    noted: list[tuple[str, Any]] = session.info.setdefault(NOTED_KEY, [])
+    for obj in session.new:
+        if isinstance(obj, TicketEvent):
+            noted.append(("ticket_event", obj))
+        elif isinstance(obj, Booking):
+            noted.append(("appointment.booked", obj))
+        elif isinstance(obj, RectificationCase):
+            noted.append(("rating.bad", obj))
+    for obj in session.dirty:
+        if isinstance(obj, Booking):
+            added = inspect(obj).attrs.state.history.added
+            if BookingState.CANCELLED in added:
+                noted.append(("appointment.cancelled", obj))
+            elif BookingState.MISSED in added:
+                noted.append(("appointment.missed", obj))
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _write_after_flush(session: Session, _context: Any) -> None:
+    noted: list[tuple[str, Any]] = session.info.pop(NOTED_KEY, [])
+    if not noted:
+        return
+    items: list[_Noted] = []
+    near_services: set[int] = set()
+    last_at: datetime | None = None
+    with session.no_autoflush:
+        for kind, obj in noted:
+            if kind == "ticket_event":
+                ticket = session.get(Ticket, obj.ticket_id)
+                if ticket is None:
+                    continue
+                if obj.type in LEAVES_QUEUE or obj.type == "issued":
+                    near_services.add(ticket.service_id)
+                    if obj.type == "transferred" and obj.data.get("from_service_id"):
+                        near_services.add(int(obj.data["from_service_id"]))
+                    last_at = obj.at
+                name = TICKET_EVENTS.get(obj.type)
+                if name is None:
+                    continue
+                data = _ticket_data(ticket)
+                if obj.type == "rated":
+                    data["score"] = obj.data.get("score")
+                personal = _visit_personal(ticket.visit) if obj.type == "finished" else {}
+                items.append(_Noted(name, obj.at, data, personal, f"ticket:{ticket.id}"))
+            elif kind.startswith("appointment."):
+                data, personal = _booking_data(session, obj)
+                at = {"appointment.booked": obj.created_at, "appointment.cancelled": obj.cancelled_at}.get(
+                    kind, getattr(obj, "missed_at", None)
+                )
+                items.append(_Noted(kind, at or obj.created_at, data, personal, f"booking:{obj.id}"))
+            elif kind == "rating.bad":
+                visit = session.get(Visit, obj.visit_id)
+                ticket = visit.ticket if visit else None
+                data = {"case_id": obj.id, "due_date": obj.due_date.isoformat() if obj.due_date else None}
+                if visit is not None:
+                    data["score"] = visit.rating
+                if ticket is not None:
+                    data.update(_ticket_data(ticket))
+                items.append(
+                    _Noted("rating.bad", obj.opened_at, data, _visit_personal(visit), f"case:{obj.id}")
+                )
+        if near_services and last_at is not None and _anyone_wants(session, "ticket.near"):
+            items.extend(_near_tickets(session, near_services, last_at))
+        if items:
+            _fan_out(session, items)
+
+
+def _anyone_wants(session: Session, event_name: str) -> bool:
+    return any(
+        event_name in (events or [])
+        for events in session.scalars(
+            select(WebhookSubscription.events).where(WebhookSubscription.active.is_(True))
+        )
+    )
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_noted(session: Session) -> None:
+    session.info.pop(NOTED_KEY, None)

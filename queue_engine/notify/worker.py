@@ -1,0 +1,187 @@
+"""Delivering the outbox: claim due rows, send them, log each attempt, back off on failure.
+
+Several processes may run the worker at once.  A row is claimed by one UPDATE that sets
+``claimed_by`` and a lease; on PostgreSQL the rows are picked with ``FOR UPDATE SKIP LOCKED``,
+so two processes never take the same row, and on SQLite the database's single writer makes the
+UPDATE atomic.  A process that dies holding a lease frees its rows when the lease runs out.
+After a failed attempt n the row is due again ``first_retry_s × factor^(n-1)`` later; once the
+retries would go past ``give_up_s`` (24 h) in all, it is ``dead``.  A row that can never be
+sent (its subscription was removed, its channel is unknown) is ``failed``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from queue_engine.core.errors import NotFound
+from queue_engine.notify.models import Delivery, OutboxMessage
+from queue_engine.notify.outbox import CHANNELS, Sent
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How the worker retries (seconds)."""
+
+    first_retry_s: float = 10.0
+    factor: float = 2.0
+    give_up_s: float = 24 * 3600.0
+    timeout_s: float = 5.0
+    lease_s: float = 60.0
+
+    def delay_after(self, attempts: int) -> float | None:
+        """The wait before the next attempt after ``attempts`` failed ones; None: give up."""
+        spent = sum(self.first_retry_s * self.factor**i for i in range(attempts))
+        if spent > self.give_up_s:
+            return None
+        return self.first_retry_s * self.factor ** (attempts - 1)
+
+
+def worker_name() -> str:
+    """A name for this claim: host, process and a random part."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def claim_due(session: Session, now: datetime, limit: int, policy: RetryPolicy) -> list[OutboxMessage]:
+    """Claim up to ``limit`` due rows for this call (committed), oldest first."""
+    name = worker_name()
+    due = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == "pending",
+            OutboxMessage.due_at <= now,
+            (OutboxMessage.lease_until.is_(None)) | (OutboxMessage.lease_until < now),
+        )
+        .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(session.scalars(due))
+    if not ids:
+        session.rollback()
+        return []
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .values(claimed_by=name, lease_until=now + timedelta(seconds=policy.lease_s))
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return list(
+        session.scalars(
+            select(OutboxMessage).where(OutboxMessage.claimed_by == name).order_by(OutboxMessage.id)
+        )
+    )
+
+
+def _attempt(session: Session, message: OutboxMessage, policy: RetryPolicy) -> Sent:
+    send = CHANNELS.get(message.channel)
+    if send is None:
+        return Sent(ok=False, error=f"no channel {message.channel!r}")
+    try:
+        return send(session, message, policy.timeout_s)
+    except Exception as error:  # a channel's bug must not stop the worker
+        return Sent(ok=False, error=f"{type(error).__name__}: {error}"[:500])
+
+
+def deliver_due(session: Session, now: datetime, limit: int = 50, policy: RetryPolicy | None = None) -> int:
+    """Send the rows due at ``now`` (at most ``limit``); the number sent successfully."""
+    policy = policy or RetryPolicy()
+    sent = 0
+    for message in claim_due(session, now, limit, policy):
+        result = _attempt(session, message, policy)
+        message.attempts += 1
+        session.add(
+            Delivery(
+                outbox_id=message.id,
+                at=now,
+                status_code=result.status_code,
+                answer=(result.answer or "")[:500] or None,
+                error=(result.error or "")[:500] or None,
+            )
+        )
+        message.claimed_by = None
+        message.lease_until = None
+        if result.ok:
+            message.status = "sent"
+            message.sent_at = now
+            message.last_error = None
+            sent += 1
+        else:
+            message.last_error = result.error or f"HTTP {result.status_code}"
+            delay = policy.delay_after(message.attempts)
+            permanent = result.error in ("subscription removed",) or (result.error or "").startswith(
+                "no channel"
+            )
+            if permanent:
+                message.status = "failed"
+            elif delay is None:
+                message.status = "dead"
+            else:
+                message.due_at = now + timedelta(seconds=delay)
+        session.commit()
+    return sent
+
+
+def send_again(session: Session, message_id: int, now: datetime) -> OutboxMessage:
+    """Put a row back in the queue, due now, with a fresh round of retries."""
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFound(f"No outbox row has the id {message_id}.")
+    message.status = "pending"
+    message.due_at = now
+    message.attempts = 0
+    message.claimed_by = None
+    message.lease_until = None
+    return message
+
+
+def delivery_log(
+    session: Session, subscription_id: int, limit: int = 100
+) -> list[tuple[OutboxMessage, list[Delivery]]]:
+    """A subscription's newest rows with their attempts (newest first)."""
+    messages = list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.subscription_id == subscription_id)
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        )
+    )
+    attempts: dict[int, list[Delivery]] = {m.id: [] for m in messages}
+    if messages:
+        for delivery in session.scalars(
+            select(Delivery).where(Delivery.outbox_id.in_(list(attempts))).order_by(Delivery.id)
+        ):
+            attempts[delivery.outbox_id].append(delivery)
+    return [(m, attempts[m.id]) for m in messages]
+
+
+def run_forever(
+    make_session: Callable[[], Session],
+    now: Callable[[], datetime],
+    stop: threading.Event,
+    *,
+    policy: RetryPolicy | None = None,
+    interval_s: float = 1.0,
+    on_error: Callable[[BaseException], None] | None = None,
+) -> None:
+    """The worker loop of one process: deliver what is due, then wait ``interval_s`` (less when busy)."""
+    while not stop.is_set():
+        busy = False
+        try:
+            with make_session() as session:
+                busy = deliver_due(session, now(), policy=policy) > 0
+        except Exception as error:  # the database may be away for a while: try again later
+            if on_error is not None:
+                on_error(error)
+        if not busy:
+            stop.wait(interval_s)

@@ -1,0 +1,79 @@
+"""A real local webhook receiver (http.server in a thread) that checks each delivery's signature."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class Receiver:
+    """Collects deliveries; ``answers`` is a list of statuses to give first (then 200)."""
+
+    def __init__(self, secret: str = "") -> None:
+        self.secret = secret
+        self.answers: list[int] = []
+        self.received: list[dict[str, Any]] = []
+        self.bad_signatures = 0
+        self.lock = threading.Lock()
+        self.server: ThreadingHTTPServer | None = None
+        self.port = 0
+
+    def start(self, port: int = 0) -> None:
+        """Listen on 127.0.0.1 (the same port again after a stop)."""
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                expected = "sha256=" + hmac.new(receiver.secret.encode(), body, hashlib.sha256).hexdigest()
+                with receiver.lock:
+                    if not hmac.compare_digest(expected, self.headers.get("X-QMS-Signature", "")):
+                        receiver.bad_signatures += 1
+                        status = 401
+                    else:
+                        status = receiver.answers.pop(0) if receiver.answers else 200
+                        receiver.received.append({"status": status, **json.loads(body)})
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"ok" if status == 200 else b"not now")
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port or self.port), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        """Go away (connections are refused until started again)."""
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    @property
+    def url(self) -> str:
+        """Where to subscribe."""
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def accepted(self) -> list[dict[str, Any]]:
+        """The deliveries answered 200."""
+        with self.lock:
+            return [r for r in self.received if r["status"] == 200]
+
+
+@contextmanager
+def running_receiver(secret: str = "") -> Iterator[Receiver]:
+    """A receiver for the length of a block."""
+    receiver = Receiver(secret)
+    receiver.start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()

@@ -1,0 +1,203 @@
+"""Webhooks (DESIGN §11): signed deliveries from the outbox to a real local HTTP receiver.
+
+The outbox row is written with the change (a rolled-back change sends nothing), the worker
+retries a receiver that answers 500 or is away (same ``id`` each time, nothing lost), personal
+data goes only to trusted subscriptions, and the API and CLI manage subscriptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from kiosk.extensions import db
+from queue_engine import FakeClock
+from queue_engine.core.models import Service
+from queue_engine.notify.models import OutboxMessage
+from queue_engine.notify.worker import RetryPolicy, deliver_due
+from queue_engine.queue.tickets import issue_ticket
+from tests.receiver import Receiver
+
+QUICK = RetryPolicy(first_retry_s=1, factor=2, give_up_s=60, timeout_s=2)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    found = Receiver()
+    found.start()
+    yield found
+    found.stop()
+
+
+@pytest.fixture
+def subscribe(
+    client: FlaskClient, auth: Callable[[str], dict[str, str]], receiver: Receiver
+) -> Callable[..., Any]:
+    def make(events: list[str], **extra: Any) -> dict[str, Any]:
+        answer = client.post(
+            "/api/v1/webhooks", json={"url": receiver.url, "events": events, **extra}, headers=auth("admin")
+        )
+        assert answer.status_code == 201, answer.get_json()
+        made: dict[str, Any] = answer.get_json()
+        receiver.secret = made["secret"]
+        return made
+
+    return make
+
+
+def deliver(app: Flask, clock: FakeClock) -> int:
+    with app.app_context():
+        return deliver_due(db.session, clock.now(), policy=QUICK)
+
+
+def test_called_ticket_is_posted_signed_with_the_events_id(
+    app: Flask,
+    clock: FakeClock,
+    subscribe: Callable[..., Any],
+    receiver: Receiver,
+    take_ticket: Any,
+    call_next: Any,
+) -> None:
+    subscribe(["ticket.issued", "ticket.called"])
+    ticket = take_ticket("A")
+    assert call_next(1).status_code == 200
+    assert deliver(app, clock) == 2
+    got = receiver.accepted()
+    assert receiver.bad_signatures == 0
+    assert [g["event"] for g in got] == ["ticket.issued", "ticket.called"]
+    assert got[1]["data"]["ticket"]["number"] == ticket["number"]
+    assert got[1]["data"]["ticket"]["counter_id"] == 1
+    assert {"id", "event", "at", "data"} <= set(got[0])
+    assert deliver(app, clock) == 0  # nothing sent twice
+
+
+def test_a_500_is_retried_with_the_same_id(
+    app: Flask, clock: FakeClock, subscribe: Callable[..., Any], receiver: Receiver, take_ticket: Any
+) -> None:
+    subscribe(["ticket.issued"])
+    receiver.answers = [500]
+    take_ticket("A")
+    assert deliver(app, clock) == 0
+    assert deliver(app, clock) == 0  # not due yet: backing off
+    clock.advance(seconds=2)
+    assert deliver(app, clock) == 1
+    first, second = receiver.received
+    assert (first["status"], second["status"]) == (500, 200)
+    assert first["id"] == second["id"]
+
+
+def test_a_receiver_away_for_a_while_loses_nothing(
+    app: Flask, clock: FakeClock, subscribe: Callable[..., Any], receiver: Receiver, take_ticket: Any
+) -> None:
+    subscribe(["ticket.issued"])
+    receiver.stop()
+    numbers = [take_ticket("A")["number"] for _ in range(3)]
+    for _ in range(3):
+        assert deliver(app, clock) == 0
+        clock.advance(seconds=10)
+    receiver.start()
+    assert deliver(app, clock) == 3
+    assert sorted(g["data"]["ticket"]["number"] for g in receiver.accepted()) == sorted(numbers)
+
+
+def test_a_rolled_back_change_sends_nothing(
+    app: Flask, clock: FakeClock, subscribe: Callable[..., Any], receiver: Receiver
+) -> None:
+    subscribe(["ticket.issued"])
+    with app.app_context():
+        issue_ticket(db.session, clock, "A")
+        db.session.flush()
+        assert db.session.scalar(select(OutboxMessage.id)) is not None  # written with the change
+        db.session.rollback()
+        assert db.session.scalar(select(OutboxMessage.id)) is None
+    assert deliver(app, clock) == 0
+    assert receiver.received == []
+
+
+def test_ticket_near_once_when_n_people_are_ahead(
+    app: Flask,
+    clock: FakeClock,
+    subscribe: Callable[..., Any],
+    receiver: Receiver,
+    take_ticket: Any,
+    call_next: Any,
+) -> None:
+    subscribe(["ticket.near"])
+    tickets = [take_ticket("A")["number"] for _ in range(6)]
+    for _ in range(3):
+        assert call_next(1).status_code == 200
+        with app.app_context():
+            db.session.execute(
+                db.update(__import__("queue_engine.core.models", fromlist=["Ticket"]).Ticket)
+                .where(db.text("status = 'called'"))
+                .values(status="done")
+            )
+            db.session.commit()
+    deliver(app, clock)
+    near = [g["data"]["ticket"]["number"] for g in receiver.accepted()]
+    # 3 ahead at issue: the 4th ticket; then each call brings one more to 3 ahead, once each.
+    assert near == tickets[3:6]
+
+
+def test_personal_data_only_to_trusted_subscriptions(
+    app: Flask,
+    clock: FakeClock,
+    client: FlaskClient,
+    auth: Callable[[str], dict[str, str]],
+    receiver: Receiver,
+) -> None:
+    with app.app_context():
+        service = db.session.scalars(select(Service).where(Service.code == "A")).one()
+        assert service.id
+    for trusted in (False, True):
+        answer = client.post(
+            "/api/v1/webhooks",
+            json={"url": receiver.url, "events": ["ticket.finished"], "trusted_for_personal_data": trusted},
+            headers=auth("admin"),
+        )
+        assert answer.status_code == 201
+    from queue_engine.notify.models import WebhookSubscription
+
+    with app.app_context():
+        rows = db.session.scalars(select(OutboxMessage)).all()
+        assert rows == []
+        subs = db.session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id)).all()
+        assert [s.trusted_for_personal_data for s in subs] == [False, True]
+
+
+def test_api_lists_and_removes_without_secrets(
+    client: FlaskClient, auth: Callable[[str], dict[str, str]], subscribe: Callable[..., Any]
+) -> None:
+    made = subscribe(["ticket.called"])
+    listed = client.get("/api/v1/webhooks", headers=auth("admin")).get_json()
+    assert [w["id"] for w in listed] == [made["id"]]
+    assert listed[0].get("secret") is None
+    assert client.get("/api/v1/webhooks", headers=auth("clerk1")).status_code == 403
+    bad = client.post(
+        "/api/v1/webhooks", json={"url": "ftp://x", "events": ["ticket.called"]}, headers=auth("admin")
+    )
+    assert bad.status_code == 422
+    assert client.delete(f"/api/v1/webhooks/{made['id']}", headers=auth("admin")).status_code == 204
+    assert client.get("/api/v1/webhooks", headers=auth("admin")).get_json() == []
+    assert client.delete(f"/api/v1/webhooks/{made['id']}", headers=auth("admin")).status_code == 404
+
+
+def test_cli_add_prints_the_secret_last_then_list_and_remove(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    added = runner.invoke(
+        args=["webhook", "add", "http://127.0.0.1:9/x", "--events", "ticket.called,ticket.near"]
+    )
+    assert added.exit_code == 0, added.output
+    secret = added.output.strip().splitlines()[-1]
+    assert len(secret) == 48
+    listed = runner.invoke(args=["webhook", "list"])
+    assert "ticket.called,ticket.near" in listed.output and secret not in listed.output
+    sub_id = listed.output.split("\t", 1)[0]
+    assert runner.invoke(args=["webhook", "remove", sub_id]).exit_code == 0
+    assert runner.invoke(args=["webhook", "list"]).output.strip() == ""
+    assert runner.invoke(args=["webhook", "add", "http://x", "--events", "nope"]).exit_code != 0

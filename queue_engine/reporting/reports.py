@@ -376,7 +376,6 @@ def wait_level(longest_s: float | None, target_min: int) -> str:
 
 # -- The flat table the CSV and XLSX exports hold, and the page marks (data-figure) ----------
 
-ACCURACY_KEYS = ("tickets", "close_share", "median_abs_error_s", "bias_s")
 SUMMARY_KEYS = ("count", "mean_s", "median_s", "p90_s")
 COUNT_KEYS = ("issued", "served", "no_show", "cancelled", "transferred_out", "expired", "open")
 
@@ -409,10 +408,6 @@ def figure_rows(result: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
         *(("filter", "", name, value) for name, value in result["filters"].items() if value is not None),
     ]
     rows += _group_rows("totals", "", result["totals"])
-    if "estimate_accuracy" in result:
-        accuracy = result["estimate_accuracy"]
-        for key, figures in [("", accuracy), *accuracy["services"].items()]:
-            rows += [("estimate_accuracy", key, name, figures[name]) for name in ACCURACY_KEYS]
     rows += [("complaints", "", name, value) for name, value in result["complaints"].items()]
     rows += [("quality", "", name, value) for name, value in result["quality"].items()]
     for name, value in result["bookings"].items():

@@ -19,8 +19,10 @@ from sqlalchemy import event
 from kiosk import realtime
 from kiosk.extensions import db, socketio
 
-ISSUE_CEILING = 24
-ISSUE_WITH_BOARD_CEILING = 37
+# An issue keeps the estimate it showed (issue 17): the forward pass over the queue adds 7
+# statements, the same at any queue length (test_the_count_does_not_grow_with_the_queue).
+ISSUE_CEILING = 31
+ISSUE_WITH_BOARD_CEILING = 45
 CALL_CEILING = 22
 CALL_WITH_BOARD_CEILING = 37
 SHOW = False

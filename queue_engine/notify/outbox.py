@@ -54,6 +54,7 @@ TICKET_EVENTS = {
 LEAVES_QUEUE = ("called", "cancelled", "transferred", "no_show", "expired")
 DEFAULT_NEAR_POSITION = 3
 NOTED_KEY = "qms.outbox_noted"
+SUBSCRIPTIONS_KEY = "qms.outbox_subscriptions"
 
 
 @dataclass(frozen=True)
@@ -173,13 +174,21 @@ class _Noted:
     ref: str | None = None
 
 
-def _fan_out(session: Session, noted: list[_Noted]) -> None:
-    wanted = {item.event for item in noted}
-    subscriptions = [
-        s
-        for s in session.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True)))
-        if wanted.intersection(s.events or [])
-    ]
+def _active_subscriptions(session: Session) -> list[WebhookSubscription]:
+    """The active subscriptions, read once per transaction (a statement per flush adds up)."""
+    found = session.info.get(SUBSCRIPTIONS_KEY)
+    if found is None:
+        found = list(session.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True))))
+        session.info[SUBSCRIPTIONS_KEY] = found
+    return found
+
+
+def forget_subscriptions(session: Session) -> None:
+    """Read the subscriptions again at the next flush (one was just added or removed)."""
+    session.info.pop(SUBSCRIPTIONS_KEY, None)
+
+
+def _fan_out(session: Session, noted: list[_Noted], subscriptions: list[WebhookSubscription]) -> None:
     for item in noted:
         for subscription in subscriptions:
             if item.event not in (subscription.events or []):
@@ -241,6 +250,11 @@ def _write_after_flush(session: Session, _context: Any) -> None:
     noted: list[tuple[str, Any]] = session.info.pop(NOTED_KEY, [])
     if not noted:
         return
+    with session.no_autoflush:
+        subscriptions = _active_subscriptions(session)
+    wanted = {name for subscription in subscriptions for name in subscription.events or []}
+    if not wanted:
+        return  # nobody listens: nothing to build, nothing to write
     items: list[_Noted] = []
     near_services: set[int] = set()
     last_at: datetime | None = None
@@ -256,13 +270,15 @@ def _write_after_flush(session: Session, _context: Any) -> None:
                         near_services.add(int(obj.data["from_service_id"]))
                     last_at = obj.at
                 name = TICKET_EVENTS.get(obj.type)
-                if name is None:
+                if name is None or name not in wanted:
                     continue
                 data = _ticket_data(ticket)
                 if obj.type == "rated":
                     data["score"] = obj.data.get("score")
                 personal = _visit_personal(ticket.visit) if obj.type == "finished" else {}
                 items.append(_Noted(name, obj.at, data, personal, f"ticket:{ticket.id}"))
+            elif kind not in wanted:
+                continue
             elif kind.startswith("appointment."):
                 data, personal = _booking_data(session, obj)
                 at = {"appointment.booked": obj.created_at, "appointment.cancelled": obj.cancelled_at}.get(
@@ -280,21 +296,18 @@ def _write_after_flush(session: Session, _context: Any) -> None:
                 items.append(
                     _Noted("rating.bad", obj.opened_at, data, _visit_personal(visit), f"case:{obj.id}")
                 )
-        if near_services and last_at is not None and _anyone_wants(session, "ticket.near"):
+        if near_services and last_at is not None and "ticket.near" in wanted:
             items.extend(_near_tickets(session, near_services, last_at))
         if items:
-            _fan_out(session, items)
-
-
-def _anyone_wants(session: Session, event_name: str) -> bool:
-    return any(
-        event_name in (events or [])
-        for events in session.scalars(
-            select(WebhookSubscription.events).where(WebhookSubscription.active.is_(True))
-        )
-    )
+            _fan_out(session, items, [s for s in subscriptions if wanted.intersection(s.events or [])])
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_noted(session: Session) -> None:
     session.info.pop(NOTED_KEY, None)
+    session.info.pop(SUBSCRIPTIONS_KEY, None)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_subscriptions(session: Session) -> None:
+    session.info.pop(SUBSCRIPTIONS_KEY, None)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from queue_engine.core.clock import iso
 from queue_engine.core.errors import InvalidInput, NotFound
 from queue_engine.notify.models import OutboxMessage, WebhookSubscription
-from queue_engine.notify.outbox import EVENTS, Sent, register_channel
+from queue_engine.notify.outbox import EVENTS, Sent, forget_subscriptions, register_channel
 
 SIGNATURE_HEADER = "X-QMS-Signature"
 ANSWER_EXCERPT = 300
@@ -60,6 +60,7 @@ def subscribe(
     )
     session.add(subscription)
     session.flush()
+    forget_subscriptions(session)
     return subscription
 
 
@@ -80,6 +81,7 @@ def unsubscribe(session: Session, subscription_id: int) -> WebhookSubscription:
     if subscription is None or not subscription.active:
         raise NotFound(f"No webhook has the id {subscription_id}.")
     subscription.active = False
+    forget_subscriptions(session)
     return subscription
 
 

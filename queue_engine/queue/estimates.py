@@ -15,6 +15,7 @@ number of tickets waiting now.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections import deque
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from queue_engine.core.clock import Clock
 from queue_engine.core.kinds import ACTIVE_STATUSES, CounterState, PriorityPolicy, TicketStatus
 from queue_engine.core.models import Counter, Service, Ticket, counter_services
 from queue_engine.hall.calendar import hall_settings
-from queue_engine.queue.ordering import in_call_order, normal_streak, waiting_query
+from queue_engine.queue.ordering import in_call_order, normal_streak
 
 DEFAULT_HANDLING_S = 300.0
 RECENT_TICKETS = 20
@@ -189,19 +190,27 @@ def _trimmed_mean(values: list[float]) -> float:
     return sum(kept) / len(kept)
 
 
+@dataclass(frozen=True)
+class Queued:
+    """What the forward pass needs of a waiting ticket (a row, not an ORM object: it is cheap)."""
+
+    id: int
+    service_id: int
+    priority: bool
+    queued_at: datetime
+
+
+PENDING_ID = 2**62  # the id a ticket not yet written stands in with (it will get the highest id)
+
+
 def forecast(session: Session, clock: Clock) -> dict[int, Forecast]:
     """Every waiting ticket of today (by id): its expected wait and its place, from one forward pass."""
+    return _forecast(session, clock, None)
+
+
+def _forecast(session: Session, clock: Clock, pending: Queued | None) -> dict[int, Forecast]:
     now = clock.now()
     today = clock.today()
-    service_ids = list(session.scalars(select(Service.id)))
-    waiting = list(session.scalars(waiting_query(service_ids, today)))
-    if not waiting:
-        return {}
-    hall = hall_settings(session)
-    policy, every_n = hall.priority_policy, hall.priority_every_n
-    streak = normal_streak(session, service_ids, today, every_n) if policy == PriorityPolicy.EVERY_N else 0
-    order = in_call_order(waiting, policy, every_n, streak)
-    handling = robust_handling_times(session, clock, service_ids)
     serves: dict[int, set[int]] = {}
     for counter_id, service_id in session.execute(
         select(Counter.id, counter_services.c.service_id)
@@ -209,17 +218,57 @@ def forecast(session: Session, clock: Clock) -> dict[int, Forecast]:
         .where(Counter.state == CounterState.OPEN, Counter.active.is_(True))
     ):
         serves.setdefault(counter_id, set()).add(service_id)
+    if pending is None:
+        service_ids = list(session.scalars(select(Service.id)))
+    else:
+        # Only the services linked to the new ticket's through shared counters decide its call.
+        service_ids = sorted(_linked_services(serves, pending.service_id))
+        serves = {c: s for c, s in serves.items() if s & set(service_ids)}
+    waiting = [
+        Queued(*row)
+        for row in session.execute(
+            select(Ticket.id, Ticket.service_id, Ticket.priority, Ticket.queued_at)
+            .where(
+                Ticket.status == TicketStatus.WAITING,
+                Ticket.business_date == today,
+                Ticket.service_id.in_(service_ids),
+            )
+            .order_by(Ticket.queued_at, Ticket.id)
+        )
+    ]
+    if pending is not None:
+        keys = [(_aware(q.queued_at, pending.queued_at), q.id) for q in waiting]
+        waiting.insert(bisect.bisect(keys, (pending.queued_at, pending.id)), pending)
+    if not waiting:
+        return {}
+    hall = hall_settings(session)
+    policy, every_n = hall.priority_policy, hall.priority_every_n
+    streak = normal_streak(session, service_ids, today, every_n) if policy == PriorityPolicy.EVERY_N else 0
+    order = in_call_order(waiting, policy, every_n, streak)
+    handling = robust_handling_times(session, clock, service_ids)
     free_at: dict[int, float] = dict.fromkeys(serves, 0.0)
     for counter_id, service_id, called in session.execute(
         select(Ticket.counter_id, Ticket.service_id, Ticket.called_at).where(
-            Ticket.status.in_(ACTIVE_STATUSES), Ticket.counter_id.is_not(None)
+            Ticket.status.in_(ACTIVE_STATUSES), Ticket.counter_id.in_(list(serves))
         )
     ):
         if counter_id in free_at and called is not None:
             expected = handling.get(service_id, DEFAULT_HANDLING_S)
             elapsed = (now - _aware(called, now)).total_seconds()
             free_at[counter_id] = max(expected - elapsed, expected * 0.2)
-    return _play_forward(order, serves, free_at, handling)
+    return _play_forward(order, serves, free_at, handling, only=None if pending is None else pending.id)
+
+
+def _linked_services(serves: dict[int, set[int]], service_id: int) -> set[int]:
+    linked, frontier = {service_id}, [service_id]
+    while frontier:
+        current = frontier.pop()
+        for services in serves.values():
+            if current in services:
+                for other in services - linked:
+                    linked.add(other)
+                    frontier.append(other)
+    return linked
 
 
 def _aware(moment: datetime, like: datetime) -> datetime:
@@ -227,9 +276,14 @@ def _aware(moment: datetime, like: datetime) -> datetime:
 
 
 def _play_forward(
-    order: list[Ticket], serves: dict[int, set[int]], free_at: dict[int, float], handling: dict[int, float]
+    order: list[Queued],
+    serves: dict[int, set[int]],
+    free_at: dict[int, float],
+    handling: dict[int, float],
+    only: int | None = None,
 ) -> dict[int, Forecast]:
-    queues: dict[int, deque[tuple[int, Ticket]]] = {}
+    """Play the calls forward; with ``only``, stop once that ticket is called and give it alone."""
+    queues: dict[int, deque[tuple[int, Queued]]] = {}
     for rank, ticket in enumerate(order):
         queues.setdefault(ticket.service_id, deque()).append((rank, ticket))
     served_by: dict[int, list[int]] = {}
@@ -247,15 +301,19 @@ def _play_forward(
             continue  # nobody left this counter can call
         _rank, ticket = min(heads, key=lambda head: head[0])
         queues[ticket.service_id].popleft()
-        ahead = sum(calls[c] for c in served_by[ticket.service_id])
-        found[ticket.id] = Forecast(round(at), ahead)
+        if only is None or ticket.id == only:
+            ahead = sum(calls[c] for c in served_by[ticket.service_id])
+            found[ticket.id] = Forecast(round(at), ahead)
+            if only is not None:
+                return found
         calls[counter_id] += 1
         heapq.heappush(heap, (at + handling.get(ticket.service_id, DEFAULT_HANDLING_S), counter_id))
     # Tickets no open counter serves: as if one counter opened now for their service.
     for service_id, left in queues.items():
         mean = handling.get(service_id, DEFAULT_HANDLING_S)
         for n, (_rank, ticket) in enumerate(left):
-            found[ticket.id] = Forecast(round(mean * n), n)
+            if only is None or ticket.id == only:
+                found[ticket.id] = Forecast(round(mean * n), n)
     return found
 
 
@@ -264,10 +322,19 @@ def _play_forward(
 AT_ISSUE_METHOD = "forward"
 
 
-def estimate_at_issue(session: Session, clock: Clock, ticket: Ticket) -> int:
-    """The wait to show (and keep) for a ticket just issued: its forward estimate."""
+def estimate_at_issue(
+    session: Session, clock: Clock, service_id: int, *, priority: bool, queued_at: datetime
+) -> int:
+    """The wait to show (and keep) for a ticket about to be issued: its forward estimate.
+
+    Run before the ticket is written, with the ticket standing in the queue as it will be
+    (its queue time, the highest id), and over the services sharing counters with its own
+    only: the pass reads light rows and stops at the new ticket, so the write lock is held
+    briefly even with thousands waiting.
+    """
     if AT_ISSUE_METHOD == "service_load":
-        load = service_loads(session, clock, only=ticket.service_id)[ticket.service_id]
-        return load.estimate(max(load.waiting - 1, 0))
-    found = forecast(session, clock).get(ticket.id)
+        load = service_loads(session, clock, only=service_id)[service_id]
+        return load.estimate(load.waiting)
+    pending = Queued(PENDING_ID, service_id, priority, queued_at)
+    found = _forecast(session, clock, pending).get(PENDING_ID)
     return found.wait_s if found is not None else 0

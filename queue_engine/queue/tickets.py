@@ -88,6 +88,9 @@ def enqueue(
     # Read the clock only once the number is ours, so that within a service a higher number
     # always has a later issue time and numbers are called in numeric order.
     issued_at = clock.now()
+    estimate = estimate_at_issue(
+        session, clock, service.id, priority=priority, queued_at=queued_at or issued_at
+    )
     ticket = Ticket(
         token=secrets.token_urlsafe(16),
         service_id=service.id,
@@ -105,10 +108,10 @@ def enqueue(
         call_count=0,
         transfer_count=0,
         request_key=request_key,
+        estimated_wait_s_at_issue=estimate,
     )
     session.add(ticket)
     session.flush()
-    ticket.estimated_wait_s_at_issue = estimate_at_issue(session, clock, ticket)
     record(session, ticket, "issued", issued_at, source=source, priority=priority)
     return ticket
 

@@ -34,7 +34,12 @@ def flask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """Run a Flask CLI command with that environment (its answer, whatever the exit code)."""
     return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "kiosk", *args],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 

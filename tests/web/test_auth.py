@@ -43,7 +43,7 @@ def test_every_staff_endpoint_answers_401_to_anonymous_callers(app, client, take
     before = all_rows(app)
 
     for method, path in sorted(routes - PUBLIC):
-        url = path.format(token=held, counter_id=1)
+        url = path.format(token=held, counter_id=1, subscription_id=1)
         response = client.open(url, method=method, json={} if method == "POST" else None)
         assert response.status_code == 401, (method, path, response.status_code)
         assert error_of(response)["code"] == "unauthorized"

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, g, render_template, request
 from flask_babel import gettext
+from flask_login import current_user
 
 from kiosk.actions import action
 from kiosk.context import clock, languages
@@ -99,8 +100,12 @@ def cancel_ticket(found: Ticket) -> Any:
 @bp.post("/<token>/rating")
 @holder_page
 def rate(found: Ticket) -> Any:
-    """The visitor's 1-5 rating of the finished visit (once)."""
+    """The visitor's 1-5 rating of the finished visit (once); never by a logged-in member of staff."""
     comment = request.form.get("comment", "")
+    if current_user.is_authenticated:
+        # A clerk holding the visitor's phone (or the link) would otherwise rate their own visit.
+        notice = gettext("Staff cannot rate a visit: the visitor rates it on their own phone.")
+        return _render(found, "ticket/_rating.html", notice=notice, comment=comment), 403
     try:
         rating = Rating.parse(request.form, text=True)
     except InvalidFields as refused:

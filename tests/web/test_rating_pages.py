@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from kiosk.extensions import db
 from queue_engine.core.models import Visit
-from tests.web.staff_login import page_csrf
+from tests.web.staff_login import log_in, page_csrf
 
 
 @pytest.fixture
@@ -84,3 +84,16 @@ def test_the_tablet_refuses_what_the_phone_and_the_api_refuse(app, finished):
     rated = tablet.post(post, json={"ticket": ticket["token"], "score": 5, "attitude": 4})
     assert rated.status_code == 201
     assert _ratings(app) == [(5, None)]
+
+
+def test_a_logged_in_clerk_cannot_rate_the_visit_on_the_phone_page(app, client, finished):
+    ticket = finished("zh")
+    log_in(client, "clerk1")
+    page = f"/t/{ticket['token']}"
+    headers = {"X-CSRFToken": page_csrf(client, page), "HX-Request": "true"}
+
+    refused = client.post(f"{page}/rating", data={"score": "5"}, headers=headers)
+
+    assert refused.status_code == 403
+    assert "工作人员不能代为评价" in refused.get_data(as_text=True)
+    assert _ratings(app) == [(None, None)]

@@ -16,7 +16,7 @@ from kiosk.actions import action, commit, writes_on_get
 from kiosk.auth import MANAGER_ROLES, STAFF_ROLES, roles_required, staff
 from kiosk.context import clock
 from kiosk.extensions import db, db_session
-from queue_engine.booking.views import mask_phone
+from queue_engine.booking.views import mask_name, mask_phone
 from queue_engine.core.dates import DateRange
 from queue_engine.core.exports import write_csv
 from queue_engine.core.kinds import Role
@@ -38,6 +38,12 @@ PAGE_SIZE = 200
 def masked_phone(contact: str) -> str:
     """A contact as lists show it (138****5678); the full one only in audited exports."""
     return mask_phone(contact) if contact else ""
+
+
+@bp.app_template_filter("masked_name")
+def masked_name(name: str | None) -> str:
+    """A name as lists show it (张**); the full one only in audited reads and exports."""
+    return mask_name(name) if name else ""
 
 
 def _own_or_all(query: Select[Any]) -> Select[Any]:

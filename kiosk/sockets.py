@@ -20,6 +20,7 @@ from flask_login import current_user
 from flask_socketio import emit, join_room
 from socketio.exceptions import ConnectionRefusedError as SocketRefused  # type: ignore[import-untyped]
 from sqlalchemy import event, inspect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from kiosk.auth import token_digest
@@ -38,10 +39,50 @@ from queue_engine.queue.snapshots import (
     window_screen,
 )
 
+RESYNC_RETRY_S = 3  # how often a process looks whether the database is back, after a failed join
+_RESYNC_OWED = "qms_resync_owed"
+_resync_lock = threading.Lock()
+
 
 def _join(data: Any) -> None:
-    with read_only():  # a screen's snapshot only reads
-        _join_room(data if isinstance(data, dict) else {})
+    try:
+        with read_only():  # a screen's snapshot only reads
+            _join_room(data if isinstance(data, dict) else {})
+    except DBAPIError as error:
+        # The database is down: the screen is in its room but has nothing to show.  Tell it, and
+        # send every screen of this process fresh state as soon as the database answers again,
+        # so a board that came up during the outage does not stay blank until the next call.
+        try:
+            db_session().rollback()
+        except DBAPIError:
+            pass
+        current_app.logger.error("A screen joined while the database was unavailable: %s", error.orig)
+        emit("error", {"code": "database_unavailable", "retry_after_s": RESYNC_RETRY_S})
+        _resync_when_the_database_returns(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def _resync_when_the_database_returns(app: Flask) -> None:
+    with _resync_lock:
+        if app.extensions.get(_RESYNC_OWED):
+            return  # one waiting task per process, however many screens joined meanwhile
+        app.extensions[_RESYNC_OWED] = True
+    socketio.start_background_task(_resync_loop, app)
+
+
+def _resync_loop(app: Flask) -> None:
+    from kiosk import realtime  # realtime imports this module
+
+    while True:
+        socketio.sleep(RESYNC_RETRY_S)
+        try:
+            with app.app_context(), db.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except DBAPIError:
+            continue
+        with _resync_lock:
+            app.extensions[_RESYNC_OWED] = False
+        realtime.resync_all(app)
+        return
 
 
 def _join_room(data: dict[str, Any]) -> None:

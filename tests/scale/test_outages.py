@@ -100,8 +100,17 @@ def test_an_outage_says_please_wait_and_the_first_request_after_it_succeeds(
         assert "Traceback" not in page.text
         ready = requests.get(f"{server.url}/readyz", timeout=TIMEOUT_S)
         assert ready.status_code == 503
+        # A board switched on during the outage is told so, and shows nothing wrong meanwhile.
+        board = Board(server.url, origin=None, wait=False)
+        assert board.errors.get(timeout=TIMEOUT_S)["code"] == "database_unavailable"
     finally:
         cluster.start()
+    try:
+        # With nothing called since, it gets the hall's state by itself once the database is back.
+        snapshot = board.snapshots.get(timeout=TIMEOUT_S)
+        assert "now_serving" in snapshot
+    finally:
+        board.close()
     # The very first request after the restart succeeds: the pool's dead connections are replaced.
     after = requests.post(f"{server.url}/api/v1/tickets", json={"service": "A"}, timeout=TIMEOUT_S)
     assert after.status_code == 201, after.text

@@ -140,7 +140,7 @@ class Board:
     scheme, host and port); None sends none, as a native board application would.
     """
 
-    def __init__(self, url: str, origin: str | None) -> None:
+    def __init__(self, url: str, origin: str | None, *, wait: bool = True) -> None:
         self.calls: queue.Queue[dict[str, Any]] = queue.Queue()
         self.snapshots: queue.Queue[dict[str, Any]] = queue.Queue()
         handshake = {"suppress_origin": True} if origin is None else {"origin": origin}
@@ -148,8 +148,11 @@ class Board:
         self.client.on("display:call", self.calls.put)
         self.client.on("display:snapshot", self.snapshots.put)
         self.client.connect(url, transports=["websocket"], wait_timeout=TIMEOUT_S)
+        self.errors: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.client.on("error", self.errors.put)
         self.client.emit("join", {"room": "display"})
-        self.snapshots.get(timeout=TIMEOUT_S)  # joined: the first snapshot came
+        if wait:
+            self.snapshots.get(timeout=TIMEOUT_S)  # joined: the first snapshot came
 
     def call_of(self, number: str) -> dict[str, Any]:
         """The 'display:call' event announcing ``number`` (other calls are passed over)."""

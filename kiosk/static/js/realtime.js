@@ -14,6 +14,13 @@
       socket.emit("join", join);
       if (onStatus) onStatus(true);
     });
+    socket.on("error", function (data) {
+      // The server's database was down when this screen joined: ask again shortly.
+      if (data && data.code === "database_unavailable") {
+        setTimeout(function () { if (socket.connected) socket.emit("join", join); },
+          1000 * (data.retry_after_s || 5));
+      }
+    });
     socket.on("disconnect", down);
     socket.on("connect_error", down);
     Object.keys(handlers).forEach(function (name) {

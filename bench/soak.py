@@ -1,0 +1,354 @@
+#!/usr/bin/env python3
+"""Soak: hold board and phone sockets through a compressed working day, and watch the server.
+
+One server as production runs it (gunicorn, gthread, one worker, a thread per WebSocket), on
+SQLite, with the demo hall.  ``--boards`` display clients join the 'display' room and
+``--phones`` phone clients each join the room of a ticket of their own (taken before the day
+starts, across the four services), all python-socketio ``AsyncClient`` objects in one client
+process.  Then ``--hours`` "hours" of a day are played, each compressed into ``--hour-seconds``
+of wall time: visitors take tickets and the four counters call and finish them over HTTP at
+``--rate`` operations per second.  After each hour the server worker's resident memory, its
+thread count, its open file descriptors (sockets, database files) and the events the clients
+received so far are read.  A server that leaks shows it as a column that keeps growing; a
+healthy one is flat after the first hour.
+
+Nothing is asserted: this is a benchmark.  Run:
+``.venv/bin/python bench/soak.py`` (500 boards + 500 phones, 8 hours of 30 s each, ~6 minutes),
+``--quick`` for a smoke run (50 + 50 sockets, 3 hours of 10 s).  The table is printed and
+written to bench/results/soak.md.  Only 127.0.0.1 is ever targeted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.display_latency import (  # noqa: E402  (the display bench's server, started alike)
+    _gunicorn_has,
+    cpu_seconds,
+    flask_cli,
+    gunicorn,
+    load_average,
+    machine_line,
+)
+from tests.live import server_env  # noqa: E402
+
+SERVICES = ("A", "B", "D", "A")  # C, the complaints desk, needs a whole record to finish
+COUNTERS = (1, 2, 3, 4)
+CONNECT_CONCURRENCY = 25
+TIMEOUT_S = 10
+WALL_LIMIT_S = 1800
+FAILURES: dict[str, int] = {}  # what failed, by answer  # the whole run ends (and says so) rather than hang
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+# -- the clients ------------------------------------------------------------------------------
+
+
+def client_process(conn: Connection, url: str, boards: int, tokens: list[str]) -> None:
+    """Entry point of the client process: connect every socket, then answer counts until told to stop."""
+    asyncio.run(_clients(conn, url, boards, tokens))
+
+
+async def _clients(conn: Connection, url: str, boards: int, tokens: list[str]) -> None:
+    import socketio
+
+    loop = asyncio.get_running_loop()
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    counts = {"display:call": 0, "display:snapshot": 0, "ticket:update": 0, "queue:order": 0, "other": 0}
+    drops: list[str] = []
+    errors: list[str] = []
+    clients: list[Any] = []
+
+    def count(name: str) -> Any:
+        def handler(*_args: Any) -> None:
+            counts[name if name in counts else "other"] += 1
+
+        return handler
+
+    async def open_one(join: dict[str, Any]) -> None:
+        client = socketio.AsyncClient(reconnection=False)
+        for name in counts:
+            client.on(name, count(name))
+        client.on("disconnect", lambda *reason: drops.append(str(reason[0]) if reason else "?"))
+        async with gate:
+            try:
+                await client.connect(url, transports=["websocket"], wait_timeout=TIMEOUT_S)
+                await client.emit("join", join)
+            except Exception as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+                with contextlib.suppress(Exception):
+                    await client.disconnect()
+                return
+        clients.append(client)
+
+    joins = [{"room": "display"}] * boards + [{"room": "ticket", "token": t} for t in tokens]
+    started = time.monotonic()
+    await asyncio.gather(*(open_one(join) for join in joins))
+    conn.send(("ready", len(clients), errors[:3], len(errors), time.monotonic() - started))
+    while True:
+        command = await loop.run_in_executor(None, conn.recv)
+        if command == "count":
+            conn.send(("counts", dict(counts), len(drops)))
+            continue
+        break
+    for chunk in range(0, len(clients), 100):
+        await asyncio.gather(*(c.disconnect() for c in clients[chunk : chunk + 100]), return_exceptions=True)
+    conn.send(("closed",))
+
+
+# -- the server's side ------------------------------------------------------------------------
+
+
+def worker_pid(master: int) -> int | None:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if f"\nPPid:\t{master}\n" in (entry / "status").read_text():
+                    return int(entry.name)
+    return None
+
+
+@dataclass
+class Reading:
+    """What the worker holds at one moment."""
+
+    rss_mib: float
+    threads: int
+    fds: int
+    sockets: int
+    db_files: int
+    cpu_s: float
+
+
+def read_worker(pid: int | None) -> Reading:
+    if pid is None:
+        return Reading(float("nan"), 0, 0, 0, 0, 0.0)
+    status = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
+    )
+    fds = sockets = db_files = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            fds += 1
+            sockets += target.startswith("socket:")
+            db_files += ".sqlite3" in target
+    return Reading(
+        int(status["VmRSS"].split()[0]) / 1024,
+        int(status["Threads"]),
+        fds,
+        sockets,
+        db_files,
+        cpu_seconds(pid),
+    )
+
+
+# -- the day ----------------------------------------------------------------------------------
+
+
+@dataclass
+class HourRow:
+    hour: int
+    issued: int
+    called: int
+    failed: int
+    reading: Reading
+    events: int
+    drops: int
+
+
+def note(what: str) -> None:
+    FAILURES[what] = FAILURES.get(what, 0) + 1
+
+
+def play_hour(url: str, headers: dict[str, str], seconds: float, rate: float) -> tuple[int, int, int]:
+    """Visitors take tickets and the counters call and finish them, for ``seconds``."""
+    http = requests.Session()
+    issued = called = failed = 0
+    step = 1.0 / rate
+    end = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < end:
+        n += 1
+        try:
+            if n % 2:
+                answer = http.post(
+                    f"{url}/api/v1/tickets", json={"service": SERVICES[n % 4]}, timeout=TIMEOUT_S
+                )
+                issued += answer.status_code == 201
+                if answer.status_code != 201:
+                    failed += 1
+                    FAILURES[f"issue {answer.status_code}"] = (
+                        FAILURES.get(f"issue {answer.status_code}", 0) + 1
+                    )
+            else:
+                counter = COUNTERS[(n // 2) % 4]
+                answer = http.post(
+                    f"{url}/api/v1/counters/{counter}/call-next", json={}, headers=headers, timeout=TIMEOUT_S
+                )
+                if answer.status_code == 200:
+                    called += 1
+                    token = answer.json()["ticket"]["token"]
+                    done = http.post(
+                        f"{url}/api/v1/tickets/{token}/finish",
+                        json={"outcome": "resolved"},
+                        headers=headers,
+                        timeout=TIMEOUT_S,
+                    )
+                    if done.status_code != 200:
+                        failed += 1
+                        FAILURES[f"finish {done.status_code}"] = (
+                            FAILURES.get(f"finish {done.status_code}", 0) + 1
+                        )
+                elif answer.status_code != 204:
+                    failed += 1
+                    note(f"call {answer.status_code}")
+        except requests.RequestException:
+            failed += 1
+        time.sleep(step)
+    return issued, called, failed
+
+
+def run(args: argparse.Namespace, workdir: Path) -> tuple[list[HourRow], Reading, Reading, str]:
+    env = server_env(
+        f"sqlite:///{workdir / 'soak.sqlite3'}",
+        QMS_SOCKETS_PER_ADDRESS=str(args.boards + args.phones + 100),
+    )
+    flask_cli(env, "init-db")
+    flask_cli(env, "seed-demo")
+    token = flask_cli(env, "issue-token", "supervisor").strip().splitlines()[-1]
+    headers = {"Authorization": f"Bearer {token}"}
+    with gunicorn(
+        env, args.boards + args.phones, workdir / "server.log", _gunicorn_has("--no-control-socket")
+    ) as server:
+        pid = worker_pid(server.process.pid)
+        idle = read_worker(pid)
+        say(f"server up: worker {pid}, {idle.rss_mib:.0f} MiB, {idle.threads} threads")
+        http = requests.Session()
+        tokens = []
+        for n in range(args.phones):
+            answer = http.post(
+                f"{server.url}/api/v1/tickets", json={"service": SERVICES[n % 4]}, timeout=TIMEOUT_S
+            )
+            answer.raise_for_status()
+            tokens.append(answer.json()["token"])
+        say(f"{len(tokens)} phone tickets taken; connecting {args.boards} boards + {args.phones} phones")
+        parent, child = multiprocessing.Pipe()
+        clients = multiprocessing.get_context("spawn").Process(
+            target=client_process, args=(child, server.url, args.boards, tokens), daemon=True
+        )
+        clients.start()
+        if not parent.poll(300):
+            raise RuntimeError("the clients did not connect within 300 s")
+        _, connected, errors, error_count, took = parent.recv()
+        first_error = f": {errors[0]}" if errors else ""
+        say(f"{connected} sockets connected in {took:.1f} s ({error_count} failed{first_error})")
+        rows: list[HourRow] = []
+        connected_reading = read_worker(pid)
+        for hour in range(1, args.hours + 1):
+            issued, called, failed = play_hour(server.url, headers, args.hour_seconds, args.rate)
+            time.sleep(1.0)  # let the last events arrive
+            parent.send("count")
+            if not parent.poll(60):
+                raise RuntimeError("the clients stopped answering")
+            _, counts, drops = parent.recv()
+            row = HourRow(hour, issued, called, failed, read_worker(pid), sum(counts.values()), drops)
+            rows.append(row)
+            say(format_row(row))
+        parent.send("stop")
+        parent.poll(120)
+        clients.join(30)
+        if clients.is_alive():
+            clients.kill()
+        time.sleep(2.0)
+        after = read_worker(pid)
+        tail = (workdir / "server.log").read_text(errors="replace")
+        errors_logged = tail.count("Traceback")
+    return rows, connected_reading, after, f"{errors_logged} tracebacks in the server log"
+
+
+def format_row(row: HourRow) -> str:
+    r = row.reading
+    return (
+        f"| {row.hour} | {row.issued} | {row.called} | {row.failed} | {r.rss_mib:.1f} | {r.threads} | "
+        f"{r.fds} | {r.sockets} | {r.db_files} | {r.cpu_s:.1f} | {row.events} | {row.drops} |"
+    )
+
+
+HEADER = (
+    "| hour | issued | called | failed | RSS MiB | threads | fds | sockets | db files | CPU s | "
+    "events received (total) | sockets dropped |\n|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--boards", type=int, default=500)
+    parser.add_argument("--phones", type=int, default=500)
+    parser.add_argument("--hours", type=int, default=8)
+    parser.add_argument("--hour-seconds", type=float, default=30.0)
+    parser.add_argument("--rate", type=float, default=8.0, help="HTTP operations per second")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.boards, args.phones, args.hours, args.hour_seconds = 50, 50, 3, 10.0
+    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError("soak ran too long")))
+    signal.alarm(WALL_LIMIT_S)
+    say(f"soak: {args.boards} boards + {args.phones} phones, {args.hours} hours of {args.hour_seconds:.0f} s")
+    say(machine_line())
+    start_load = load_average()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="qms-soak-") as folder:
+        rows, connected, after, log_note = run(args, Path(folder))
+    lines = [
+        f"Machine: {machine_line()}",
+        f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average at start {start_load}, "
+        f"at end {load_average()}; took {time.monotonic() - started:.0f} s",
+        f"{args.boards} boards + {args.phones} phones; {args.hours} hours of {args.hour_seconds:.0f} s at "
+        f"{args.rate:.0f} HTTP operations/s",
+        "",
+        f"Once connected: {connected.rss_mib:.1f} MiB, {connected.threads} threads, {connected.fds} fds",
+        "",
+        HEADER,
+        *(format_row(r) for r in rows),
+        "",
+        f"After the sockets closed: {after.rss_mib:.1f} MiB, {after.threads} threads, {after.fds} fds "
+        f"({after.sockets} sockets, {after.db_files} database files); {log_note}",
+        f"Failed operations by answer: {FAILURES or 'none'}",
+    ]
+    if len(rows) >= 2:
+        first, last = rows[0].reading, rows[-1].reading
+        lines.append(
+            f"From hour 1 to hour {rows[-1].hour}: RSS {last.rss_mib - first.rss_mib:+.1f} MiB, threads "
+            f"{last.threads - first.threads:+d}, fds {last.fds - first.fds:+d}"
+        )
+    report = "\n".join(lines)
+    say("\n" + report)
+    results = ROOT / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    (results / "soak.md").write_text(report + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

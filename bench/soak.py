@@ -13,7 +13,8 @@ received so far are read.  A server that leaks shows it as a column that keeps g
 healthy one is flat after the first hour.
 
 Nothing is asserted: this is a benchmark.  Run:
-``.venv/bin/python bench/soak.py`` (500 boards + 500 phones, 8 hours of 30 s each, ~6 minutes),
+``.venv/bin/python bench/soak.py`` (500 boards + 500 phones in 2 client processes, 8 hours of
+30 s each at 4 operations/s, ~6 minutes),
 ``--quick`` for a smoke run (50 + 50 sockets, 3 hours of 10 s).  The table is printed and
 written to bench/results/soak.md.  Only 127.0.0.1 is ever targeted.
 """
@@ -70,7 +71,11 @@ def client_process(conn: Connection, url: str, boards: int, tokens: list[str]) -
 
 
 async def _clients(conn: Connection, url: str, boards: int, tokens: list[str]) -> None:
+    import logging
+
     import socketio
+
+    logging.getLogger("engineio.client").setLevel(logging.CRITICAL)  # "packet queue is empty" per close
 
     loop = asyncio.get_running_loop()
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
@@ -253,33 +258,48 @@ def run(args: argparse.Namespace, workdir: Path) -> tuple[list[HourRow], Reading
             answer.raise_for_status()
             tokens.append(answer.json()["token"])
         say(f"{len(tokens)} phone tickets taken; connecting {args.boards} boards + {args.phones} phones")
-        parent, child = multiprocessing.Pipe()
-        clients = multiprocessing.get_context("spawn").Process(
-            target=client_process, args=(child, server.url, args.boards, tokens), daemon=True
-        )
-        clients.start()
-        if not parent.poll(300):
-            raise RuntimeError("the clients did not connect within 300 s")
-        _, connected, errors, error_count, took = parent.recv()
-        first_error = f": {errors[0]}" if errors else ""
+        pipes, procs = [], []
+        n = args.client_procs
+        for i in range(n):
+            parent, child = multiprocessing.Pipe()
+            share = (args.boards * (i + 1)) // n - (args.boards * i) // n
+            mine = tokens[(len(tokens) * i) // n : (len(tokens) * (i + 1)) // n]
+            proc = multiprocessing.get_context("spawn").Process(
+                target=client_process, args=(child, server.url, share, mine), daemon=True
+            )
+            proc.start()
+            pipes.append(parent)
+            procs.append(proc)
+        connected, error_count, took, first_error = 0, 0, 0.0, ""
+        for parent in pipes:
+            if not parent.poll(300):
+                raise RuntimeError("the clients did not connect within 300 s")
+            _, ok, errors, failed, seconds = parent.recv()
+            connected, error_count, took = connected + ok, error_count + failed, max(took, seconds)
+            first_error = first_error or (f": {errors[0]}" if errors else "")
         say(f"{connected} sockets connected in {took:.1f} s ({error_count} failed{first_error})")
         rows: list[HourRow] = []
         connected_reading = read_worker(pid)
         for hour in range(1, args.hours + 1):
             issued, called, failed = play_hour(server.url, headers, args.hour_seconds, args.rate)
             time.sleep(1.0)  # let the last events arrive
-            parent.send("count")
-            if not parent.poll(60):
-                raise RuntimeError("the clients stopped answering")
-            _, counts, drops = parent.recv()
-            row = HourRow(hour, issued, called, failed, read_worker(pid), sum(counts.values()), drops)
+            events = drops = 0
+            for parent in pipes:
+                parent.send("count")
+                if not parent.poll(60):
+                    raise RuntimeError("the clients stopped answering")
+                _, counts, dropped = parent.recv()
+                events, drops = events + sum(counts.values()), drops + dropped
+            row = HourRow(hour, issued, called, failed, read_worker(pid), events, drops)
             rows.append(row)
             say(format_row(row))
-        parent.send("stop")
-        parent.poll(120)
-        clients.join(30)
-        if clients.is_alive():
-            clients.kill()
+        for parent in pipes:
+            parent.send("stop")
+        for parent, proc in zip(pipes, procs, strict=True):
+            parent.poll(120)
+            proc.join(30)
+            if proc.is_alive():
+                proc.kill()
         time.sleep(2.0)
         after = read_worker(pid)
         tail = (workdir / "server.log").read_text(errors="replace")
@@ -307,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--phones", type=int, default=500)
     parser.add_argument("--hours", type=int, default=8)
     parser.add_argument("--hour-seconds", type=float, default=30.0)
-    parser.add_argument("--rate", type=float, default=8.0, help="HTTP operations per second")
+    parser.add_argument("--rate", type=float, default=4.0, help="HTTP operations per second")
+    parser.add_argument("--client-procs", type=int, default=2, help="client processes the sockets share")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     if args.quick:
@@ -325,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average at start {start_load}, "
         f"at end {load_average()}; took {time.monotonic() - started:.0f} s",
         f"{args.boards} boards + {args.phones} phones; {args.hours} hours of {args.hour_seconds:.0f} s at "
-        f"{args.rate:.0f} HTTP operations/s",
+        f"{args.rate:.0f} HTTP operations/s; clients in {args.client_procs} processes",
         "",
         f"Once connected: {connected.rss_mib:.1f} MiB, {connected.threads} threads, {connected.fds} fds",
         "",

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
 from queue_engine.core.kinds import ACTIVE_STATUSES, CounterState, PriorityPolicy, TicketStatus
-from queue_engine.core.models import Counter, Service, Ticket, counter_services
+from queue_engine.core.models import Counter, CounterSession, Service, Ticket, counter_services
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.queue.ordering import in_call_order, normal_streak
 
@@ -133,16 +133,17 @@ def service_loads(session: Session, clock: Clock, *, only: int | None = None) ->
 
 # -- The forward estimate (DESIGN §12) ------------------------------------------------------------
 #
-# The calls ahead are played forward: every open counter (paused ones excluded) becomes free
-# when its current visit is expected to end (now, if idle) and then calls, as ``call_next``
-# does, the first ticket of the one call order (``ordering.in_call_order``) among the services
-# it serves; the visit takes that service's robust handling time.  A ticket's estimate is the
+# The calls ahead are played forward: every open counter becomes free when its current visit is
+# expected to end (now, if idle; a paused one when the hall's usual pause is over) and then
+# calls, as ``call_next`` does, the first ticket of the one call order
+# (``ordering.in_call_order``) among the services it serves; the visit takes that service's
+# capped mean handling time.  A ticket's estimate is the
 # moment it is called, its place the number of tickets called before it at counters that can
 # serve it.  One pass gives every waiting ticket both.
 
 FORWARD_RECENT = 40  # finished tickets per service the handling time is taken from
 TURNAROUND_S = 15.0  # a counter's time between one visit's end and its next call
-TRIM = 0.1  # share cut off each end of the recent handling times
+OUTLIER_FACTOR = 4.0  # a handling time counts at most this many times the median
 
 
 @dataclass(frozen=True)
@@ -154,11 +155,7 @@ class Forecast:
 
 
 def robust_handling_times(session: Session, clock: Clock, service_ids: list[int]) -> dict[int, float]:
-    """Each service's trimmed mean call-to-finish time of its recent finished tickets, plus turnaround.
-
-    Trimming the longest and shortest ``TRIM`` share keeps one very long (or abandoned) visit
-    from moving the estimate of everyone behind it.
-    """
+    """Each service's capped mean call-to-finish time of its recent finished tickets, plus turnaround."""
     if not service_ids:
         return {}
     since, _ = clock.day_bounds(clock.today() - timedelta(days=RECENT_DAYS - 1))
@@ -178,16 +175,21 @@ def robust_handling_times(session: Session, clock: Clock, service_ids: list[int]
     for service_id, called, done in session.execute(union_all(*(select(part) for part in recent))):
         if called and done:
             spans[service_id].append((done - called).total_seconds())
-    return {sid: _trimmed_mean(found) + TURNAROUND_S for sid, found in spans.items()}
+    return {sid: _capped_mean(found) + TURNAROUND_S for sid, found in spans.items()}
 
 
-def _trimmed_mean(values: list[float]) -> float:
+def _capped_mean(values: list[float]) -> float:
+    """The mean, each value capped at ``OUTLIER_FACTOR`` times the median.
+
+    The mean, not a trimmed one: the visits ahead add up, and a trimmed mean of right-skewed
+    handling times is short by the tail it cuts (estimates were 1-3 minutes too short with it).
+    The cap keeps one abandoned or extraordinary visit from moving everyone's estimate.
+    """
     if not values:
         return DEFAULT_HANDLING_S
     ordered = sorted(values)
-    cut = int(len(ordered) * TRIM)
-    kept = ordered[cut : len(ordered) - cut] or ordered
-    return sum(kept) / len(kept)
+    cap = OUTLIER_FACTOR * ordered[len(ordered) // 2]
+    return sum(min(v, cap) for v in ordered) / len(ordered)
 
 
 @dataclass(frozen=True)
@@ -212,12 +214,15 @@ def _forecast(session: Session, clock: Clock, pending: Queued | None) -> dict[in
     now = clock.now()
     today = clock.today()
     serves: dict[int, set[int]] = {}
-    for counter_id, service_id in session.execute(
-        select(Counter.id, counter_services.c.service_id)
+    paused: dict[int, datetime | None] = {}  # paused counter -> since when
+    for counter_id, state, since, service_id in session.execute(
+        select(Counter.id, Counter.state, Counter.state_since, counter_services.c.service_id)
         .join(counter_services, counter_services.c.counter_id == Counter.id)
-        .where(Counter.state == CounterState.OPEN, Counter.active.is_(True))
+        .where(Counter.state.in_((CounterState.OPEN, CounterState.PAUSED)), Counter.active.is_(True))
     ):
         serves.setdefault(counter_id, set()).add(service_id)
+        if state == CounterState.PAUSED:
+            paused[counter_id] = since
     if pending is None:
         service_ids = list(session.scalars(select(Service.id)))
     else:
@@ -247,6 +252,13 @@ def _forecast(session: Session, clock: Clock, pending: Queued | None) -> dict[in
     order = in_call_order(waiting, policy, every_n, streak)
     handling = robust_handling_times(session, clock, service_ids)
     free_at: dict[int, float] = dict.fromkeys(serves, 0.0)
+    if paused.keys() & serves.keys():
+        # A paused counter is expected back after the hall's usual pause (its recent mean).
+        usual = usual_pause_s(session, clock)
+        for counter_id in paused.keys() & serves.keys():
+            since = paused[counter_id]
+            away = (now - _aware(since, now)).total_seconds() if since is not None else 0.0
+            free_at[counter_id] = max(usual - away, usual * 0.1)
     for counter_id, service_id, called in session.execute(
         select(Ticket.counter_id, Ticket.service_id, Ticket.called_at).where(
             Ticket.status.in_(ACTIVE_STATUSES), Ticket.counter_id.in_(list(serves))
@@ -255,8 +267,24 @@ def _forecast(session: Session, clock: Clock, pending: Queued | None) -> dict[in
         if counter_id in free_at and called is not None:
             expected = handling.get(service_id, DEFAULT_HANDLING_S)
             elapsed = (now - _aware(called, now)).total_seconds()
-            free_at[counter_id] = max(expected - elapsed, expected * 0.2)
+            free_at[counter_id] = max(free_at[counter_id], expected - elapsed, expected * 0.2)
     return _play_forward(order, serves, free_at, handling, only=None if pending is None else pending.id)
+
+
+DEFAULT_PAUSE_S = 900.0  # a pause's expected length with no history (15 minutes)
+
+
+def usual_pause_s(session: Session, clock: Clock) -> float:
+    """The mean length of the counters' pauses over the past week (15 minutes with none)."""
+    since, _ = clock.day_bounds(clock.today() - timedelta(days=RECENT_DAYS - 1))
+    seconds, count = session.execute(
+        select(func.sum(CounterSession.paused_seconds), func.sum(CounterSession.pause_count)).where(
+            CounterSession.opened_at >= since,
+            CounterSession.pause_count > 0,
+            CounterSession.paused_at.is_(None),  # a pause under way has no length yet
+        )
+    ).one()
+    return float(seconds) / float(count) if seconds and count else DEFAULT_PAUSE_S
 
 
 def _linked_services(serves: dict[int, set[int]], service_id: int) -> set[int]:

@@ -21,6 +21,7 @@ from queue_engine import (
     mark_no_show,
     open_counter,
     pause_counter,
+    resume_counter,
 )
 from queue_engine.core.kinds import PriorityPolicy
 from queue_engine.core.models import Ticket
@@ -244,8 +245,10 @@ def test_forward_counts_other_services_on_a_shared_counter(session, clock, make_
     assert ticket_a.estimated_wait_s_at_issue == 630
 
 
-def test_forward_leaves_paused_counters_out(session, clock, make_service, make_counter, make_user):
-    """Counter 2 is paused: only counter 1 calls A, one visitor after the other."""
+def test_forward_expects_a_paused_counter_back_after_a_usual_pause(
+    session, clock, make_service, make_counter, make_user
+):
+    """Counter 2 has just paused; with no pause on record it is expected back in 15 minutes."""
     from queue_engine.queue.estimates import forecast
 
     a = make_service("A")
@@ -255,10 +258,35 @@ def test_forward_leaves_paused_counters_out(session, clock, make_service, make_c
     open_counter(session, clock, paused.id, clerk)
     pause_counter(session, clock, paused.id, clerk)
     session.commit()
+    tickets = _issue(session, clock, "A", 4)
+    found = forecast(session, clock)
+    # Counter 1 calls at 0, 315 and 630 s; counter 2, paused 40 s ago (the four issues took 10 s
+    # each), is back 860 s from now, before counter 1's 945.
+    assert [found[t.id].wait_s for t in tickets] == [0, 315, 630, 860]
+
+
+def test_forward_learns_the_halls_usual_pause(session, clock, make_service, make_counter, make_user):
+    """This week's pauses lasted 10 minutes: a counter paused 4.5 minutes ago is back in 5.5."""
+    from queue_engine.queue.estimates import forecast
+
+    a = make_service("A")
+    open_counter(session, clock, make_counter("1", [a]).id, None)
+    second = make_counter("2", [a])
+    clerk = make_user("clerk").id
+    open_counter(session, clock, second.id, clerk)
+    pause_counter(session, clock, second.id, clerk)
+    clock.advance(minutes=10)
+    resume_counter(session, clock, second.id, clerk)
+    close_counter(session, clock, second.id, clerk, "")
+    open_counter(session, clock, second.id, clerk)  # a new stretch of duty, its pause under way
+    pause_counter(session, clock, second.id, clerk)
+    clock.advance(minutes=4)
+    session.commit()
     tickets = _issue(session, clock, "A", 3)
     found = forecast(session, clock)
-    assert [found[t.id].wait_s for t in tickets] == [0, 315, 630]
-    assert [t.estimated_wait_s_at_issue for t in tickets] == [0, 315, 630]
+    # Counter 1: 0 and 315 s; counter 2, back 330 s from now (600 - 240 - the 30 s the issues
+    # took), takes the third before counter 1's 630.
+    assert [found[t.id].wait_s for t in tickets] == [0, 315, 330]
 
 
 def test_forward_puts_priority_first(session, clock, make_service, make_counter, configure_hall):

@@ -13,6 +13,7 @@ from kiosk.auth import MANAGER_ROLES, roles_required
 from kiosk.charts import Series, bar_chart
 from kiosk.context import clock, ranking_min_ratings
 from kiosk.extensions import db, db_session
+from kiosk.heartbeats import device_context
 from kiosk.htmx import is_htmx
 from queue_engine.core.dates import DateRange
 from queue_engine.core.errors import InvalidFields
@@ -65,13 +66,14 @@ def _partial_or_page(partial: str, page: str, **context: Any) -> Response:
 @bp.get("")
 @roles_required(*MANAGER_ROLES)
 def live() -> Response:
-    """Queues against their targets, counters and alerts; refreshed on every change."""
+    """Queues against their targets, counters, devices and alerts; refreshed on every change."""
     return _partial_or_page(
         "supervisor/_live.html",
         "supervisor/live.html",
         hall=hall_overview(db_session(), clock()),
         rectification=open_cases_overview(db_session(), clock().today()),
         unserved=unserved_services(db_session()),
+        **device_context(),
     )
 
 

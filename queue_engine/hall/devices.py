@@ -13,17 +13,18 @@ its printer failed.  ``warn`` marks a board that cannot sound or a page older th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, String, UniqueConstraint, exists, func, literal, or_, select
+from sqlalchemy import Boolean, String, UniqueConstraint, delete, exists, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
-from queue_engine.core.clock import iso
+from queue_engine.core.clock import Clock, iso
 from queue_engine.core.models import Base, UTCDateTime
+from queue_engine.hall.audit import audit
 
 SILENT_AFTER_S = 60  # a screen reports every 20 s: three missed heartbeats mean it is gone
 MAX_DEVICES = 500  # a flood of invented names stops here; the hall's own devices keep reporting
@@ -182,3 +183,15 @@ def devices_overview(
         )
     rows.sort(key=lambda d: (not d["alert"], not d["warn"], d["kind"], d["name"]))
     return rows
+
+
+def forget_silent_devices(session: Session, clock: Clock, user_id: int | None, silent_after_s: int) -> int:
+    """Forget every device silent for longer than ``silent_after_s`` (retired, or invented by a
+    flood): it leaves the list and frees its place under the cap; it comes back if it reports.
+
+    Audited with the count forgotten; returns that count.
+    """
+    cutoff = clock.now() - timedelta(seconds=silent_after_s)
+    forgotten = int(getattr(session.execute(delete(Device).where(Device.last_seen < cutoff)), "rowcount", 0))
+    audit(session, clock, user_id, "forget_silent_devices", "devices", after={"forgotten": forgotten})
+    return forgotten

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from kiosk.extensions import db, socketio
 from kiosk.heartbeats import HEARTBEATS
 from queue_engine import FakeClock
+from queue_engine.core.models import AuditEntry
 from queue_engine.hall.devices import Device
 from tests.web.staff_login import log_in
 
@@ -167,3 +168,30 @@ def test_a_flood_of_a_thousand_invented_names_stops_at_the_cap_and_real_devices_
     devices = client.get("/api/v1/devices", headers=auth("supervisor")).get_json()
     board = next(d for d in devices if d["kind"] == "board")
     assert (board["name"], board["silent"]) == ("大厅主屏", False)
+
+
+def test_the_supervisor_forgets_silent_devices_and_frees_their_places(app, screen, auth, client, clock):
+    for n in range(3):
+        assert beat(screen(), kind="board", name=f"fake-{n}")["ok"]
+    clock.advance(seconds=61)
+    assert beat(screen(), kind="kiosk", name="东门取号机")["ok"]
+    clerk = app.test_client()
+    clerk_csrf = log_in(clerk, "clerk1")
+    assert clerk.post("/supervisor/devices/forget-silent", data={"csrf_token": clerk_csrf}).status_code == 403
+    supervisor = app.test_client()
+    csrf = log_in(supervisor, "supervisor")
+    assert "Forget silent devices" in supervisor.get("/supervisor").get_data(as_text=True)
+
+    answer = supervisor.post(
+        "/supervisor/devices/forget-silent", data={"csrf_token": csrf}, headers={"HX-Request": "true"}
+    )
+
+    assert answer.status_code == 200
+    page = answer.get_data(as_text=True)
+    assert "fake-0" not in page and 'data-device-name="东门取号机"' in page
+    assert "Forget silent devices" not in page
+    names = [d["name"] for d in client.get("/api/v1/devices", headers=auth("supervisor")).get_json()]
+    assert names == ["东门取号机"]
+    with app.app_context():
+        (entry,) = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "forget_silent_devices"))
+        assert entry.after == {"forgotten": 3}

@@ -49,6 +49,11 @@ def from_environment(instance_path: Path, root: Path) -> dict[str, Any]:
         "QMS_RANKING_MIN_RATINGS": int(env.get("QMS_RANKING_MIN_RATINGS", "10")),
         "QMS_PROXY_COUNT": int(env.get("QMS_PROXY_COUNT", "0")),
         "QMS_SOCKETS_PER_ADDRESS": int(env.get("QMS_SOCKETS_PER_ADDRESS", "200")),
+        # Screens silent this long are shown as alerts; new device names stop at the limit.
+        "QMS_DEVICE_SILENT_S": int(env.get("QMS_DEVICE_SILENT_S", "60")),
+        "QMS_DEVICES_MAX": int(env.get("QMS_DEVICES_MAX", "500")),
+        # A board cut off from the server for longer than this reloads once it is back.
+        "QMS_BOARD_RELOAD_AFTER_S": int(env.get("QMS_BOARD_RELOAD_AFTER_S", "60")),
         "QMS_TIMEZONE": env.get("QMS_TIMEZONE", "Asia/Shanghai"),
         "QMS_LANGUAGES": languages or ["zh", "en"],
         "QMS_PRINTER": env.get("QMS_PRINTER") or None,

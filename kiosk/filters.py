@@ -36,6 +36,18 @@ WORDS: dict[str, dict[str, str]] = {
         "high": "高 · high",
         "urgent": "紧急 · urgent",
     },
+    "device": {
+        "kiosk": "取号机 · kiosk",
+        "board": "叫号屏 · board",
+        "tablet": "评价器 · rating tablet",
+        "window": "窗口屏 · window screen",
+    },
+    "printer": {
+        "ok": "正常 · OK",
+        "failed": "打印失败 · failed",
+        "browser": "浏览器打印（无法检测） · browser printing (cannot be checked)",
+        "unknown": "尚未打印 · nothing printed yet",
+    },
 }
 
 
@@ -46,7 +58,18 @@ def word(value: str | None, kind: str) -> str:
     return WORDS.get(kind, {}).get(value, value)
 
 
+def ago(seconds: int | None) -> str:
+    """A time since, as staff read it: "2 分钟前 · 2 min ago"."""
+    if seconds is None:
+        return ""
+    for size, zh, en in ((86400, "天", "d"), (3600, "小时", "h"), (60, "分钟", "min")):
+        if seconds >= size:
+            return f"{seconds // size} {zh}前 · {seconds // size} {en} ago"
+    return f"{seconds} 秒前 · {seconds} s ago"
+
+
 def init_app(app: Flask) -> None:
     """Register the filters."""
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(word, "word")
+    app.add_template_filter(ago, "ago")

@@ -5,7 +5,8 @@ A screen emits ``join`` with its room: ``display``, ``kiosk``, ``ticket`` (+ tok
 (+ device token), ``window`` (+ counter_id), ``counter`` (+ counter_id, staff) or
 ``supervisor`` (staff).  Staff sockets also join ``staff-user:<id>``, so that a log-out, a
 password reset or a deactivation (the user's ``session_generation`` moving) disconnects them,
-on every process when Redis is configured.
+on every process when Redis is configured.  Public screens also emit ``heartbeat``
+(kiosk.heartbeats).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from kiosk import heartbeats
 from kiosk.auth import token_digest
 from kiosk.context import clock
 from kiosk.extensions import db, db_session, socketio
@@ -230,6 +232,7 @@ def _connect(*_: Any) -> None:
 
 
 def _disconnect(*_: Any) -> None:
+    heartbeats.forget_socket()
     book: SocketBook = current_app.extensions[SOCKETS]
     with book.lock:
         address = book.address_of.pop(request.sid, None)  # type: ignore[attr-defined]
@@ -246,6 +249,7 @@ def init_app(app: Flask) -> None:
     socketio.on_event("connect", _connect)
     socketio.on_event("disconnect", _disconnect)
     socketio.on_event("join", _join)
+    heartbeats.init_app(app)  # the screens' heartbeats (设备故障应急)
     if not event.contains(Session, "after_flush", _note_ended_sessions):
         event.listen(Session, "after_flush", _note_ended_sessions)
         event.listen(Session, "after_commit", _end_sockets_after_commit)

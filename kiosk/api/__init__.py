@@ -21,6 +21,7 @@ def _refuse_impossible_token(endpoint: str | None, values: dict[str, Any] | None
 from kiosk.api import (  # noqa: E402,F401
     appointments,
     counters,
+    devices,
     openapi,
     public,
     ratings,

@@ -80,8 +80,12 @@ def _screen_context() -> dict[str, Any]:
 def index() -> Any:
     """The full kiosk screen."""
     paper = request.args.get("paper", "80")
+    device = registered_device()  # a registered kiosk reports its heartbeat by its name
     return render_template(
-        "kiosk/index.html", paper=paper if paper in ("58", "80") else "80", **_screen_context()
+        "kiosk/index.html",
+        paper=paper if paper in ("58", "80") else "80",
+        device_name=device.name if device else None,
+        **_screen_context(),
     )
 
 

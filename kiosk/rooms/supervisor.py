@@ -6,19 +6,23 @@ import io
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, abort, make_response, render_template, request
+from flask import Blueprint, Response, abort, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
+from kiosk.actions import commit
 from kiosk.auth import MANAGER_ROLES, roles_required
 from kiosk.charts import Series, bar_chart
 from kiosk.context import clock, ranking_min_ratings
 from kiosk.extensions import db, db_session
+from kiosk.heartbeats import device_context
 from kiosk.htmx import is_htmx
 from queue_engine.core.dates import DateRange
 from queue_engine.core.errors import InvalidFields
 from queue_engine.core.exports import append_xlsx_row, write_csv
 from queue_engine.core.models import Counter, Service, User
 from queue_engine.hall.calendar import hall_settings
+from queue_engine.hall.devices import forget_silent_devices
 from queue_engine.quality.rectification import open_cases_overview
 from queue_engine.queue.coverage import unserved_services
 from queue_engine.reporting.handover import handover_workbook, report_title
@@ -65,14 +69,27 @@ def _partial_or_page(partial: str, page: str, **context: Any) -> Response:
 @bp.get("")
 @roles_required(*MANAGER_ROLES)
 def live() -> Response:
-    """Queues against their targets, counters and alerts; refreshed on every change."""
+    """Queues against their targets, counters, devices and alerts; refreshed on every change."""
     return _partial_or_page(
         "supervisor/_live.html",
         "supervisor/live.html",
         hall=hall_overview(db_session(), clock()),
         rectification=open_cases_overview(db_session(), clock().today()),
         unserved=unserved_services(db_session()),
+        **device_context(),
     )
+
+
+@bp.post("/devices/forget-silent")
+@roles_required(*MANAGER_ROLES)
+def forget_silent() -> Any:
+    """Forget the devices silent longer than the alert threshold (retired screens, a flood's names)."""
+    silent_after_s = device_context()["silent_after_s"]
+    forget_silent_devices(db_session(), clock(), current_user.id, silent_after_s)
+    commit()
+    if is_htmx():
+        return live()
+    return redirect(url_for("supervisor.live"))
 
 
 def _choices() -> dict[str, Any]:

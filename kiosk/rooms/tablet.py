@@ -38,6 +38,7 @@ def rating_screen(device: str) -> Any:
         "counter/rate.html",
         counter=tablet.counter,
         device=device,
+        device_name=tablet.name,
         post=url_for("api.tablet_rating", device=device),
         pending=awaiting_rating(db_session(), clock(), tablet.counter_id),
         max_comment=MAX_COMMENT,

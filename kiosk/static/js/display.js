@@ -357,14 +357,41 @@
     renderNotice(lastSnapshot);
     layout();
   });
-  byId("sound-on").addEventListener("click", unlockAudio);
+  // A board that was cut off for long reloads once the server answers again: whatever changed
+  // meanwhile (its scripts, its layout, the hall's set-up), no stale page stays up on the wall.
+  // It reloads only when the page itself answers, never into a browser error page.
+  const RELOAD_AFTER_MS = (config.reload_after_s || 60) * 1000;
+  let downSince = null;
+  function reloadWhenReachable() {
+    fetch(window.location.href, { cache: "no-store" }).then(function (r) {
+      if (r.ok) window.location.reload();
+      else setTimeout(reloadWhenReachable, 5000);
+    }).catch(function () { setTimeout(reloadWhenReachable, 5000); });
+  }
+  function linkChanged(up) {
+    byId("link-state").hidden = up;
+    if (!up) {
+      if (downSince === null) downSince = Date.now();
+      return;
+    }
+    if (downSince !== null && Date.now() - downSince > RELOAD_AFTER_MS) reloadWhenReachable();
+    downSince = null;
+  }
+
+  const soundOn = function () { return !!audio && audio.state === "running"; };
+  let sendHeartbeat = null;
+  byId("sound-on").addEventListener("click", function () {
+    unlockAudio();
+    if (sendHeartbeat) setTimeout(sendHeartbeat, 300);  // the supervisor sees the sound come on
+  });
   unlockAudio();
-  QMS.connect({ room: "display" }, {
+  const socket = QMS.connect({ room: "display" }, {
     "display:snapshot": render,
     "display:call": function (call) {
       if (shownService(call.service) && shownCounter(call.counter_id)) announce(call);
     },
-  }, function (up) { byId("link-state").hidden = up; });
+  }, linkChanged);
+  sendHeartbeat = QMS.heartbeat(socket, "board", function () { return { sound: soundOn() }; });
 
   const clock = byId("clock");
   const format = new Intl.DateTimeFormat(config.speech[langs[0]], {

@@ -7,6 +7,9 @@
   let homeTimer = null;
   let tickTimer = null;
   let healthTimer = null;
+  // What the kiosk knows of its printer: the server's thermal printer answered the last ticket
+  // ("ok") or not ("failed"); a browser's print dialog cannot tell whether paper came out.
+  let printer = screen.dataset.printing === "server" ? "unknown" : "browser";
 
   // Refusals (4xx) carry a friendly message to show; only 5xx and network errors mean "ask at the desk".
   htmx.config.responseHandling = [
@@ -70,6 +73,7 @@
     const ticket = document.getElementById("ticket-screen");
     const message = document.getElementById("kiosk-message");
     if (ticket) {
+      printer = ticket.dataset.printer || printer;
       countdown(ticket);
       if (ticket.dataset.browserPrint === "true") setTimeout(function () { window.print(); }, 50);
     } else if (message) {
@@ -98,7 +102,7 @@
 
   // Waiting counts and renamed or closed services arrive live; refresh the buttons at most every 2 s.
   let pending = null;
-  QMS.connect({ room: "kiosk" }, {
+  const socket = QMS.connect({ room: "kiosk" }, {
     "services:changed": function () {
       if (pending) return;
       pending = setTimeout(function () {
@@ -112,4 +116,5 @@
         .catch(function () { setOffline(true); });
     }
   });
+  QMS.heartbeat(socket, "kiosk", function () { return { printer: printer }; });
 })();

@@ -112,11 +112,12 @@
   document.getElementById("rate-send").addEventListener("click", send);
   document.getElementById("rate-retry").addEventListener("click", function () { tries = 0; send(); });
 
-  QMS.connect({ room: "tablet", device: root.dataset.device }, {
+  const socket = QMS.connect({ room: "tablet", device: root.dataset.device }, {
     "rate:request": function (prompt) {
       if (root.dataset.state === "failed" && prompt.token === root.dataset.token) return;
       if (prompt.token !== root.dataset.token || root.dataset.state === "idle") ask(prompt);
     },
     "rate:idle": function () { if (root.dataset.state === "ask") show("idle"); },
   });
+  QMS.heartbeat(socket, "tablet");  // named by its registration (data-device-name), never its token
 })();

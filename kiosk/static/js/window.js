@@ -34,6 +34,7 @@
 
   fit();
   window.addEventListener("resize", fit);
-  QMS.connect({ room: "window", counter_id: parseInt(root.dataset.counterId, 10) }, { "window:update": draw },
-    function (up) { linkState.hidden = up; });
+  const socket = QMS.connect({ room: "window", counter_id: parseInt(root.dataset.counterId, 10) },
+    { "window:update": draw }, function (up) { linkState.hidden = up; });
+  QMS.heartbeat(socket, "window");
 })();

@@ -173,10 +173,19 @@ def run_forever(
     policy: RetryPolicy | None = None,
     interval_s: float = 1.0,
     on_error: Callable[[BaseException], None] | None = None,
+    scheduled: Callable[[Session], object] | None = None,
 ) -> None:
-    """The worker loop of one process: deliver what is due, then wait ``interval_s`` (less when busy)."""
+    """The worker loop of one process: write what time made due (``scheduled``), deliver what is due,
+    then wait ``interval_s`` (less when busy)."""
     while not stop.is_set():
         busy = False
+        if scheduled is not None:
+            try:
+                with make_session() as session:
+                    scheduled(session)
+            except Exception as error:  # a failed scan must not hold up the deliveries
+                if on_error is not None:
+                    on_error(error)
         try:
             with make_session() as session:
                 busy = deliver_due(session, now(), policy=policy) > 0

@@ -194,3 +194,18 @@ def run_forever(
                 on_error(error)
         if not busy:
             stop.wait(interval_s)
+
+
+def recent_attempts(
+    session: Session, subscription_id: int | None = None, limit: int = 200
+) -> list[tuple[Delivery, OutboxMessage]]:
+    """The newest delivery attempts (of one subscription, or all), each with its outbox row."""
+    query = (
+        select(Delivery, OutboxMessage)
+        .join(OutboxMessage, OutboxMessage.id == Delivery.outbox_id)
+        .order_by(Delivery.id.desc())
+        .limit(limit)
+    )
+    if subscription_id is not None:
+        query = query.where(OutboxMessage.subscription_id == subscription_id)
+    return [(delivery, message) for delivery, message in session.execute(query)]

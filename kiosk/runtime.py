@@ -187,8 +187,11 @@ def _start_outbox_worker(app: Flask, state: HallRuntime) -> None:
         return
     from sqlalchemy.orm import Session
 
+    # Taken here, in the request's app context: the worker thread has none, and db.engine needs one.
+    engine = db.engine
+
     def make_session() -> Session:
-        return Session(db.engine, expire_on_commit=False)
+        return Session(engine, expire_on_commit=False)
 
     def failed(error: BaseException) -> None:
         app.logger.warning("Outbox delivery failed (%s); trying again", error)

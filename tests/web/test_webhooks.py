@@ -201,3 +201,44 @@ def test_cli_add_prints_the_secret_last_then_list_and_remove(app: Flask) -> None
     assert runner.invoke(args=["webhook", "remove", sub_id]).exit_code == 0
     assert runner.invoke(args=["webhook", "list"]).output.strip() == ""
     assert runner.invoke(args=["webhook", "add", "http://x", "--events", "nope"]).exit_code != 0
+
+
+def test_only_the_trusted_receiver_gets_names_and_phones(
+    app: Flask,
+    clock: FakeClock,
+    client: FlaskClient,
+    auth: Callable[[str], dict[str, str]],
+    take_ticket: Any,
+    call_next: Any,
+) -> None:
+    events = ["appointment.booked", "ticket.finished"]
+    with Receiver() as untrusted, Receiver() as trusted:
+        for receiver, flag in ((untrusted, False), (trusted, True)):
+            made = client.post(
+                "/api/v1/webhooks",
+                json={"url": receiver.url, "events": events, "trusted_for_personal_data": flag},
+                headers=auth("admin"),
+            ).get_json()
+            receiver.secret = made["secret"]
+        booking = {"service": "A", "start": "2026-01-05T10:00:00+08:00", "name": "张三"}
+        booking["phone"] = "13812345678"
+        booked = client.post("/api/v1/appointments", json=booking)
+        assert booked.status_code == 201, booked.get_json()
+        ticket = take_ticket("A")
+        assert call_next(1).status_code == 200
+        record = {"outcome": "resolved", "customer_name": "李四", "contact": "13987654321"}
+        finish = f"/api/v1/tickets/{ticket['token']}/finish"
+        finished = client.post(finish, json=record, headers=auth("clerk1"))
+        assert finished.status_code == 200
+        assert deliver(app, clock) == 4
+        plain = {g["event"]: g["data"] for g in untrusted.accepted()}
+        full = {g["event"]: g["data"] for g in trusted.accepted()}
+    assert set(plain) == set(full) == set(events)
+    assert full["appointment.booked"]["personal"] == {"name": "张三", "phone": "13812345678"}
+    assert full["ticket.finished"]["personal"] == {"customer_name": "李四", "contact": "13987654321"}
+    for data in plain.values():
+        text = str(data)
+        assert "personal" not in data
+        assert not any(word in text for word in ("张三", "13812345678", "李四", "13987654321"))
+    assert plain["appointment.booked"]["appointment"]["code"] == booked.get_json()["code"]
+    assert plain["ticket.finished"]["ticket"]["number"] == ticket["number"]

@@ -7,6 +7,7 @@ data goes only to trusted subscriptions, and the API and CLI manage subscription
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,9 +16,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from kiosk import runtime as hall_runtime
+from kiosk.auth import issue_token
 from kiosk.extensions import db
 from queue_engine import FakeClock
-from queue_engine.core.models import Service
+from queue_engine.core.models import Service, User
 from queue_engine.notify.models import OutboxMessage
 from queue_engine.notify.worker import RetryPolicy, deliver_due
 from queue_engine.queue.tickets import issue_ticket
@@ -242,3 +245,32 @@ def test_only_the_trusted_receiver_gets_names_and_phones(
         assert not any(word in text for word in ("张三", "13812345678", "李四", "13987654321"))
     assert plain["appointment.booked"]["appointment"]["code"] == booked.get_json()["code"]
     assert plain["ticket.finished"]["ticket"]["number"] == ticket["number"]
+
+
+def test_the_servers_worker_sends_a_booking_reminder_once_by_itself(
+    app_factory: Callable[..., Flask], clock: FakeClock
+) -> None:
+    app = app_factory(QMS_OUTBOX_WORKER=True, QMS_OUTBOX_SECONDS=0.05)
+    client = app.test_client()
+    with app.app_context():
+        admin = db.session.scalars(select(User).where(User.username == "admin")).one()
+        headers = {"Authorization": f"Bearer {issue_token(admin)}"}
+        db.session.commit()
+    with Receiver() as receiver:
+        try:
+            hook = {"url": receiver.url, "events": ["appointment.reminder"]}
+            receiver.secret = client.post("/api/v1/webhooks", json=hook, headers=headers).get_json()["secret"]
+            booking = {"service": "A", "start": "2026-01-05T11:00:00+08:00", "name": "张三"}
+            booking["phone"] = "13812345678"
+            code = client.post("/api/v1/appointments", json=booking).get_json()["code"]
+            clock.advance(minutes=61)  # 10:01: the slot starts within the hour
+            for _ in range(100):
+                if receiver.accepted():
+                    break
+                time.sleep(0.05)
+            time.sleep(0.3)  # several more rounds of the worker: a repeat would come now
+        finally:
+            hall_runtime.stop_day_closer(app)
+        got = receiver.accepted()
+    assert [(g["event"], g["data"]["appointment"]["code"]) for g in got] == [("appointment.reminder", code)]
+    assert "personal" not in got[0]["data"]

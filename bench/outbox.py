@@ -149,14 +149,16 @@ def bench(kind: str, url: str, threads_list: tuple[int, ...], ops: int, rounds: 
             for mode in MODES:
                 issue = statistics.median(r[0] for r in rates[mode])
                 call = statistics.median(r[1] for r in rates[mode])
+                issues = [r[0] for r in rates[mode]]
+                calls = [r[1] for r in rates[mode]]
                 lines.append(
                     [
                         kind,
                         str(threads),
                         mode,
-                        f"{issue:.0f}",
+                        f"{issue:.0f} ({min(issues):.0f}-{max(issues):.0f})",
                         f"{(issue / base_issue - 1) * 100:+.1f}%",
-                        f"{call:.0f}",
+                        f"{call:.0f} ({min(calls):.0f}-{max(calls):.0f})",
                         f"{(call / base_call - 1) * 100:+.1f}%",
                     ]
                 )
@@ -178,8 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: few operations")
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--rounds", type=int, default=6, help="rounds of each mode (default 6)")
+    parser.add_argument("--ops", type=int, default=100, help="issues (and calls) per round (default 100)")
     args = parser.parse_args(argv)
-    ops, rounds = (40, 1) if args.quick else (200, 3)
+    ops, rounds = (40, 1) if args.quick else (args.ops, args.rounds)
     threads = (1,) if args.quick else (1, 4)
     kinds = ["SQLite"]
     why = "" if args.sqlite_only else pg_unavailable(pg_base_url())
@@ -193,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         with database(kind) as url:
             table += bench(kind, url, threads, ops, rounds)
     print()
+    print(f"{rounds} rounds of {ops} per mode; median round (slowest-fastest)")
     print("| database | threads | mode | issues/s | vs none | call+finish/s | vs none |")
     print("|---|---|---|---|---|---|---|")
     for line in table:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,6 +98,32 @@ def one_round(factory: sessionmaker[Session], clock: Clock, threads: int, ops: i
     return issued.rate, called.rate
 
 
+def statements(engine: Any, factory: sessionmaker[Session], clock: Clock, counter_id: int) -> tuple[int, int]:
+    """SQL statements of one issue and one call-next (BEGIN included), as the mode stands."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with factory() as session:
+            issue_ticket(session, clock, SERVICE)
+            session.commit()
+        issued = len(seen)
+        seen.clear()
+        with factory() as session:
+            token = call_next(session, clock, counter_id).token
+            session.commit()
+        called = len(seen)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    with factory() as session:
+        finish_visit(session, clock, token, VisitRecord(outcome=Outcome.RESOLVED), counter_id=counter_id)
+        session.commit()
+    return issued, called
+
+
 def pending(factory: sessionmaker[Session]) -> int:
     with factory() as session:
         return int(session.scalar(select(func.count()).where(OutboxMessage.status == "pending")) or 0)
@@ -135,6 +161,11 @@ def bench(kind: str, url: str, threads_list: tuple[int, ...], ops: int, rounds: 
             for _ in range(20):
                 issue_ticket(session, clock, SERVICE)
                 session.commit()
+        for index, mode in enumerate(MODES):
+            set_listening(factory, mode != MODES[0])
+            issued, called = statements(engine, factory, clock, CALL_COUNTERS[index])
+            lines.append([kind, "statements", mode, f"{issued} per issue", "", f"{called} per call-next", ""])
+            print(" | ".join(lines[-1]), flush=True)
         for threads in threads_list:
             rates: dict[str, list[tuple[float, float]]] = {mode: [] for mode in MODES}
             for mode in MODES:  # a warm-up round of each, not counted

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
+from sqlalchemy import select
 
 from kiosk.actions import action
 from kiosk.context import clock
@@ -76,7 +77,7 @@ def _log_filter() -> int | None:
 
 def _log(message: str | None = None, ok: bool = True) -> dict[str, Any]:
     chosen = _log_filter()
-    every = db.session.query(WebhookSubscription).order_by(WebhookSubscription.id).all()
+    every = db.session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id)).all()
     return {
         "rows": recent_attempts(db_session(), chosen, LOG_SIZE),
         "chosen": chosen,

@@ -38,6 +38,7 @@ from queue_engine.core.db import reading
 from queue_engine.core.models import Hall
 from queue_engine.hall.retention import erase_old_personal_data
 from queue_engine.notify import webhooks as _webhooks  # noqa: F401 (the outbox hook and the webhook channel)
+from queue_engine.notify.scheduled import DEFAULT_REMINDER_LEAD_MIN, due_scheduled
 from queue_engine.notify.worker import RetryPolicy, run_forever
 from queue_engine.queue.day import close_day_if_due
 
@@ -173,6 +174,11 @@ def retry_policy(app: Flask) -> RetryPolicy:
     )
 
 
+def reminder_lead_default(app: Flask) -> int:
+    """Minutes before a booked slot its reminder goes when the hall set none (``QMS_REMINDER_LEAD_MIN``)."""
+    return int(_setting(app, "QMS_REMINDER_LEAD_MIN", DEFAULT_REMINDER_LEAD_MIN))
+
+
 def _start_outbox_worker(app: Flask, state: HallRuntime) -> None:
     # The outbox worker (queue_engine.notify.worker): one per server process, like the day closer.
     flag = os.environ.get("QMS_OUTBOX_WORKER")
@@ -181,8 +187,11 @@ def _start_outbox_worker(app: Flask, state: HallRuntime) -> None:
         return
     from sqlalchemy.orm import Session
 
+    # Taken here, in the request's app context: the worker thread has none, and db.engine needs one.
+    engine = db.engine
+
     def make_session() -> Session:
-        return Session(db.engine, expire_on_commit=False)
+        return Session(engine, expire_on_commit=False)
 
     def failed(error: BaseException) -> None:
         app.logger.warning("Outbox delivery failed (%s); trying again", error)
@@ -197,6 +206,9 @@ def _start_outbox_worker(app: Flask, state: HallRuntime) -> None:
                 policy=retry_policy(app),
                 interval_s=_setting(app, "QMS_OUTBOX_SECONDS", 1.0),
                 on_error=failed,
+                scheduled=lambda session: due_scheduled(
+                    session, app.config["QMS_CLOCK"], default_lead_min=reminder_lead_default(app)
+                ),
             )
 
 

@@ -57,6 +57,13 @@ class Receiver:
             self.server.server_close()
             self.server = None
 
+    def __enter__(self) -> Receiver:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
     @property
     def url(self) -> str:
         """Where to subscribe."""

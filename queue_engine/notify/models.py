@@ -76,3 +76,20 @@ class NotifySettings(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # "N people ahead": a ticket is told once when N visitors are left before it.
     near_position: Mapped[int] = mapped_column(Integer, default=3)
+    # Booking reminders go this long before the slot; NULL: QMS_REMINDER_LEAD_MIN (default 60).
+    reminder_lead_min: Mapped[int | None] = mapped_column(Integer)
+
+
+class SentOnce(Base):
+    """A once-only event already written to the outbox (the unique guard of scheduled events).
+
+    The primary key is what makes "once" hold across processes: a second writer's insert of the
+    same (event, ref) waits for the first one's commit and then does nothing.
+    """
+
+    __tablename__ = "notify_sent_once"
+
+    event: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # What it was about, e.g. "booking:12@20260105T0130" (a moved booking is reminded again).
+    ref: Mapped[str] = mapped_column(String(60), primary_key=True)
+    at: Mapped[datetime]

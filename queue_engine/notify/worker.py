@@ -173,10 +173,19 @@ def run_forever(
     policy: RetryPolicy | None = None,
     interval_s: float = 1.0,
     on_error: Callable[[BaseException], None] | None = None,
+    scheduled: Callable[[Session], object] | None = None,
 ) -> None:
-    """The worker loop of one process: deliver what is due, then wait ``interval_s`` (less when busy)."""
+    """The worker loop of one process: write what time made due (``scheduled``), deliver what is due,
+    then wait ``interval_s`` (less when busy)."""
     while not stop.is_set():
         busy = False
+        if scheduled is not None:
+            try:
+                with make_session() as session:
+                    scheduled(session)
+            except Exception as error:  # a failed scan must not hold up the deliveries
+                if on_error is not None:
+                    on_error(error)
         try:
             with make_session() as session:
                 busy = deliver_due(session, now(), policy=policy) > 0
@@ -185,3 +194,18 @@ def run_forever(
                 on_error(error)
         if not busy:
             stop.wait(interval_s)
+
+
+def recent_attempts(
+    session: Session, subscription_id: int | None = None, limit: int = 200
+) -> list[tuple[Delivery, OutboxMessage]]:
+    """The newest delivery attempts (of one subscription, or all), each with its outbox row."""
+    query = (
+        select(Delivery, OutboxMessage)
+        .join(OutboxMessage, OutboxMessage.id == Delivery.outbox_id)
+        .order_by(Delivery.id.desc())
+        .limit(limit)
+    )
+    if subscription_id is not None:
+        query = query.where(OutboxMessage.subscription_id == subscription_id)
+    return [(delivery, message) for delivery, message in session.execute(query)]

@@ -7,6 +7,7 @@ data goes only to trusted subscriptions, and the API and CLI manage subscription
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,9 +16,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from kiosk import runtime as hall_runtime
+from kiosk.auth import issue_token
 from kiosk.extensions import db
 from queue_engine import FakeClock
-from queue_engine.core.models import Service
+from queue_engine.core.models import Service, User
 from queue_engine.notify.models import OutboxMessage
 from queue_engine.notify.worker import RetryPolicy, deliver_due
 from queue_engine.queue.tickets import issue_ticket
@@ -201,3 +204,73 @@ def test_cli_add_prints_the_secret_last_then_list_and_remove(app: Flask) -> None
     assert runner.invoke(args=["webhook", "remove", sub_id]).exit_code == 0
     assert runner.invoke(args=["webhook", "list"]).output.strip() == ""
     assert runner.invoke(args=["webhook", "add", "http://x", "--events", "nope"]).exit_code != 0
+
+
+def test_only_the_trusted_receiver_gets_names_and_phones(
+    app: Flask,
+    clock: FakeClock,
+    client: FlaskClient,
+    auth: Callable[[str], dict[str, str]],
+    take_ticket: Any,
+    call_next: Any,
+) -> None:
+    events = ["appointment.booked", "ticket.finished"]
+    with Receiver() as untrusted, Receiver() as trusted:
+        for receiver, flag in ((untrusted, False), (trusted, True)):
+            made = client.post(
+                "/api/v1/webhooks",
+                json={"url": receiver.url, "events": events, "trusted_for_personal_data": flag},
+                headers=auth("admin"),
+            ).get_json()
+            receiver.secret = made["secret"]
+        booking = {"service": "A", "start": "2026-01-05T10:00:00+08:00", "name": "张三"}
+        booking["phone"] = "13812345678"
+        booked = client.post("/api/v1/appointments", json=booking)
+        assert booked.status_code == 201, booked.get_json()
+        ticket = take_ticket("A")
+        assert call_next(1).status_code == 200
+        record = {"outcome": "resolved", "customer_name": "李四", "contact": "13987654321"}
+        finish = f"/api/v1/tickets/{ticket['token']}/finish"
+        finished = client.post(finish, json=record, headers=auth("clerk1"))
+        assert finished.status_code == 200
+        assert deliver(app, clock) == 4
+        plain = {g["event"]: g["data"] for g in untrusted.accepted()}
+        full = {g["event"]: g["data"] for g in trusted.accepted()}
+    assert set(plain) == set(full) == set(events)
+    assert full["appointment.booked"]["personal"] == {"name": "张三", "phone": "13812345678"}
+    assert full["ticket.finished"]["personal"] == {"customer_name": "李四", "contact": "13987654321"}
+    for data in plain.values():
+        text = str(data)
+        assert "personal" not in data
+        assert not any(word in text for word in ("张三", "13812345678", "李四", "13987654321"))
+    assert plain["appointment.booked"]["appointment"]["code"] == booked.get_json()["code"]
+    assert plain["ticket.finished"]["ticket"]["number"] == ticket["number"]
+
+
+def test_the_servers_worker_sends_a_booking_reminder_once_by_itself(
+    app_factory: Callable[..., Flask], clock: FakeClock
+) -> None:
+    app = app_factory(QMS_OUTBOX_WORKER=True, QMS_OUTBOX_SECONDS=0.05)
+    client = app.test_client()
+    with app.app_context():
+        admin = db.session.scalars(select(User).where(User.username == "admin")).one()
+        headers = {"Authorization": f"Bearer {issue_token(admin)}"}
+        db.session.commit()
+    with Receiver() as receiver:
+        try:
+            hook = {"url": receiver.url, "events": ["appointment.reminder"]}
+            receiver.secret = client.post("/api/v1/webhooks", json=hook, headers=headers).get_json()["secret"]
+            booking = {"service": "A", "start": "2026-01-05T11:00:00+08:00", "name": "张三"}
+            booking["phone"] = "13812345678"
+            code = client.post("/api/v1/appointments", json=booking).get_json()["code"]
+            clock.advance(minutes=61)  # 10:01: the slot starts within the hour
+            for _ in range(100):
+                if receiver.accepted():
+                    break
+                time.sleep(0.05)
+            time.sleep(0.3)  # several more rounds of the worker: a repeat would come now
+        finally:
+            hall_runtime.stop_day_closer(app)
+        got = receiver.accepted()
+    assert [(g["event"], g["data"]["appointment"]["code"]) for g in got] == [("appointment.reminder", code)]
+    assert "personal" not in got[0]["data"]

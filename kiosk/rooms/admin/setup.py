@@ -21,6 +21,7 @@ from kiosk.htmx import is_htmx
 from kiosk.rooms.admin import access as admin_access
 from kiosk.rooms.admin import bookings as admin_bookings
 from kiosk.rooms.admin import config as admin_config
+from kiosk.rooms.admin import webhooks as admin_webhooks
 from kiosk.rooms.admin.forms import (
     CATEGORY_LABELS,
     SAVED,
@@ -55,6 +56,7 @@ bp.before_request(admins_only)
 bp.register_blueprint(admin_access.bp)
 bp.register_blueprint(admin_config.bp)
 bp.register_blueprint(admin_bookings.bp)
+bp.register_blueprint(admin_webhooks.bp)
 
 
 @bp.after_request

@@ -165,3 +165,13 @@ def test_the_settings_form_sets_n_ahead_and_the_reminder_lead(app: Flask, admin:
     page = admin.get(PAGE).get_data(as_text=True)
     assert 'name="near_position" type="number" min="1" max="50" value="5"' in page
     assert 'name="reminder_lead_min" type="number" min="5" max="10080" value="30"' in page
+
+
+def test_a_plain_post_that_worked_goes_back_to_the_page_with_its_message(admin: Staff) -> None:
+    add(admin, "https://crm.example/plain", ["ticket.issued"])
+    done = admin.post(f"{PAGE}/settings", {"near_position": "4", "reminder_lead_min": "45"}, htmx=False)
+    assert done.status_code == 302 and done.headers["Location"].endswith(PAGE)
+    page = admin.get(PAGE).get_data(as_text=True)
+    assert "已保存" in page and 'value="45"' in page
+    removed = admin.post(f"{PAGE}/1/remove", htmx=False, follow_redirects=True)
+    assert "已删除 Webhook 1" in removed.get_data(as_text=True)

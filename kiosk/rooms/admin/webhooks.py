@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from kiosk.actions import action
@@ -102,9 +102,15 @@ def _page(
     )
 
 
-def _answer(partial: str, status: int = 200, **context: Any) -> tuple[str, int]:
+def _answer(partial: str, status: int = 200, **context: Any) -> Any:
     if is_htmx():
         return render_template(partial, labels=EVENT_LABELS, **context), status
+    shown: FormState | None = context.get("form") or context.get("settings")
+    if status == 200 and not (shown and shown.secret):
+        # A plain form post that worked: back to the page (a reload does not post it again).
+        log = context.get("log") or {}
+        flash((shown.message if shown else log.get("message")) or "Saved. · 已保存。")
+        return redirect(url_for(".webhooks_page", subscription=log.get("chosen")))
     return _page(context.get("form"), context.get("settings"), context.get("log")), status
 
 

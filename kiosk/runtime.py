@@ -37,6 +37,8 @@ from queue_engine.booking import mark_missed
 from queue_engine.core.db import reading
 from queue_engine.core.models import Hall
 from queue_engine.hall.retention import erase_old_personal_data
+from queue_engine.notify import channels_email as _email  # noqa: F401 (the e-mail channel)
+from queue_engine.notify import channels_sms as _sms  # noqa: F401 (the SMS channel)
 from queue_engine.notify import webhooks as _webhooks  # noqa: F401 (the outbox hook and the webhook channel)
 from queue_engine.notify.worker import RetryPolicy, run_forever
 from queue_engine.queue.day import close_day_if_due

@@ -164,11 +164,11 @@ def leave_number(found: Ticket) -> Any:
         contact = leave_phone(db_session(), clock().now(), found, typed)
     if isinstance(done.error, InvalidFields):
         notice = gettext("Please enter a mobile number: 11 digits, or + and the country code.")
-        context = {**_sms_context(found), "sms_notice": notice, "sms_typed": typed}
+        context = {"sms_offer": True, "sms_masked": "", "sms_notice": notice, "sms_typed": typed}
         status = 422
     elif done.error:
         notice = gettext("Texts can be asked for only while you wait.")
-        context = {**_sms_context(found), "sms_notice": notice}
+        context = {"sms_offer": True, "sms_masked": "", "sms_notice": notice}
         status = 409
     else:
         context = {"sms_offer": True, "sms_masked": mask_phone(contact.phone)}

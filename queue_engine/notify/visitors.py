@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import time as monotonic
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -73,7 +74,8 @@ class ChannelState:
         return self.sms_on or self.email_on
 
 
-_STATES: dict[tuple[int, str], tuple[float, ChannelState]] = {}
+# Per database engine (a test's or a process's); an engine that goes away takes its entry along.
+_STATES: weakref.WeakKeyDictionary[Any, tuple[float, ChannelState]] = weakref.WeakKeyDictionary()
 
 
 def _hhmm(value: str | None) -> time | None:
@@ -128,7 +130,7 @@ def read_channel_state(session: Session) -> ChannelState:
 def channel_state(session: Session) -> ChannelState:
     """The settings as this process last read them (again after ``STATE_SECONDS``)."""
     bind = session.get_bind()
-    key = (id(bind), str(getattr(bind, "url", "")))
+    key = getattr(bind, "engine", bind)
     found = _STATES.get(key)
     if found is not None and monotonic.monotonic() - found[0] < STATE_SECONDS:
         return found[1]

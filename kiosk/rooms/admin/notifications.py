@@ -99,6 +99,6 @@ def update_notifications() -> Any:
         return answer("admin/_notifications.html", state, _page, **_context())
     if not is_htmx():
         flash(SAVED)
-        return redirect(url_for(".notifications"))
+        return redirect(url_for(".notifications"), 303)
     saved = FormState(values=_stored(), id=1, message=SAVED)
     return render_template("admin/_notifications.html", form=saved, **_context())

@@ -159,7 +159,8 @@ def test_a_chinese_ticket_is_texted_in_chinese(
 ) -> None:
     texting()
     mine = take_ticket("A", lang="zh")
-    leave_number(client, mine["token"], "13812345678")
+    assert "到号前短信提醒我" in client.get(f"/t/{mine['token']}").get_data(as_text=True)
+    assert "138****5678" in leave_number(client, mine["token"], "13812345678").get_data(as_text=True)
     assert call_next(1).status_code == 200
     assert deliver(app, clock) == 1
     assert gateway.texts()[0]["message"].endswith(f"请 {mine['number']} 号到 1 号窗口办理。")

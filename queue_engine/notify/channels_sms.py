@@ -1,8 +1,10 @@
 """The SMS channel: an HTTP request to the hall's gateway for each outbox row (``channel="sms"``).
 
-The admin sets the gateway's URL, method, content type and body template; ``{phone}`` and
-``{message}`` are filled in, escaped for the content type (JSON string, form field, or as is),
-and in the URL too (URL-quoted).  An optional header (``Authorization: Bearer {token}``) carries
+The admin sets the gateway's URL, method, content type and body template; ``{phone}``,
+``{message}``, ``{event}`` and ``{lang}`` are filled in, escaped for the content type (JSON
+string, form field, or as is), and in the URL too (URL-quoted); ``{params}`` is the message's
+values (number, counter, ahead, code, ...) as a JSON object, for a relay that has to fill a
+provider's pre-approved template.  An optional header (``Authorization: Bearer {token}``) carries
 ``QMS_SMS_TOKEN`` from the environment, never stored in the database.  A 2xx answer is done;
 anything else, a refused connection or a timeout is retried by the worker.  At send time a
 number that replied STOP in the meantime, or an "N ahead" for a ticket that is no longer
@@ -38,27 +40,50 @@ def _escape(value: str, content_type: str) -> str:
     return value
 
 
-def fill(template: str, phone: str, message: str, escape: str) -> str:
-    """A body (or URL) template with the number and the message put in."""
+def fill(template: str, fields: dict[str, str], escape: str, raw_json: str = "{}") -> str:
+    """A body (or URL) template with ``{phone}``, ``{message}``, ``{event}``, ``{lang}`` put in;
+    ``{params}`` is the message's values as a JSON object (as is in a JSON body)."""
+    for name, value in fields.items():
+        template = template.replace(
+            "{" + name + "}", quote(value) if escape == "url" else _escape(value, escape)
+        )
     if escape == "url":
-        return template.replace("{phone}", quote(phone)).replace("{message}", quote(message))
-    return template.replace("{phone}", _escape(phone, escape)).replace("{message}", _escape(message, escape))
+        params = quote(raw_json)
+    elif "json" in escape:
+        params = raw_json
+    else:
+        params = _escape(raw_json, escape)
+    return template.replace("{params}", params)
 
 
 def gateway_request(
-    url: str, method: str, content_type: str, body: str, header: str, phone: str, message: str
+    url: str,
+    method: str,
+    content_type: str,
+    body: str,
+    header: str,
+    phone: str,
+    message: str,
+    *,
+    event: str = "",
+    lang: str = "",
+    params: dict[str, str] | None = None,
 ) -> urllib.request.Request:
     """The HTTP request one message makes to the gateway."""
     kind = content_type or "application/json"
     template = body or (DEFAULT_FORM_BODY if "x-www-form-urlencoded" in kind else DEFAULT_JSON_BODY)
-    data = None if method == "GET" else fill(template, phone, message, kind).encode()
+    fields = {"phone": phone, "message": message, "event": event, "lang": lang}
+    raw_json = json.dumps(params or {}, ensure_ascii=False)
+    data = None if method == "GET" else fill(template, fields, kind, raw_json).encode()
     headers = {"User-Agent": "qms-sms/1"}
     if data is not None:
         headers["Content-Type"] = kind if "charset" in kind else f"{kind}; charset=utf-8"
     name, colon, value = header.partition(":")
     if colon and name.strip():
         headers[name.strip()] = value.strip().replace("{token}", os.environ.get("QMS_SMS_TOKEN", ""))
-    return urllib.request.Request(fill(url, phone, message, "url"), data=data, method=method, headers=headers)
+    return urllib.request.Request(
+        fill(url, fields, "url", raw_json), data=data, method=method, headers=headers
+    )
 
 
 def _skip_reason(session: Session, message: OutboxMessage) -> str | None:
@@ -89,6 +114,9 @@ def send_sms(session: Session, message: OutboxMessage, timeout_s: float) -> Sent
         settings.sms_header,
         message.recipient,
         str(message.payload.get("text", "")),
+        event=message.event,
+        lang=str(message.payload.get("lang", "")),
+        params=dict(message.payload.get("params") or {}),
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as answer:  # noqa: S310 (admin's URL)

@@ -328,7 +328,9 @@ def visitor_messages_for(
         )
         if not decision.send:
             continue
-        payload: dict[str, Any] = {"text": text, "lang": lang}
+        # The values too, for a relay that must fill a provider's approved template instead.
+        params = {key: str(value) for key, value in filled.items() if value not in (None, "")}
+        payload: dict[str, Any] = {"text": text, "lang": lang, "params": params}
         if ticket is not None:
             payload["ticket_id"] = ticket.id
         if booking is not None:

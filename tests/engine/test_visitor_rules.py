@@ -72,6 +72,28 @@ def test_the_gateway_body_is_escaped_for_its_content_type() -> None:
     assert as_get.data is None and as_get.full_url.startswith("http://gw/send?to=%2B4412&text=He%20said")
 
 
+def test_a_relay_can_get_the_event_and_the_values_for_a_providers_template() -> None:
+    body = '{"mobile": "{phone}", "event": "{event}", "lang": "{lang}", "params": {params}}'
+    request = gateway_request(
+        "http://relay/sms",
+        "POST",
+        "application/json",
+        body,
+        "",
+        "13812345678",
+        "text",
+        event="ticket.called",
+        lang="zh",
+        params={"number": "A001", "counter": "3"},
+    )
+    assert json.loads(request.data) == {  # type: ignore[arg-type]
+        "mobile": "13812345678",
+        "event": "ticket.called",
+        "lang": "zh",
+        "params": {"number": "A001", "counter": "3"},
+    }
+
+
 def test_templates_fill_known_placeholders_and_refuse_unknown_ones() -> None:
     assert render("{number}: {ahead} ahead{missing}", {"number": "A001", "ahead": 3}) == "A001: 3 ahead"
     assert template_problem("{number} {name}") == "Unknown placeholder(s): {name}"

@@ -505,3 +505,23 @@ def erase_old_contacts(session: Session, before: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(contacts.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def erase_contacts_of(session: Session, value: str) -> int:
+    """Erase one person's number or address wherever a visitor left it (a supervisor's erasure)."""
+    value = value.strip()
+    if not value:
+        return 0
+    erased = session.execute(
+        update(VisitorContact)
+        .where((VisitorContact.phone == value) | (VisitorContact.email == value))
+        .values(phone="", email="")
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.channel.in_(("sms", "email")), OutboxMessage.recipient == value)
+        .values(recipient="")
+        .execution_options(synchronize_session=False)
+    )
+    return int(erased.rowcount or 0)  # type: ignore[attr-defined]

@@ -302,3 +302,29 @@ def test_the_admin_edits_gateway_quiet_hours_and_templates_on_a_protected_form(
     assert saved.status_code == 303
     assert "https://relay.example.org/send" in again and "还有 {ahead} 人" in again
     assert 'name="near_position" value="4"' in again and 'value="21:00"' in again
+
+
+def test_a_bad_rating_gets_a_follow_up_text_to_the_number_left(
+    app: Flask,
+    client: FlaskClient,
+    clock: FakeClock,
+    gateway: Gateway,
+    texting: Callable[..., None],
+    take_ticket: Any,
+    call_next: Any,
+    auth: Callable[[str], dict[str, str]],
+) -> None:
+    texting()
+    mine = take_ticket("A", lang="en")
+    leave_number(client, mine["token"], "13812345678")
+    assert call_next(1).status_code == 200
+    finished = client.post(
+        f"/api/v1/tickets/{mine['token']}/finish", json={"outcome": "resolved"}, headers=auth("clerk1")
+    )
+    rated = client.post(f"/api/v1/tickets/{mine['token']}/rating", json={"score": 1})
+    assert (finished.status_code, rated.status_code) == (200, 201), rated.get_json()
+    assert deliver(app, clock) == 2
+
+    called, follow_up = (t["message"] for t in gateway.texts())
+    assert "please go to counter 1" in called
+    assert "we are sorry" in follow_up and "we will contact you by 2026-01-" in follow_up

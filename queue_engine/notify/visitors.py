@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from queue_engine.booking.bookings import normalise_phone
 from queue_engine.booking.models import Booking
+from queue_engine.booking.views import mask_phone
 from queue_engine.core.errors import InvalidFields, InvalidTransition
 from queue_engine.core.kinds import TicketStatus
 from queue_engine.core.models import Counter, Hall, RectificationCase, Service, Ticket, TicketEvent, Visit
@@ -525,3 +526,26 @@ def erase_contacts_of(session: Session, value: str) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(erased.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def mask_address(channel: str, recipient: str | None) -> str:
+    """A recipient as lists show it: 138****5678, a***@example.org."""
+    value = recipient or ""
+    if not value:
+        return ""
+    if channel == "email":
+        name, _, domain = value.partition("@")
+        return f"{name[:1]}***@{domain}"
+    return mask_phone(value)
+
+
+def recent_visitor_messages(session: Session, limit: int = 50) -> list[OutboxMessage]:
+    """The newest SMS and e-mail rows, for the admin's delivery log."""
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.channel.in_(("sms", "email")))
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        )
+    )

@@ -328,3 +328,28 @@ def test_a_bad_rating_gets_a_follow_up_text_to_the_number_left(
     called, follow_up = (t["message"] for t in gateway.texts())
     assert "please go to counter 1" in called
     assert "we are sorry" in follow_up and "we will contact you by 2026-01-" in follow_up
+
+
+def test_the_admins_delivery_log_shows_masked_recipients_and_sends_again(
+    app: Flask, client: FlaskClient, clock: FakeClock, gateway: Gateway, texting: Callable[..., None]
+) -> None:
+    texting()
+    book(client, lang="zh", phone="13812345678")
+    gateway.answers = [500] * 10
+    for _ in range(4):
+        deliver(app, clock)
+        clock.advance(seconds=30)
+    with app.app_context():  # given up at once by a policy that does not wait
+        deliver_due(db.session, clock.now(), policy=RetryPolicy(first_retry_s=1, give_up_s=0))
+    gateway.answers = []
+    admin = app.test_client()
+    log_in(admin, "admin")
+
+    page = admin.get("/admin/notifications").get_data(as_text=True)
+    csrf = page_csrf(admin, "/admin/notifications")
+    (message,) = rows(app)
+    again = admin.post(f"/admin/notifications/{message.id}/again", data={"csrf_token": csrf})
+
+    assert "138****5678" in page and "13812345678" not in page and "HTTP 500" in page
+    assert again.status_code == 303
+    assert deliver(app, clock) == 1 and gateway.texts()[0]["phone"] == "13812345678"

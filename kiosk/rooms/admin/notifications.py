@@ -9,6 +9,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 
 from kiosk.actions import action
+from kiosk.context import clock
 from kiosk.extensions import db_session
 from kiosk.htmx import is_htmx
 from kiosk.rooms.admin.forms import REFUSED, SAVED, FormState, answer
@@ -16,7 +17,14 @@ from kiosk.rooms.admin.setup import bp
 from queue_engine.core.errors import InvalidFields
 from queue_engine.notify.outbox import near_position, set_near_position
 from queue_engine.notify.templates import DEFAULTS, LANGS, PLACEHOLDERS, VISITOR_EVENTS
-from queue_engine.notify.visitors import email_configured, save_channel_settings, settings_row
+from queue_engine.notify.visitors import (
+    email_configured,
+    mask_address,
+    recent_visitor_messages,
+    save_channel_settings,
+    settings_row,
+)
+from queue_engine.notify.worker import send_again
 
 EVENT_LABELS = {
     "appointment.booked": "Booking confirmed · 预约成功",
@@ -72,9 +80,29 @@ def _context() -> dict[str, Any]:
     }
 
 
+def _log() -> list[dict[str, Any]]:
+    local = clock().local
+    return [
+        {
+            "id": m.id,
+            "event": EVENT_LABELS.get(m.event, m.event),
+            "channel": m.channel,
+            "to": mask_address(m.channel, m.recipient),
+            "status": m.status,
+            "attempts": m.attempts,
+            "due": f"{local(m.due_at):%m-%d %H:%M}",
+            "error": m.last_error or "",
+        }
+        for m in recent_visitor_messages(db_session())
+    ]
+
+
 def _page(state: FormState | None = None) -> str:
     return render_template(
-        "admin/notifications.html", form=state or FormState(values=_stored(), id=1), **_context()
+        "admin/notifications.html",
+        form=state or FormState(values=_stored(), id=1),
+        log=_log(),
+        **_context(),
     )
 
 
@@ -102,3 +130,11 @@ def update_notifications() -> Any:
         return redirect(url_for(".notifications"), 303)
     saved = FormState(values=_stored(), id=1, message=SAVED)
     return render_template("admin/_notifications.html", form=saved, **_context())
+
+
+@bp.post("/notifications/<int:message_id>/again")
+def send_message_again(message_id: int) -> Any:
+    """Put one visitor message back in the queue, due now."""
+    with action():
+        send_again(db_session(), message_id, clock().now())
+    return redirect(url_for(".notifications"), 303)

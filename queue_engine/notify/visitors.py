@@ -369,7 +369,8 @@ def _near_ticket(session: Session, service_id: int, position: int) -> Ticket | N
 
 def note_for_visitors(session: Session, noted: list[tuple[str, Any]]) -> None:
     """The outbox's after-flush call: write the visitor messages of what the flush changed."""
-    state = channel_state(session)
+    with session.no_autoflush:
+        state = channel_state(session)
     if not state.any_on:
         return  # no channel configured: nothing read, nothing written
     near_services: set[int] = set()
@@ -382,6 +383,8 @@ def note_for_visitors(session: Session, noted: list[tuple[str, Any]]) -> None:
                     continue
                 if obj.type in LEAVES_QUEUE or obj.type == "issued":
                     near_services.add(ticket.service_id)
+                    if obj.type == "transferred" and (obj.data or {}).get("from_service_id"):
+                        near_services.add(int(obj.data["from_service_id"]))
                     last_at = obj.at
                 if obj.type == "called":
                     visitor_messages_for(session, "ticket.called", obj.at, ticket=ticket, state=state)

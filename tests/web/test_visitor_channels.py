@@ -1,5 +1,6 @@
 """Visitor messages (DESIGN §11): texts through a real local HTTP gateway, e-mail through a real
-local SMTP server (aiosmtpd), the hall's rules (quiet hours, once per ticket, STOP) and masking.
+local SMTP server (aiosmtpd), the hall's rules (quiet hours, once per ticket, STOP) and masking,
+on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ from tests.web.staff_login import log_in, page_csrf
 QUICK = RetryPolicy(first_retry_s=1, factor=2, give_up_s=60, timeout_s=2)
 TOKEN = "gateway-secret"
 TEN = "2026-01-05T02:00:00+00:00"  # Monday 10:00 in Shanghai; the clock stands at 09:00
+
+
+@pytest.fixture
+def app(app_factory: Callable[..., Flask], database_url: str) -> Flask:
+    """The demo hall on SQLite and on PostgreSQL: the rules' queries run on both."""
+    return app_factory(database_url)
 
 
 @pytest.fixture

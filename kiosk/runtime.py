@@ -33,6 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.context import clock
 from kiosk.extensions import db, db_session, socketio
+from kiosk.push import start_push
 from queue_engine.booking import mark_missed
 from queue_engine.core.db import reading
 from queue_engine.core.models import Hall
@@ -153,6 +154,7 @@ def _close_days_forever(app: Flask, state: HallRuntime) -> None:
 def _start_day_closer() -> None:
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     state = runtime(app)
+    start_push(app)  # the VAPID keys, before the worker may send a notification
     _start_outbox_worker(app, state)
     if state.closer is not None or not app.config.get("QMS_AUTO_CLOSE_DAY", not app.testing):
         return

@@ -105,7 +105,8 @@ class Gateway:
                             "method": self.command,
                             "path": self.path,
                             "headers": dict(self.headers.items()),
-                            "body": body.decode("utf-8"),
+                            "body": body.decode("utf-8", "replace"),
+                            "raw": body,
                         }
                     )
                 self.send_response(status)

@@ -11,6 +11,7 @@ from flask_babel import gettext
 
 from kiosk.actions import action
 from kiosk.context import clock, languages
+from kiosk.errors import error_body
 from kiosk.extensions import db_session
 from kiosk.htmx import is_htmx
 from queue_engine import cancel, rate_visit
@@ -19,7 +20,8 @@ from queue_engine.core.errors import AlreadyRated, InvalidFields, QueueError, Ra
 from queue_engine.core.kinds import TicketStatus
 from queue_engine.core.lookups import ticket_by_token
 from queue_engine.core.models import Ticket
-from queue_engine.notify.visitors import channel_state, leave_phone, ticket_phone
+from queue_engine.notify.channels_push import push_public_key
+from queue_engine.notify.visitors import allow_push, channel_state, leave_phone, ticket_phone
 from queue_engine.quality.ratings import MAX_COMMENT, Rating
 from queue_engine.queue.coverage import calls_now
 from queue_engine.queue.snapshots import ticket_view
@@ -62,9 +64,14 @@ ALMOST_AHEAD = 3
 def _sms_context(ticket: Ticket) -> dict[str, Any]:
     """Whether the page offers "Text me before my turn", and the number left (masked)."""
     session = db_session()
-    offer = ticket.status == TicketStatus.WAITING and channel_state(session).sms_on
+    waiting = ticket.status == TicketStatus.WAITING
+    offer = waiting and channel_state(session).sms_on
     left = ticket_phone(session, ticket) if offer else ""
-    return {"sms_offer": offer, "sms_masked": mask_phone(left) if left else ""}
+    return {
+        "sms_offer": offer,
+        "sms_masked": mask_phone(left) if left else "",
+        "push_key": push_public_key() if waiting else "",
+    }
 
 
 def _render(ticket: Ticket, template: str = "ticket/page.html", **extra: Any) -> Any:
@@ -178,3 +185,16 @@ def leave_number(found: Ticket) -> Any:
             return redirect(url_for("ticket.page", token=found.token), 303)
         return _render(found, **context), status
     return render_template("ticket/_sms.html", ticket=found, **context), status
+
+
+@bp.post("/<token>/push")
+@holder_page
+def allow_notifications(found: Ticket) -> Any:
+    """The page was allowed to show notifications: keep its browser's push subscription."""
+    with action() as done:
+        allow_push(db_session(), clock().now(), found, request.get_json(silent=True))
+    if isinstance(done.error, InvalidFields):
+        return error_body("invalid_input", "Not a push subscription.", 422)
+    if done.error:
+        return error_body(done.error.code, "Notifications can be asked for only while you wait.", 409)
+    return "", 204

@@ -42,6 +42,8 @@ class VisitorContact(Base):
     phone: Mapped[str] = mapped_column(String(20), default="")
     email: Mapped[str] = mapped_column(String(200), default="")
     lang: Mapped[str] = mapped_column(String(8), default="zh")
+    # The browser's Web Push subscription ({"endpoint", "keys": {"p256dh", "auth"}}), if allowed.
+    push: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime]
 
 

@@ -32,6 +32,7 @@ from queue_engine.booking.views import mask_phone
 from queue_engine.core.errors import InvalidFields, InvalidTransition
 from queue_engine.core.kinds import TicketStatus
 from queue_engine.core.models import Counter, Hall, RectificationCase, Service, Ticket, TicketEvent, Visit
+from queue_engine.notify.channels_push import push_public_key, valid_subscription
 from queue_engine.notify.models import OutboxMessage
 from queue_engine.notify.outbox import LEAVES_QUEUE, enqueue, near_position
 from queue_engine.notify.templates import (
@@ -45,6 +46,8 @@ from queue_engine.notify.templates import (
 )
 from queue_engine.notify.visitor_models import SmsStop, VisitorChannelSettings, VisitorContact
 
+# What the phone page's notifications are for (bookings and follow-ups go by text and mail).
+PUSH_EVENTS = ("ticket.near", "ticket.called")
 STOP_WORDS = frozenset(("stop", "unsubscribe", "退订", "td", "t"))
 # The settings are read at most this often per process (the hot issue/call path reads nothing
 # when no channel is on); the process where the admin saves forgets them at once.
@@ -62,6 +65,7 @@ class ChannelState:
 
     sms_on: bool = False
     email_on: bool = False
+    push_on: bool = False
     quiet_start: time | None = None
     quiet_end: time | None = None
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
@@ -72,7 +76,7 @@ class ChannelState:
     @property
     def any_on(self) -> bool:
         """Whether some visitor channel can send at all."""
-        return self.sms_on or self.email_on
+        return self.sms_on or self.email_on or self.push_on
 
 
 # Per database engine (a test's or a process's); an engine that goes away takes its entry along.
@@ -119,6 +123,7 @@ def read_channel_state(session: Session) -> ChannelState:
     return ChannelState(
         sms_on=bool(row.sms_url.strip()),
         email_on=email_configured(),
+        push_on=bool(push_public_key()),
         quiet_start=_hhmm(row.quiet_start),
         quiet_end=_hhmm(row.quiet_end),
         tz=tz,
@@ -276,23 +281,24 @@ def _already(session: Session, event: str, ref: str, channel: str | None = None)
 
 def _recipients(
     session: Session, event: str, ticket: Ticket | None, booking: Booking | None
-) -> tuple[str, str, str]:
-    """(phone, e-mail, lang) of whoever an event is for."""
+) -> tuple[str, str, str, bool]:
+    """(phone, e-mail, lang, whether the page allowed push) of whoever an event is for."""
     if booking is not None:
         contact = session.scalars(
             select(VisitorContact).where(VisitorContact.booking_id == booking.id)
         ).first()
-        return booking.phone, contact.email if contact else "", booking.lang
+        return booking.phone, contact.email if contact else "", booking.lang, False
     if ticket is None:
-        return "", "", "zh"
+        return "", "", "zh", False
     contact = session.scalars(select(VisitorContact).where(VisitorContact.ticket_id == ticket.id)).first()
-    if contact is not None and (contact.phone or contact.email):
-        return contact.phone, contact.email, ticket.lang
+    push = bool(contact and contact.push) and event in PUSH_EVENTS
+    if contact is not None and (contact.phone or contact.email or push):
+        return contact.phone, contact.email, ticket.lang, push
     if event == "rating.bad":
         booked = session.scalars(select(Booking).where(Booking.ticket_id == ticket.id)).first()
         if booked is not None:
-            return booked.phone, "", booked.lang
-    return "", "", ticket.lang
+            return booked.phone, "", booked.lang, False
+    return "", "", ticket.lang, False
 
 
 def visitor_messages_for(
@@ -303,7 +309,7 @@ def visitor_messages_for(
     ticket: Ticket | None = None,
     booking: Booking | None = None,
     values: dict[str, Any] | None = None,
-    channels: tuple[str, ...] = ("sms", "email"),
+    channels: tuple[str, ...] = ("sms", "email", "push"),
     state: ChannelState | None = None,
 ) -> list[OutboxMessage]:
     """Write the visitor messages an event causes (one outbox row per channel) in the caller's
@@ -311,13 +317,18 @@ def visitor_messages_for(
     if event not in VISITOR_EVENTS:
         return []
     state = state or channel_state(session)
-    phone, email, visitor_lang = _recipients(session, event, ticket, booking)
+    phone, email, visitor_lang, push = _recipients(session, event, ticket, booking)
     lang = message_lang(visitor_lang)
     ref = _ref(ticket, booking)
     filled = {**_values(session, state, lang, ticket, booking), **(values or {})}
     text = render(template_for(state.templates, lang, event), filled)
     written: list[OutboxMessage] = []
-    for channel, recipient, on in (("sms", phone, state.sms_on), ("email", email, state.email_on)):
+    routes = (
+        ("sms", phone, state.sms_on),
+        ("email", email, state.email_on),
+        ("push", "browser" if push else "", state.push_on),
+    )
+    for channel, recipient, on in routes:
         if channel not in channels or not recipient or not on:
             continue
         decision = visitor_rule(
@@ -336,7 +347,7 @@ def visitor_messages_for(
             payload["ticket_id"] = ticket.id
         if booking is not None:
             payload["booking_id"] = booking.id
-        if channel == "email":
+        if channel in ("email", "push"):
             payload["subject"] = subject_for(lang, event, filled.get("hall", ""))
         written.append(
             enqueue(
@@ -436,6 +447,21 @@ def leave_phone(session: Session, now: datetime, ticket: Ticket, phone: str) -> 
     return contact
 
 
+def allow_push(session: Session, now: datetime, ticket: Ticket, subscription: Any) -> VisitorContact:
+    """The phone page was allowed to show notifications: keep its browser's push subscription."""
+    if ticket.status != TicketStatus.WAITING:
+        raise InvalidTransition("Notifications can be asked for only while the ticket is waiting.")
+    found = valid_subscription(subscription)
+    if found is None:
+        raise InvalidFields({"subscription": "Not a push subscription (endpoint and keys)."})
+    contact = session.scalars(select(VisitorContact).where(VisitorContact.ticket_id == ticket.id)).first()
+    if contact is None:
+        contact = VisitorContact(ticket_id=ticket.id, phone="", email="", lang=ticket.lang, created_at=now)
+        session.add(contact)
+    contact.push = found
+    return contact
+
+
 def ticket_phone(session: Session, ticket: Ticket) -> str:
     """The number a visitor left for a ticket ("" when none)."""
     found = session.scalar(select(VisitorContact.phone).where(VisitorContact.ticket_id == ticket.id))
@@ -493,9 +519,10 @@ def erase_old_contacts(session: Session, before: datetime) -> int:
     contacts = session.execute(
         update(VisitorContact)
         .where(
-            VisitorContact.created_at < before, (VisitorContact.phone != "") | (VisitorContact.email != "")
+            VisitorContact.created_at < before,
+            (VisitorContact.phone != "") | (VisitorContact.email != "") | VisitorContact.push.is_not(None),
         )
-        .values(phone="", email="")
+        .values(phone="", email="", push=None)
         .execution_options(synchronize_session=False)
     )
     session.execute(
@@ -519,7 +546,7 @@ def erase_contacts_of(session: Session, value: str) -> int:
     erased = session.execute(
         update(VisitorContact)
         .where((VisitorContact.phone == value) | (VisitorContact.email == value))
-        .values(phone="", email="")
+        .values(phone="", email="", push=None)
         .execution_options(synchronize_session=False)
     )
     session.execute(

@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("phone", sa.String(length=20), nullable=False),
         sa.Column("email", sa.String(length=200), nullable=False),
         sa.Column("lang", sa.String(length=8), nullable=False),
+        sa.Column("push", sa.JSON(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(["booking_id"], ["bookings.id"]),
         sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"]),

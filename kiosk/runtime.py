@@ -185,8 +185,10 @@ def _start_outbox_worker(app: Flask, state: HallRuntime) -> None:
         return
     from sqlalchemy.orm import Session
 
+    engine = db.engine  # read here, in the request's app context: the worker thread has none
+
     def make_session() -> Session:
-        return Session(db.engine, expire_on_commit=False)
+        return Session(engine, expire_on_commit=False)
 
     def failed(error: BaseException) -> None:
         app.logger.warning("Outbox delivery failed (%s); trying again", error)

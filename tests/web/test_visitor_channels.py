@@ -360,3 +360,24 @@ def test_the_admins_delivery_log_shows_masked_recipients_and_sends_again(
     assert "138****5678" in page and "13812345678" not in page and "HTTP 500" in page
     assert again.status_code == 303
     assert deliver(app, clock) == 1 and gateway.texts()[0]["phone"] == "13812345678"
+
+
+def test_a_supervisor_exports_and_erases_a_number_left_for_texts(
+    app: Flask, client: FlaskClient, texting: Callable[..., None], take_ticket: Any
+) -> None:
+    texting()
+    mine = take_ticket("A")
+    leave_number(client, mine["token"], "13912345678")
+    supervisor = app.test_client()
+    csrf = log_in(supervisor, "supervisor")
+
+    exported = supervisor.post(
+        "/supervisor/personal-data/export", data={"q": "13912345678", "format": "csv", "csrf_token": csrf}
+    )
+    erased = supervisor.post("/supervisor/personal-data/erase", data={"q": "13912345678", "csrf_token": csrf})
+
+    assert "message_contact" in exported.get_data(as_text=True)
+    assert "13912345678" in exported.get_data(as_text=True)
+    assert erased.status_code == 302
+    with app.app_context():
+        assert db.session.scalars(select(VisitorContact.phone)).all() == [""]

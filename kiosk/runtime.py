@@ -33,10 +33,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.context import clock
 from kiosk.extensions import db, db_session, socketio
+from kiosk.push import start_push
 from queue_engine.booking import mark_missed
 from queue_engine.core.db import reading
 from queue_engine.core.models import Hall
 from queue_engine.hall.retention import erase_old_personal_data
+from queue_engine.notify import channels_email as _email  # noqa: F401 (the e-mail channel)
+from queue_engine.notify import channels_sms as _sms  # noqa: F401 (the SMS channel)
 from queue_engine.notify import webhooks as _webhooks  # noqa: F401 (the outbox hook and the webhook channel)
 from queue_engine.notify.scheduled import DEFAULT_REMINDER_LEAD_MIN, due_scheduled
 from queue_engine.notify.worker import RetryPolicy, run_forever
@@ -152,6 +155,7 @@ def _close_days_forever(app: Flask, state: HallRuntime) -> None:
 def _start_day_closer() -> None:
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     state = runtime(app)
+    start_push(app)  # the VAPID keys, before the worker may send a notification
     _start_outbox_worker(app, state)
     if state.closer is not None or not app.config.get("QMS_AUTO_CLOSE_DAY", not app.testing):
         return

@@ -84,3 +84,64 @@ def running_receiver(secret: str = "") -> Iterator[Receiver]:
         yield receiver
     finally:
         receiver.stop()
+
+
+class Gateway:
+    """A real local SMS gateway: records each request (method, path, headers, body); ``answers``
+    is a list of statuses to give first (then 200)."""
+
+    def __init__(self) -> None:
+        self.answers: list[int] = []
+        self.requests: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        self.server: ThreadingHTTPServer | None = None
+        self.port = 0
+
+    def start(self) -> None:
+        """Listen on 127.0.0.1."""
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with gateway.lock:
+                    status = gateway.answers.pop(0) if gateway.answers else 200
+                    gateway.requests.append(
+                        {
+                            "status": status,
+                            "method": self.command,
+                            "path": self.path,
+                            "headers": dict(self.headers.items()),
+                            "body": body.decode("utf-8", "replace"),
+                            "raw": body,
+                        }
+                    )
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b'{"code":"OK"}' if status == 200 else b'{"code":"busy"}')
+
+            do_POST = do_GET = do_PUT = _answer  # noqa: N815 (http.server's names)
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        """Go away."""
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    @property
+    def url(self) -> str:
+        """The gateway's send address."""
+        return f"http://127.0.0.1:{self.port}/send"
+
+    def texts(self) -> list[dict[str, Any]]:
+        """The JSON bodies of the requests answered 200."""
+        with self.lock:
+            return [json.loads(r["body"]) for r in self.requests if r["status"] == 200]

@@ -25,6 +25,7 @@ from kiosk.api import (  # noqa: E402,F401
     openapi,
     public,
     ratings,
+    sms,
     staff_tickets,
     stats,
     tablets,

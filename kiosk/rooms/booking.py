@@ -35,6 +35,7 @@ from queue_engine.core.errors import InvalidFields, QueueError
 from queue_engine.core.lookups import service_by_code
 from queue_engine.core.models import Service, Ticket
 from queue_engine.hall.calendar import hall_settings
+from queue_engine.notify.visitors import leave_booking_email
 
 bp = Blueprint("booking", __name__)
 
@@ -79,6 +80,8 @@ def _refusal(error: QueueError) -> Any:  # noqa: PLR0911 - one sentence per refu
     if isinstance(error, InvalidFields):
         if error.field == "phone":
             return gettext("Please enter a mobile number: 11 digits, or + and the country code.")
+        if error.field == "email":
+            return gettext("Please enter an e-mail address like name@example.com, or leave it empty.")
         return gettext("Please enter the name the booking is for (at most 64 characters).")
     if error.code == "invalid_transition":
         return gettext("This booking can no longer be changed.")
@@ -166,7 +169,11 @@ def take(code: str) -> Any:
         service = service_by_code(session, code)
     except QueueError:
         abort(404)
-    typed = {"name": request.form.get("name", ""), "phone": request.form.get("phone", "")}
+    typed = {
+        "name": request.form.get("name", ""),
+        "phone": request.form.get("phone", ""),
+        "email": request.form.get("email", "")[:200],
+    }
     try:
         start = datetime.fromisoformat(request.form.get("start", ""))
     except ValueError:
@@ -175,6 +182,7 @@ def take(code: str) -> Any:
         booking = book(
             session, clock(), code, start, name=typed["name"], phone=typed["phone"], lang=current_language()
         )
+        leave_booking_email(session, clock().now(), booking, typed["email"])
     if done.error is not None:
         return _slots_page(service, refusal(done.error), 409, **typed)
     return redirect(url_for("booking.page", token=booking.token, lang=current_language()), 303)

@@ -6,17 +6,23 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
 from kiosk.actions import action
 from kiosk.context import clock, languages
+from kiosk.errors import error_body
 from kiosk.extensions import db_session
+from kiosk.htmx import is_htmx
 from queue_engine import cancel, rate_visit
+from queue_engine.booking.views import mask_phone
 from queue_engine.core.errors import AlreadyRated, InvalidFields, QueueError, RatingClosed
+from queue_engine.core.kinds import TicketStatus
 from queue_engine.core.lookups import ticket_by_token
 from queue_engine.core.models import Ticket
+from queue_engine.notify.channels_push import push_public_key
+from queue_engine.notify.visitors import allow_push, channel_state, leave_phone, ticket_phone
 from queue_engine.quality.ratings import MAX_COMMENT, Rating
 from queue_engine.queue.coverage import calls_now
 from queue_engine.queue.snapshots import ticket_view
@@ -56,7 +62,21 @@ def holder_page(view: Callable[..., Any]) -> Callable[..., Any]:
 ALMOST_AHEAD = 3
 
 
+def _sms_context(ticket: Ticket) -> dict[str, Any]:
+    """Whether the page offers "Text me before my turn", and the number left (masked)."""
+    session = db_session()
+    waiting = ticket.status == TicketStatus.WAITING
+    offer = waiting and channel_state(session).sms_on
+    left = ticket_phone(session, ticket) if offer else ""
+    return {
+        "sms_offer": offer,
+        "sms_masked": mask_phone(left) if left else "",
+        "push_key": push_public_key() if waiting else "",
+    }
+
+
 def _render(ticket: Ticket, template: str = "ticket/page.html", **extra: Any) -> Any:
+    extra = {**_sms_context(ticket), **extra}
     return render_template(
         template,
         ticket=ticket_view(db_session(), clock(), ticket),
@@ -145,3 +165,41 @@ def rate(found: Ticket) -> Any:
             comment=comment,
         ), 422
     return _render(found, "ticket/_rating.html", thanks=True)
+
+
+@bp.post("/<token>/sms")
+@holder_page
+def leave_number(found: Ticket) -> Any:
+    """The visitor leaves a number for "N people ahead" and "called" texts (shown back masked)."""
+    typed = request.form.get("phone", "")[:32]
+    with action() as done:
+        contact = leave_phone(db_session(), clock().now(), found, typed)
+    if isinstance(done.error, InvalidFields):
+        notice = gettext("Please enter a mobile number: 11 digits, or + and the country code.")
+        context = {"sms_offer": True, "sms_masked": "", "sms_notice": notice, "sms_typed": typed}
+        status = 422
+    elif done.error:
+        notice = gettext("Texts can be asked for only while you wait.")
+        context = {"sms_offer": True, "sms_masked": "", "sms_notice": notice}
+        status = 409
+    else:
+        context = {"sms_offer": True, "sms_masked": mask_phone(contact.phone)}
+        status = 200
+    if not is_htmx():
+        if status == 200:
+            return redirect(url_for("ticket.page", token=found.token), 303)
+        return _render(found, **context), status
+    return render_template("ticket/_sms.html", ticket=found, **context), status
+
+
+@bp.post("/<token>/push")
+@holder_page
+def allow_notifications(found: Ticket) -> Any:
+    """The page was allowed to show notifications: keep its browser's push subscription."""
+    with action() as done:
+        allow_push(db_session(), clock().now(), found, request.get_json(silent=True))
+    if isinstance(done.error, InvalidFields):
+        return error_body("invalid_input", "Not a push subscription.", 422)
+    if done.error:
+        return error_body(done.error.code, "Notifications can be asked for only while you wait.", 409)
+    return "", 204

@@ -8,7 +8,7 @@ figure (counts, times, ratings, outcomes). Both are audited, with the ids touche
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -20,6 +20,8 @@ from queue_engine.core.errors import InvalidInput
 from queue_engine.core.models import Visit
 from queue_engine.hall.audit import audit
 from queue_engine.hall.retention import ERASED
+from queue_engine.notify.visitor_models import VisitorContact
+from queue_engine.notify.visitors import erase_contacts_of
 
 MIN_QUERY = 2
 LIMIT = 500
@@ -34,6 +36,8 @@ class PersonsData:
     query: str
     visits: list[Visit]
     bookings: list[Booking]
+    # Numbers and addresses left for visitor messages (queue_engine.notify.visitors).
+    contacts: list[VisitorContact] = field(default_factory=list)
 
     def rows(self) -> list[dict[str, Any]]:
         """Everything held, one row per record (kind, id, when, name, contact, details)."""
@@ -62,6 +66,18 @@ class PersonsData:
                     "outcome": b.state,
                 }
             )
+        for c in self.contacts:
+            out.append(
+                {
+                    "kind": "message_contact",
+                    "id": c.id,
+                    "when": c.created_at.isoformat(),
+                    "name": "",
+                    "contact": c.phone or c.email,
+                    "details": f"ticket {c.ticket_id}" if c.ticket_id else f"booking {c.booking_id}",
+                    "outcome": "",
+                }
+            )
         return out
 
 
@@ -82,11 +98,21 @@ def find_person(session: Session, query: str) -> PersonsData:
         .order_by(Booking.slot_start.desc())
         .limit(LIMIT)
     ).all()
-    return PersonsData(query, list(visits), list(bookings))
+    contacts = session.scalars(
+        select(VisitorContact)
+        .where(or_(VisitorContact.phone == query, VisitorContact.email == query))
+        .order_by(VisitorContact.created_at.desc())
+        .limit(LIMIT)
+    ).all()
+    return PersonsData(query, list(visits), list(bookings), list(contacts))
 
 
 def _ids(found: PersonsData) -> dict[str, Any]:
-    return {"visit_ids": [v.id for v in found.visits], "booking_ids": [b.id for b in found.bookings]}
+    return {
+        "visit_ids": [v.id for v in found.visits],
+        "booking_ids": [b.id for b in found.bookings],
+        "contact_ids": [c.id for c in found.contacts],
+    }
 
 
 def export_person(session: Session, clock: Clock, user_id: int, query: str) -> PersonsData:
@@ -103,6 +129,7 @@ def erase_person(session: Session, clock: Clock, user_id: int, query: str) -> in
         v.customer_name = v.contact = v.description = ERASED
     for b in found.bookings:
         b.name = b.phone = ERASED
-    count = len(found.visits) + len(found.bookings)
+    contacts = erase_contacts_of(session, found.query)  # numbers left for texts, and their messages
+    count = len(found.visits) + len(found.bookings) + contacts
     audit(session, clock, user_id, "personal_data.erase", f"records:{count}", after=_ids(found))
     return count

@@ -1,7 +1,8 @@
 """Personal data kept no longer than the hall's retention period (DESIGN §13, PIPL).
 
 After ``days`` days a visit's name, contact and description and a booking's name and phone
-number are erased; every figure (counts, times, ratings, outcomes) stays. ``0`` keeps them.
+number (and the numbers and addresses visitors left for messages) are erased; every
+figure (counts, times, ratings, outcomes) stays. ``0`` keeps them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from queue_engine.booking.models import Booking
 from queue_engine.core.clock import Clock
 from queue_engine.core.models import Visit
+from queue_engine.notify.visitors import erase_old_contacts
 
 ERASED = ""
 
@@ -38,4 +40,5 @@ def erase_old_personal_data(session: Session, clock: Clock, days: int) -> int:
         .values(name=ERASED, phone=ERASED)
         .execution_options(synchronize_session=False)
     )
-    return int(visits.rowcount or 0) + int(bookings.rowcount or 0)  # type: ignore[attr-defined]
+    contacts = erase_old_contacts(session, before)
+    return int(visits.rowcount or 0) + int(bookings.rowcount or 0) + contacts  # type: ignore[attr-defined]

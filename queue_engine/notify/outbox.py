@@ -250,6 +250,9 @@ def _write_after_flush(session: Session, _context: Any) -> None:
     noted: list[tuple[str, Any]] = session.info.pop(NOTED_KEY, [])
     if not noted:
         return
+    from queue_engine.notify.visitors import note_for_visitors  # visitor messages (SMS, e-mail); imports this
+
+    note_for_visitors(session, noted)
     with session.no_autoflush:
         subscriptions = _active_subscriptions(session)
     wanted = {name for subscription in subscriptions for name in subscription.events or []}

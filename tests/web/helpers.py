@@ -25,6 +25,7 @@ PUBLIC = {
     ("POST", "/api/v1/appointments/{token}/cancel"),
     ("POST", "/api/v1/appointments/{token}/check-in"),
     ("POST", "/api/v1/appointments/check-in"),  # a registered kiosk, or staff (checked in the view)
+    ("POST", "/api/v1/sms/inbound"),  # the SMS gateway, with X-QMS-SMS-Token (checked in the view)
 }
 
 

@@ -6,6 +6,7 @@ the configuration file; ``forms`` what they share.
 """
 
 from kiosk.rooms.admin import hall as _hall  # noqa: F401  (its routes join the blueprint)
+from kiosk.rooms.admin import notifications as _notifications  # noqa: F401  (likewise)
 from kiosk.rooms.admin.setup import bp
 
 __all__ = ["bp"]

@@ -1,0 +1,74 @@
+"""'Text me before my turn' in a real chromium against a real server process: the HTMX form
+(with its CSRF token) keeps the number, shows it masked, and the server's own outbox worker
+texts the call to a real local SMS gateway."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from queue_engine.notify.visitors import save_channel_settings
+from tests.browser.conftest import shot
+from tests.live import LiveServer
+from tests.receiver import Gateway
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def gateway() -> Iterator[Gateway]:
+    found = Gateway()
+    found.start()
+    yield found
+    found.stop()
+
+
+def take(server: LiveServer, code: str, lang: str) -> dict[str, str]:
+    answer = requests.post(server.url + "/api/v1/tickets", json={"service": code, "lang": lang}, timeout=5)
+    assert answer.status_code == 201
+    found: dict[str, str] = answer.json()
+    return found
+
+
+def test_a_visitor_leaves_a_number_on_the_phone_page_and_is_texted_when_called(
+    server: LiveServer, new_page: object, gateway: Gateway
+) -> None:
+    engine = create_engine(server.env["QMS_DATABASE_URL"])
+    with Session(engine) as session:  # before the server's first ticket: it reads the settings then
+        save_channel_settings(session, {"sms_url": gateway.url})
+        session.commit()
+    engine.dispose()
+    first, mine = take(server, "D", "en"), take(server, "D", "en")
+    page = new_page(390, 844, is_mobile=True, has_touch=True)  # type: ignore[operator]
+    page.goto(f"{server.url}/t/{mine['token']}")
+
+    page.fill("#sms-ask input[name=phone]", "13812345678")
+    page.click("#sms-ask button[type=submit]")
+    page.locator("#sms-ask .sms-done").wait_for(timeout=10_000)
+    shot(page, "phone-text-me-en")
+    assert "138****5678" in page.locator("#sms-ask").inner_text()
+    assert "13812345678" not in page.content()
+    for _ in (first, mine):
+        called = requests.post(
+            server.url + "/api/v1/counters/4/call-next", headers=server.token("clerk4"), timeout=5
+        )
+        assert called.status_code == 200, called.text
+        requests.post(
+            server.url + f"/api/v1/tickets/{called.json()['ticket']['token']}/finish",
+            json={"outcome": "resolved"},
+            headers=server.token("clerk4"),
+            timeout=5,
+        )
+    deadline = time.monotonic() + 15
+    while not gateway.texts() and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+    (text,) = gateway.texts()
+    assert text["phone"] == "13812345678"
+    assert text["message"].endswith(f"number {mine['number']}, please go to counter 4.")
+    assert page.js_errors == []  # type: ignore[attr-defined]

@@ -1,0 +1,186 @@
+"""schemathesis against the served /api/v1/openapi.json, in process (issue 16, Must-have 3; finding 9).
+
+Every operation of the document is fuzzed with a bounded number of cases, valid and invalid
+(positive and negative generation), derandomized so each run sends the same requests: without
+credentials, with a supervisor's API token, and with an admin's on the admin-only operations; on
+SQLite, and with the supervisor's token on PostgreSQL (NUL bytes and 2^31 ids used to fail there
+only). A path parameter is now and then one that names something real (a ticket, a counter, a
+service), so that cases reach past the look-up into the engine.
+
+Each answer must be no 5xx, a documented status, of a documented content type and, where the
+document gives a schema, fit it; and every 4xx must carry DESIGN §7's error shape. Failures are
+gathered across all cases (no shrinking: the first case of each kind is shown, as curl) and the
+test fails listing them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+import schemathesis
+from flask import Flask
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis import Case, CheckContext, GenerationMode, Response
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.schemas import APIOperation
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.conftest import monday_clock
+
+from .conftest import build_app, dispose
+
+EXAMPLES = 20  # per operation and generation run: about 2,700 requests in all
+ADMIN_ONLY = "/webhooks"
+
+
+def error_shape(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """Every 4xx is {"error": {"code", "message"}}, both non-empty text (DESIGN §7)."""
+    if not 400 <= response.status_code < 500:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        raise AssertionError(f"{response.status_code} without a JSON body: {response.text[:200]!r}") from None
+    error = body.get("error") if isinstance(body, dict) else None
+    assert isinstance(body, dict) and set(body) == {"error"} and isinstance(error, dict), body
+    assert set(error) == {"code", "message"}, body
+    assert all(isinstance(error[k], str) and error[k] for k in ("code", "message")), body
+    return True
+
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    error_shape,
+]
+
+
+def real_values(app: Flask) -> dict[str, list[Any]]:
+    """Path values that name something in the hall: tickets (one waiting per service), counters, services."""
+    client = app.test_client()
+    tokens = [client.post("/api/v1/tickets", json={"service": code}).get_json()["token"] for code in "AABB"]
+    return {"token": tokens, "counter_id": [1, 2, 3], "code": ["A", "B"]}
+
+
+def fuzz(app: Flask, headers: dict[str, str], only: str | None = None) -> tuple[Counter[str], dict[Any, str]]:
+    """Fuzz each operation (under ``only`` if given): the requests sent per operation, the failures."""
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    known = real_values(app)
+    sent: Counter[str] = Counter()
+    failures: dict[Any, str] = {}
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if only is None or operation.path.startswith(only):
+            _fuzz_operation(operation, headers, known, sent, failures)
+    return sent, failures
+
+
+def _fuzz_operation(
+    operation: APIOperation,
+    headers: dict[str, str],
+    known: dict[str, list[Any]],
+    sent: Counter[str],
+    failures: dict[Any, str],
+) -> None:
+    cases = st.one_of([operation.as_strategy(generation_mode=mode) for mode in GenerationMode])
+
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],  # failures are gathered, never raised: nothing to shrink
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=cases, real=st.booleans(), pick=st.integers(0, 99))
+    def send(case: Case, real: bool, pick: int) -> None:
+        if real:
+            for name in list(case.path_parameters or {}):
+                if name in known and not operation.path.startswith("/appointments"):
+                    case.path_parameters[name] = known[name][pick % len(known[name])]
+        response = case.call(headers=headers)
+        sent[operation.label] += 1
+        try:
+            case.validate_response(response, checks=CHECKS, headers=headers)
+        except (Failure, FailureGroup) as caught:
+            found = caught.exceptions if isinstance(caught, FailureGroup) else [caught]
+            for failure in found:
+                key = (operation.label, failure.title, response.status_code)
+                failures.setdefault(
+                    key,
+                    f"{case.as_curl_command(headers=headers)}\n  {failure.message}\n  {response.text[:300]}",
+                )
+
+    send()
+
+
+def report(failures: dict[Any, str]) -> str:
+    """The failures, one paragraph each."""
+    return "\n\n".join(
+        f"{label}: {title} ({status})\n  {curl}" for (label, title, status), curl in failures.items()
+    )
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The demo hall on SQLite, shared by the module's runs (a run leaves tickets behind: no matter)."""
+    app = build_app(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'web.sqlite3'}", monday_clock())
+    yield app
+    dispose(app)
+
+
+def bearer(app: Flask, username: str) -> dict[str, str]:
+    """Authorization headers with a fresh API token."""
+    result = app.test_cli_runner().invoke(args=["issue-token", username])
+    return {"Authorization": f"Bearer {result.output.splitlines()[-1]}"}
+
+
+def operations(app: Flask, only: str | None = None) -> set[str]:
+    """The labels ("GET /display") of the document's operations (under ``only`` if given)."""
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    labels = {result.ok().label for result in schema.get_all_operations()}
+    return {label for label in labels if only is None or label.split(" ", 1)[1].startswith(only)}
+
+
+def test_every_operation_without_credentials_answers_as_documented(hall):
+    sent, failures = fuzz(hall, {})
+
+    assert set(sent) == operations(hall)
+    assert not failures, report(failures)
+
+
+def test_every_operation_with_a_supervisors_token_answers_as_documented(hall):
+    sent, failures = fuzz(hall, bearer(hall, "supervisor"))
+
+    assert set(sent) == operations(hall)
+    assert not failures, report(failures)
+
+
+def test_the_admin_only_operations_with_an_admins_token_answer_as_documented(hall):
+    sent, failures = fuzz(hall, bearer(hall, "admin"), only=ADMIN_ONLY)
+
+    assert set(sent) == operations(hall, only=ADMIN_ONLY) != set()
+    assert not failures, report(failures)
+
+
+@pytest.mark.postgres
+def test_every_operation_on_postgresql_with_a_supervisors_token_answers_as_documented(postgres_database_url):
+    app = build_app(postgres_database_url, monday_clock())
+    try:
+        sent, failures = fuzz(app, bearer(app, "supervisor"))
+        documented = operations(app)
+    finally:
+        dispose(app)
+
+    assert set(sent) == documented
+    assert not failures, report(failures)

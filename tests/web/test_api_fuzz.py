@@ -4,8 +4,9 @@ Every operation of the document is fuzzed with a bounded number of cases, valid 
 (positive and negative generation), derandomized so each run sends the same requests: without
 credentials, with a supervisor's API token, and with an admin's on the admin-only operations; on
 SQLite, and with the supervisor's token on PostgreSQL (NUL bytes and 2^31 ids used to fail there
-only). A path parameter is now and then one that names something real (a ticket, a counter, a
-service), so that cases reach past the look-up into the engine.
+only). A path parameter is now and then one that names something real (a ticket, a booking, a
+counter, a service, a rating tablet, a webhook), so that cases reach past the look-up into the
+engine.
 
 Each answer must be no 5xx, a documented status, of a documented content type and, where the
 document gives a schema, fit it; and every 4xx must carry DESIGN §7's error shape. Failures are
@@ -16,6 +17,8 @@ test fails listing them.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -66,16 +69,42 @@ CHECKS = [
 
 
 def real_values(app: Flask) -> dict[str, list[Any]]:
-    """Path values that name something in the hall: tickets (one waiting per service), counters, services."""
+    """Path values that name something in the hall, by parameter name (``token``: of a ticket)."""
     client = app.test_client()
-    tokens = [client.post("/api/v1/tickets", json={"service": code}).get_json()["token"] for code in "AABB"]
-    return {"token": tokens, "counter_id": [1, 2, 3], "code": ["A", "B"]}
+    tickets = [client.post("/api/v1/tickets", json={"service": code}).get_json()["token"] for code in "AABB"]
+    bookings = []
+    for phone, day in (("13812345678", "2026-01-05"), ("13912345678", "2026-01-06")):
+        slots = client.get(f"/api/v1/services/A/slots?date={day}").get_json()
+        start = next(slot["start"] for slot in slots if slot["open"] and slot["free"])
+        booked = client.post(
+            "/api/v1/appointments", json={"service": "A", "start": start, "name": "张三", "phone": phone}
+        )
+        bookings.append(booked.get_json()["token"])
+    tablet = app.test_cli_runner().invoke(args=["register-tablet", "fuzz", "--counter", "1"])
+    hook = app.test_cli_runner().invoke(
+        args=["webhook", "add", "http://127.0.0.1:9/hook", "--events", "ticket.called"]
+    )
+    assert tablet.exit_code == 0 and hook.exit_code == 0, (tablet.output, hook.output)
+    hooks = client.get("/api/v1/webhooks", headers=bearer(app, "admin")).get_json()
+    return {
+        "token": tickets,
+        "appointment": bookings,
+        "counter_id": [1, 2, 3],
+        "code": ["A", "B"],
+        "device": [tablet.output.splitlines()[-1].removeprefix("/rate/")],
+        "subscription_id": [hook["id"] for hook in hooks],
+    }
 
 
-def fuzz(app: Flask, headers: dict[str, str], only: str | None = None) -> tuple[Counter[str], dict[Any, str]]:
+def _known(operation: APIOperation, name: str) -> str:
+    return "appointment" if name == "token" and operation.path.startswith("/appointments") else name
+
+
+def fuzz(
+    app: Flask, known: dict[str, list[Any]], headers: dict[str, str], only: str | None = None
+) -> tuple[Counter[str], dict[Any, str]]:
     """Fuzz each operation (under ``only`` if given): the requests sent per operation, the failures."""
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
-    known = real_values(app)
     sent: Counter[str] = Counter()
     failures: dict[Any, str] = {}
     for result in schema.get_all_operations():
@@ -106,8 +135,9 @@ def _fuzz_operation(
     def send(case: Case, real: bool, pick: int) -> None:
         if real:
             for name in list(case.path_parameters or {}):
-                if name in known and not operation.path.startswith("/appointments"):
-                    case.path_parameters[name] = known[name][pick % len(known[name])]
+                values = known.get(_known(operation, name))
+                if values:
+                    case.path_parameters[name] = values[pick % len(values)]
         response = case.call(headers=headers)
         sent[operation.label] += 1
         try:
@@ -131,11 +161,19 @@ def report(failures: dict[Any, str]) -> str:
     )
 
 
+@dataclass
+class Hall:
+    """An app with the demo hall, and path values that name something in it."""
+
+    app: Flask
+    known: dict[str, list[Any]]
+
+
 @pytest.fixture(scope="module")
-def hall(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
     """The demo hall on SQLite, shared by the module's runs (a run leaves tickets behind: no matter)."""
     app = build_app(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'web.sqlite3'}", monday_clock())
-    yield app
+    yield Hall(app, real_values(app))
     dispose(app)
 
 
@@ -153,23 +191,23 @@ def operations(app: Flask, only: str | None = None) -> set[str]:
 
 
 def test_every_operation_without_credentials_answers_as_documented(hall):
-    sent, failures = fuzz(hall, {})
+    sent, failures = fuzz(hall.app, hall.known, {})
 
-    assert set(sent) == operations(hall)
+    assert set(sent) == operations(hall.app)
     assert not failures, report(failures)
 
 
 def test_every_operation_with_a_supervisors_token_answers_as_documented(hall):
-    sent, failures = fuzz(hall, bearer(hall, "supervisor"))
+    sent, failures = fuzz(hall.app, hall.known, bearer(hall.app, "supervisor"))
 
-    assert set(sent) == operations(hall)
+    assert set(sent) == operations(hall.app)
     assert not failures, report(failures)
 
 
 def test_the_admin_only_operations_with_an_admins_token_answer_as_documented(hall):
-    sent, failures = fuzz(hall, bearer(hall, "admin"), only=ADMIN_ONLY)
+    sent, failures = fuzz(hall.app, hall.known, bearer(hall.app, "admin"), only=ADMIN_ONLY)
 
-    assert set(sent) == operations(hall, only=ADMIN_ONLY) != set()
+    assert set(sent) == operations(hall.app, only=ADMIN_ONLY) != set()
     assert not failures, report(failures)
 
 
@@ -177,7 +215,7 @@ def test_the_admin_only_operations_with_an_admins_token_answer_as_documented(hal
 def test_every_operation_on_postgresql_with_a_supervisors_token_answers_as_documented(postgres_database_url):
     app = build_app(postgres_database_url, monday_clock())
     try:
-        sent, failures = fuzz(app, bearer(app, "supervisor"))
+        sent, failures = fuzz(app, real_values(app), bearer(app, "supervisor"))
         documented = operations(app)
     finally:
         dispose(app)

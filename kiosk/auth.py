@@ -31,6 +31,7 @@ from kiosk.context import clock
 from kiosk.extensions import csrf, db, db_session, limiter, login_manager
 from queue_engine.core.kinds import Role
 from queue_engine.core.models import Counter, User
+from queue_engine.core.numbers import whole_number
 from queue_engine.hall.logins import DEFAULT_MAX_FAILURES, change_own_password, end_sessions, login_attempt
 from queue_engine.hall.staff import password_problem
 
@@ -108,7 +109,8 @@ def _api_call_by_token() -> bool:
 def _load_user(user_id: str) -> StaffUser | None:
     # Never asked for a bearer call (StaffLoginManager): such calls skip CSRF, so they are
     # judged by their token alone and the cookie must not ride along.
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    number = whole_number(user_id)
+    user = db.session.get(User, number) if number is not None else None
     if user is None or not user.active:
         return None
     # A cookie from before a log-out, a password reset or a deactivation logs nobody in.

@@ -7,6 +7,7 @@ from typing import cast
 from flask import current_app, request
 
 from queue_engine.core.clock import Clock
+from queue_engine.core.numbers import whole_number
 
 
 def clock() -> Clock:
@@ -21,9 +22,9 @@ def languages() -> list[str]:
 
 def ranking_min_ratings() -> int:
     """How many ratings a clerk or counter needs to be ranked: ?min_ratings=, else the setting."""
-    raw = request.args.get("min_ratings", "")
-    if raw.isdigit() and 1 <= int(raw) <= 100_000:
-        return int(raw)
+    wanted = whole_number(request.args.get("min_ratings", ""), limit=100_000)
+    if wanted:
+        return wanted
     return int(current_app.config.get("QMS_RANKING_MIN_RATINGS", 10))
 
 

@@ -24,6 +24,8 @@ from flask import Flask, Response, abort, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.routing import IntegerConverter
 
+from queue_engine.core.numbers import MAX_ID
+
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
@@ -70,8 +72,6 @@ def _headers(response: Response) -> Response:
     return response
 
 
-# The largest id any table holds (a 32-bit INTEGER on PostgreSQL): a larger one names nothing.
-MAX_ID = 2**31 - 1
 UNPAIRED_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -99,6 +99,8 @@ def _refuse_unstorable_input() -> None:
     # kiosk/api/parsing.py a JSON body with half a surrogate pair (400).
     if request.blueprint == "api" or request.endpoint == "auth.login":
         return  # a NUL in a log-in is a wrong login (401), like any other
+    if any(isinstance(value, str) and unstorable(value) for value in (request.view_args or {}).values()):
+        abort(404)  # no ticket, booking or device link holds NUL: it names nothing
     for source in (request.args, request.form):
         for name, values in source.lists():
             if unstorable(name) or any(unstorable(value) for value in values):

@@ -17,10 +17,15 @@ from werkzeug.routing import Rule
 from kiosk.api import bp
 from kiosk.api.models import Error
 from kiosk.api.operations import Operation, api_route, operation_of
+from queue_engine.core.numbers import MAX_ID
 
 REF = "#/components/schemas/{model}"
 STAFF_SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"cookie": []}]
-CONVERTER_SCHEMAS = {"int": {"type": "integer", "minimum": 0}, "string": {"type": "string"}}
+# ``<int:>`` takes ASCII digits up to the id columns' range (kiosk.security.IdConverter); beyond: 404.
+CONVERTER_SCHEMAS = {
+    "int": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+    "string": {"type": "string"},
+}
 PARAMETER = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 
 SECURITY_SCHEMES = {

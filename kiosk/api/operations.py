@@ -28,6 +28,7 @@ BODY_ERRORS = {
     415: "unsupported_media_type: send application/json",
     422: "invalid_input: a field is missing, of the wrong type or out of range",
 }
+QUERY_ERRORS = {422: "invalid_input: a query argument is of the wrong form, out of range or holds NUL"}
 STAFF_ERRORS = {401: "unauthorized: not logged in, or no valid bearer token"}
 ROLE_ERROR = "forbidden: the caller's role does not allow this"
 
@@ -52,6 +53,8 @@ class Operation:
             found.update(STAFF_ERRORS)
             if set(self.roles) != set(STAFF_ROLES):
                 found[403] = ROLE_ERROR
+        if self.query is not None:
+            found.update(QUERY_ERRORS)
         if self.body is not None:
             found.update(BODY_ERRORS)
         for status, codes in self.errors.items():

@@ -1,7 +1,7 @@
 """Reading a request's JSON body and query string with its model: wrong shapes are refused first.
 
 The answers are DESIGN §7's: 415 for a body that is not JSON, 400 for broken JSON, 422 for
-anything else, each naming the field.
+anything else (a query argument holding NUL too), each naming the field.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pydantic_core import ErrorDetails
 from werkzeug.exceptions import BadRequest
 
 from kiosk.errors import ApiError
-from kiosk.security import half_surrogate
+from kiosk.security import half_surrogate, unstorable
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -57,11 +57,20 @@ def _holds_half_surrogate(value: Any) -> bool:
 
 def parse_query(model: type[M]) -> M:
     """The query string as ``model``, or a 422 ApiError naming the argument."""
+    for name, value in request.args.items(multi=True):
+        if unstorable(name) or unstorable(value):  # PostgreSQL fails on NUL rather than finding none
+            raise ApiError(
+                422, "invalid_input", f"The query argument {_printable(name)!r} holds a NUL character."
+            )
     try:
         return model.model_validate(request.args.to_dict())
     except ValidationError as error:
         first = error.errors()[0]
         raise ApiError(422, "invalid_input", f"{_name(first)} {_phrase(first)}.") from None
+
+
+def _printable(name: str) -> str:
+    return "".join(ch for ch in name if ch.isprintable())
 
 
 def _name(error: ErrorDetails) -> str:

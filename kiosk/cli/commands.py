@@ -26,6 +26,7 @@ from queue_engine import close_business_day
 from queue_engine.core.errors import QueueError
 from queue_engine.core.kinds import Role
 from queue_engine.core.models import Counter, User
+from queue_engine.core.numbers import whole_number
 from queue_engine.hall.admin import register_kiosk as register_kiosk_device
 from queue_engine.hall.admin import register_tablet as register_rating_tablet
 from queue_engine.hall.admin import revoke_tablet as revoke_rating_tablet
@@ -121,7 +122,7 @@ def create_user(username: str, role: str, display_name: str, counters: str, pass
         raise click.ClickException(f"A user named {username!r} exists already.")
     if problem := password_problem(password, username):
         raise click.ClickException(problem)
-    ids = [int(c) for c in counters.split(",") if c.strip().isdigit()]
+    ids = [n for n in map(whole_number, counters.split(",")) if n is not None]
     user = User(
         username=username,
         display_name=display_name or username,

@@ -14,6 +14,7 @@ from kiosk.context import clock
 from kiosk.extensions import db, db_session
 from queue_engine.core.kinds import Role
 from queue_engine.core.models import Counter, RectificationCase, User
+from queue_engine.core.numbers import whole_number
 from queue_engine.quality.rectification import (
     CASE_FLOW,
     assign_case,
@@ -101,7 +102,7 @@ def _step(case_id: int, run: Callable[[], RectificationCase], managers_only: boo
 def assign(case_id: int) -> Any:
     """A supervisor names the responsible person."""
     raw = request.form.get("assignee_id", "")
-    assignee = int(raw) if raw.isdigit() else 0
+    assignee = whole_number(raw) or 0
     return _step(
         case_id, lambda: assign_case(db_session(), clock(), case_id, assignee, actor_id=staff().id), True
     )

@@ -21,6 +21,7 @@ from queue_engine.core.dates import DateRange
 from queue_engine.core.errors import InvalidFields
 from queue_engine.core.exports import append_xlsx_row, write_csv
 from queue_engine.core.models import Counter, Service, User
+from queue_engine.core.numbers import whole_number
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.hall.devices import forget_silent_devices
 from queue_engine.quality.rectification import open_cases_overview
@@ -114,7 +115,7 @@ def _filter() -> ReportFilter:
         if service_id is None:
             abort(422, f"No service has the code {code!r}. · 没有代码为 {code!r} 的业务。")
     if raw := request.args.get("counter"):
-        counter_id = int(raw) if raw.isdigit() else None
+        counter_id = whole_number(raw)
         if counter_id is None or db.session.get(Counter, counter_id) is None:
             abort(422, "No such counter. · 没有这个窗口。")
     if username := request.args.get("clerk"):

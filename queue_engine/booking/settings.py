@@ -21,6 +21,7 @@ from queue_engine.booking.models import BookingSettings, BookingSlot
 from queue_engine.core.clock import Clock
 from queue_engine.core.events import note_settings_changed
 from queue_engine.core.models import Service
+from queue_engine.core.numbers import whole_number
 from queue_engine.hall.admin import service_by_id
 from queue_engine.hall.audit import audit
 from queue_engine.hall.rules import SettingsInvalid
@@ -89,7 +90,7 @@ def _weekday(word: str) -> int | None:
         for index, name in enumerate(names):
             if word.casefold() == name.casefold():
                 return index
-    return int(word) if word.isdigit() and int(word) < 7 else None
+    return whole_number(word, limit=6)
 
 
 def _overrides(value: object, errors: dict[str, str]) -> dict[str, int]:
@@ -115,7 +116,8 @@ def _overrides(value: object, errors: dict[str, str]) -> dict[str, int]:
     low, high = BOOKING_LIMITS["capacity"]
     for day_text, hour_text, places in pairs:
         weekday = _weekday(day_text.strip())
-        hour = int(hour_text) if hour_text.strip().isdigit() else -1
+        hour = whole_number(hour_text, limit=23)
+        hour = -1 if hour is None else hour
         good = isinstance(places, int) and not isinstance(places, bool) and low <= places <= high
         if weekday is None or not 0 <= hour <= 23 or not good:
             errors["capacity_overrides"] = (

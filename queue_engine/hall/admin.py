@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from queue_engine.booking.models import Booking, BookingSettings, BookingSlot
 from queue_engine.core.clock import Clock
 from queue_engine.core.errors import InvalidInput, NotFound, UnknownCounter, UnknownService
 from queue_engine.core.events import note_settings_changed
@@ -158,7 +159,8 @@ def _service_used(session: Session, service_id: int) -> bool:
         )
     )
     visits = select(func.count()).select_from(Visit).where(Visit.service_id == service_id)
-    return bool(session.scalar(tickets)) or bool(session.scalar(visits))
+    bookings = select(func.count()).select_from(Booking).where(Booking.service_id == service_id)
+    return any(session.scalar(count) for count in (tickets, visits, bookings))
 
 
 def remove_service(session: Session, clock: Clock, actor_id: int | None, service_id: int) -> str:
@@ -178,7 +180,9 @@ def remove_service(session: Session, clock: Clock, actor_id: int | None, service
         )
         return "deactivated"
     service.counters = []
-    session.execute(delete(ServiceDaySequence).where(ServiceDaySequence.service_id == service.id))
+    # Its booking settings and (empty) slots go with it: PostgreSQL refuses to leave them pointing at nothing.
+    for kind in (ServiceDaySequence, BookingSlot, BookingSettings):
+        session.execute(delete(kind).where(kind.service_id == service.id))
     session.delete(service)
     audit(session, clock, actor_id, "delete_service", f"service:{service.code}", before=before, after=None)
     note_settings_changed(session)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from queue_engine.core.clock import Clock, iso
 from queue_engine.core.kinds import ACTIVE_STATUSES, TicketStatus
 from queue_engine.core.models import Counter, Service, Ticket, TicketEvent, Visit
+from queue_engine.core.numbers import whole_number
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.queue.counters import current_session
 from queue_engine.queue.coverage import served_service_ids
@@ -118,7 +119,7 @@ def board_filter(services: str, counters: str) -> tuple[list[str], list[int]]:
     Anything that is not a code or an id is dropped, so a mistyped link shows the whole hall.
     """
     codes = [s.strip().upper() for s in services.split(",") if s.strip()]
-    ids = [int(c) for c in counters.split(",") if c.strip().isascii() and c.strip().isdigit()]
+    ids = [n for n in map(whole_number, counters.split(",")) if n is not None]
     return codes, ids
 
 

@@ -4,11 +4,13 @@ the configuration file's round trip and refusals.  (Old databases: tests/web/tes
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete, select
 
-from queue_engine import issue_ticket
+from queue_engine import book, issue_ticket
+from queue_engine.booking import BookingSettings
 from queue_engine.core.kinds import Role
 from queue_engine.core.models import AuditEntry, Counter, Hall, Service, counter_services
 from queue_engine.hall.admin import remove_counter, remove_service, save_counter, save_service
@@ -214,3 +216,23 @@ def test_check_config_reports_every_problem_at_once():
     with pytest.raises(ConfigInvalid) as refused:
         check_config({"format": "x", "version": 2, "hall": {}, "services": [{}], "counters": "no"})
     assert len(refused.value.errors) == 4
+
+
+def test_a_bookable_service_never_booked_is_deleted_with_its_booking_settings_a_booked_one_deactivated(
+    session, clock, make_service, make_user
+):
+    actor = make_user("boss", Role.ADMIN).id
+    booked, unbooked = make_service("A", served=False), make_service("B", served=False)
+    for service in (booked, unbooked):
+        session.add(BookingSettings(service_id=service.id, bookable=True, capacity=2))
+    session.commit()
+    start = clock.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+    book(session, clock, "A", start, name="张三", phone="13812345678")
+    session.commit()
+
+    assert remove_service(session, clock, actor, unbooked.id) == "deleted"
+    assert remove_service(session, clock, actor, booked.id) == "deactivated"
+    session.commit()
+
+    assert session.scalars(select(Service.code)).all() == ["A"]
+    assert session.scalars(select(BookingSettings.service_id)).all() == [booked.id]

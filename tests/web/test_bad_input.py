@@ -447,6 +447,12 @@ CASES: list[tuple[str, str, str, dict[str, Any], str | None, int, str]] = [
     ("stats-date-word", "GET", "/stats/daily?date=yesterday", {}, "supervisor", 422, "invalid_input"),
     ("stats-date-month-13", "GET", "/stats/daily?date=2026-13-01", {}, "supervisor", 422, "invalid_input"),
     ("stats-date-empty", "GET", "/stats/daily?date=", {}, "supervisor", 422, "invalid_input"),
+    # query arguments (the contract client holds each 422 to the document)
+    ("bookings-date-word", "GET", "/appointments?date=false", {}, "supervisor", 422, "invalid_input"),
+    ("bookings-service-nul", "GET", "/appointments?service=A%00", {}, "supervisor", 422, "invalid_input"),
+    ("slots-last-day", "GET", "/services/A/slots?date=9999-12-31", {}, None, 422, "invalid_input"),
+    ("slots-first-day", "GET", "/services/A/slots?date=0001-01-01", {}, None, 422, "invalid_input"),
+    ("display-services-nul", "GET", "/display?services=A%00", {}, None, 422, "invalid_input"),
 ]
 
 

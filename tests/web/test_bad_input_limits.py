@@ -64,3 +64,23 @@ def test_a_superscript_digit_in_the_boards_counters_is_left_out_not_a_500(client
     assert page.status_code == 200
     assert api.status_code == 200
     assert [c["id"] for c in api.get_json()["counters"]] == [1]
+
+
+@pytest.mark.parametrize("counter", ["%C2%B3", "2147483648", "99999999999999999999999"])
+@pytest.mark.parametrize("page", ["/supervisor/reports", "/supervisor/reports.csv", "/supervisor/staffing"])
+def test_a_report_filter_naming_no_counter_is_refused(plain, page, counter):
+    log_in(plain, "supervisor")
+    answer = plain.get(f"{page}?counter={counter}")
+    assert answer.status_code == 422, answer.get_data(as_text=True)[:200]
+
+
+def test_a_superscript_ranking_threshold_falls_back_to_the_setting(plain, auth):
+    answer = plain.get("/api/v1/stats/daily?min_ratings=%C2%B3", headers=auth("supervisor"))
+    assert answer.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/t/ab%00cd", "/t/ab%00cd/calls", "/b/ab%00cd", "/b/ab%00cd/move", "/book/ab%00cd"]
+)
+def test_a_nul_in_a_pages_link_names_nothing(plain, path):
+    assert plain.get(path).status_code == 404

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -21,9 +21,16 @@ def _iso_date(value: Any) -> Any:
     if not isinstance(value, str):
         raise ValueError("must be a date as YYYY-MM-DD")
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise ValueError("must be a date as YYYY-MM-DD") from None
+    # A hall's day runs into the next in UTC and has a day after it: the calendar's last and
+    # first days have not (OverflowError in any sum of dates and times).
+    if not date.min < day < date.max:
+        raise ValueError(
+            f"must be a date between {date.min + timedelta(days=1)} and {date.max - timedelta(days=1)}"
+        )
+    return day
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]

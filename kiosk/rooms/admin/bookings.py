@@ -31,6 +31,7 @@ from queue_engine.booking.settings import (
 )
 from queue_engine.booking.slots import slot_starts
 from queue_engine.core.models import Service
+from queue_engine.core.numbers import whole_number
 from queue_engine.hall.admin import service_by_id
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.hall.rules import SettingsInvalid
@@ -55,7 +56,8 @@ def _typed_values(source: Any) -> dict[str, Any]:
 
 def _weekday(source: Any) -> int:
     text = source.get("weekday", "")
-    return int(text) if text.isdigit() and int(text) < 7 else clock().local().weekday()
+    day = whole_number(text, limit=6)
+    return clock().local().weekday() if day is None else day
 
 
 def _defaults(service: Service, values: dict[str, Any], weekday: int) -> list[dict[str, Any]]:

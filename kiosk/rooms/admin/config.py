@@ -20,8 +20,8 @@ from kiosk.context import clock
 from kiosk.extensions import db, db_session
 from kiosk.htmx import is_htmx
 from kiosk.rooms.admin.forms import actor_id
-from kiosk.security import MAX_ID
 from queue_engine.core.models import AuditEntry, User
+from queue_engine.core.numbers import whole_number
 from queue_engine.hall.audit import audit
 from queue_engine.hall.config_io import ConfigInvalid, dump_config, export_config, import_config, parse_config
 
@@ -86,8 +86,8 @@ def audit_log() -> Any:
     action = request.args.get("action", "")
     start, end = _day("from"), _day("to")
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(AUDIT_PAGE)
-    if user_id.isdecimal() and int(user_id) <= MAX_ID:
-        query = query.where(AuditEntry.user_id == int(user_id))
+    if (number := whole_number(user_id)) is not None:
+        query = query.where(AuditEntry.user_id == number)
     elif user_id == "none":
         query = query.where(AuditEntry.user_id.is_(None))
     if action:

@@ -20,6 +20,7 @@ from kiosk import runtime as hall_runtime
 from kiosk.auth import staff
 from kiosk.htmx import is_htmx
 from queue_engine.core.kinds import Category, PriorityPolicy, Role
+from queue_engine.core.numbers import whole_number
 from queue_engine.hall.rules import SettingsInvalid
 
 CATEGORY_LABELS = {
@@ -95,7 +96,7 @@ def checked(form: MultiDict[str, str], name: str) -> bool:
 
 def ids(values: list[str]) -> list[Any]:
     """Ids from checkboxes; anything else is passed on as it is, for the engine to refuse."""
-    return [int(v) if v.isdigit() else v for v in values]
+    return [v if whole_number(v) is None else whole_number(v) for v in values]
 
 
 def actor_id() -> int:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 import kiosk.cli.seed
@@ -17,7 +22,8 @@ from kiosk.auth import issue_token
 from kiosk.cli.seed import seed_demo
 from kiosk.extensions import db
 from queue_engine import FakeClock
-from queue_engine.core.models import User
+from queue_engine.core.db import make_engine
+from queue_engine.core.models import Base, User
 from tests.contract import ContractClient
 
 DEMO_PASSWORD = "demo-pass-123"
@@ -28,8 +34,44 @@ def quick_hash(password: str) -> str:
     return generate_password_hash(password, method="pbkdf2:sha256:1000")
 
 
+_SEEDED: dict[str, Path] = {}  # the seeded SQLite file each new SQLite test database starts as
+
+
+def _seeded_template() -> Path:
+    """A SQLite file with the tables and the demo hall, made once per test process."""
+    if "sqlite" not in _SEEDED:
+        folder = Path(tempfile.mkdtemp(prefix="qms-seeded-"))
+        atexit.register(shutil.rmtree, folder, True)
+        engine = make_engine(f"sqlite:///{folder / 'seeded.sqlite3'}")
+        Base.metadata.create_all(engine)
+        with pytest.MonkeyPatch.context() as patch, Session(engine) as session:
+            patch.setattr(kiosk.cli.seed, "hash_password", quick_hash)
+            seed_demo(session, None, DEMO_PASSWORD)
+            session.commit()
+        engine.dispose()  # the last connection closed checkpoints the WAL into the file
+        _SEEDED["sqlite"] = folder / "seeded.sqlite3"
+    return _SEEDED["sqlite"]
+
+
+def _start_seeded(database_url: str) -> bool:
+    """Start a new SQLite database as a copy of the seeded one (the same rows create_all and
+    seed_demo would write, for a file copy's cost); False for PostgreSQL or an existing file."""
+    if not database_url.startswith("sqlite:///"):
+        return False
+    target = Path(database_url.removeprefix("sqlite:///"))
+    if target.exists():
+        return False
+    template = _seeded_template()
+    shutil.copyfile(template, target)
+    for suffix in ("-wal", "-shm"):
+        if Path(f"{template}{suffix}").exists():
+            shutil.copyfile(f"{template}{suffix}", f"{target}{suffix}")
+    return True
+
+
 def build_app(database_url: str, clock: FakeClock, **config: Any) -> Flask:
     """An app on a database, with its tables created and the demo hall seeded."""
+    seeded = _start_seeded(database_url)
     settings = {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
@@ -41,6 +83,8 @@ def build_app(database_url: str, clock: FakeClock, **config: Any) -> Flask:
     application = create_app(settings)
     # Every /api/v1 exchange of the web tests is held to the served OpenAPI document.
     application.test_client_class = ContractClient
+    if seeded:
+        return application
     with pytest.MonkeyPatch.context() as patch:
         # Six demo hashes per test need not be slow; the CLI's create-user keeps the real cost.
         patch.setattr(kiosk.cli.seed, "hash_password", quick_hash)

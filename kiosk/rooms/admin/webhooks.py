@@ -20,7 +20,7 @@ from kiosk.extensions import db, db_session
 from kiosk.htmx import is_htmx
 from kiosk.rooms.admin.forms import FormState, checked
 from kiosk.runtime import reminder_lead_default
-from kiosk.security import MAX_ID
+from queue_engine.core.numbers import MAX_ID
 from queue_engine.notify.models import WebhookSubscription
 from queue_engine.notify.outbox import EVENTS, near_position, set_near_position
 from queue_engine.notify.scheduled import reminder_lead_min, set_reminder_lead_min

@@ -39,6 +39,7 @@ from queue_engine.notify.outbox import (
     _ticket_data,
     _visit_personal,
 )
+from queue_engine.notify.visitors import channel_state, visitor_messages_for
 from queue_engine.quality.rectification import is_overdue
 
 REMINDER = "appointment.reminder"
@@ -128,12 +129,15 @@ def _cases_overdue(session: Session, clock: Clock) -> list[RectificationCase]:
 
 
 def _wanted(session: Session) -> set[str]:
-    return {
+    wanted = {
         name
         for subscription in _active_subscriptions(session)
         for name in subscription.events or []
         if name in (REMINDER, OVERDUE)
     }
+    if channel_state(session).any_on:
+        wanted.add(REMINDER)  # the visitors' own reminder (SMS, e-mail, push)
+    return wanted
 
 
 def _look(session: Session, clock: Clock, wanted: set[str], lead: timedelta) -> bool:
@@ -170,6 +174,7 @@ def due_scheduled(
                     data, personal = _booking_data(session, booking)
                     data["lead_minutes"] = int(lead.total_seconds() // 60)
                     items.append(_Noted(REMINDER, now, data, personal, f"booking:{booking.id}"))
+                    visitor_messages_for(session, REMINDER, now, booking=booking)
         if OVERDUE in wanted:
             for case in _cases_overdue(session, clock):
                 if claim_once(session, OVERDUE, f"case:{case.id}", now):

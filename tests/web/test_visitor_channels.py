@@ -381,3 +381,24 @@ def test_a_supervisor_exports_and_erases_a_number_left_for_texts(
     assert erased.status_code == 302
     with app.app_context():
         assert db.session.scalars(select(VisitorContact.phone)).all() == [""]
+
+
+def test_the_booking_reminder_is_texted_once_with_no_webhook_subscribed(
+    app: Flask, client: FlaskClient, clock: FakeClock, gateway: Gateway, texting: Callable[..., None]
+) -> None:
+    from queue_engine.notify.scheduled import due_scheduled, set_reminder_lead_min
+
+    texting()
+    book(client, lang="zh", phone="13812345678")
+    with app.app_context():
+        set_reminder_lead_min(db.session, 30)
+        db.session.commit()
+        clock.advance(minutes=35)  # 09:35: the 10:00 slot is within the reminder's 30 minutes
+        due_scheduled(db.session, clock)
+        due_scheduled(db.session, clock)  # a second look finds nothing new
+    deliver(app, clock)
+
+    confirmed, reminder = (t["message"] for t in gateway.texts())
+    assert "预约" in confirmed
+    assert "提醒" in reminder and "10:00" in reminder
+    assert len(gateway.texts()) == 2

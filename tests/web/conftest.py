@@ -13,7 +13,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 import kiosk.cli.seed
@@ -22,8 +21,7 @@ from kiosk.auth import issue_token
 from kiosk.cli.seed import seed_demo
 from kiosk.extensions import db
 from queue_engine import FakeClock
-from queue_engine.core.db import make_engine
-from queue_engine.core.models import Base, User
+from queue_engine.core.models import User
 from tests.contract import ContractClient
 
 DEMO_PASSWORD = "demo-pass-123"
@@ -37,23 +35,19 @@ def quick_hash(password: str) -> str:
 _SEEDED: dict[str, Path] = {}  # the seeded SQLite file each new SQLite test database starts as
 
 
-def _seeded_template() -> Path:
-    """A SQLite file with the tables and the demo hall, made once per test process."""
+def _seeded_template(clock: FakeClock) -> Path:
+    """A SQLite file with the tables and the demo hall, made once per test process by the app
+    itself (so every model the app imports has its table)."""
     if "sqlite" not in _SEEDED:
         folder = Path(tempfile.mkdtemp(prefix="qms-seeded-"))
         atexit.register(shutil.rmtree, folder, True)
-        engine = make_engine(f"sqlite:///{folder / 'seeded.sqlite3'}")
-        Base.metadata.create_all(engine)
-        with pytest.MonkeyPatch.context() as patch, Session(engine) as session:
-            patch.setattr(kiosk.cli.seed, "hash_password", quick_hash)
-            seed_demo(session, None, DEMO_PASSWORD)
-            session.commit()
-        engine.dispose()  # the last connection closed checkpoints the WAL into the file
-        _SEEDED["sqlite"] = folder / "seeded.sqlite3"
+        template = folder / "seeded.sqlite3"
+        dispose(_built(f"sqlite:///{template}", clock))  # closing the last connection checkpoints the WAL
+        _SEEDED["sqlite"] = template
     return _SEEDED["sqlite"]
 
 
-def _start_seeded(database_url: str) -> bool:
+def _start_seeded(database_url: str, clock: FakeClock) -> bool:
     """Start a new SQLite database as a copy of the seeded one (the same rows create_all and
     seed_demo would write, for a file copy's cost); False for PostgreSQL or an existing file."""
     if not database_url.startswith("sqlite:///"):
@@ -61,7 +55,7 @@ def _start_seeded(database_url: str) -> bool:
     target = Path(database_url.removeprefix("sqlite:///"))
     if target.exists():
         return False
-    template = _seeded_template()
+    template = _seeded_template(clock)
     shutil.copyfile(template, target)
     for suffix in ("-wal", "-shm"):
         if Path(f"{template}{suffix}").exists():
@@ -71,7 +65,10 @@ def _start_seeded(database_url: str) -> bool:
 
 def build_app(database_url: str, clock: FakeClock, **config: Any) -> Flask:
     """An app on a database, with its tables created and the demo hall seeded."""
-    seeded = _start_seeded(database_url)
+    return _built(database_url, clock, seeded=_start_seeded(database_url, clock), **config)
+
+
+def _built(database_url: str, clock: FakeClock, *, seeded: bool = False, **config: Any) -> Flask:
     settings = {
         "TESTING": True,
         "SECRET_KEY": "test-secret",

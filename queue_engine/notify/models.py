@@ -93,3 +93,7 @@ class SentOnce(Base):
     # What it was about, e.g. "booking:12@20260105T0130" (a moved booking is reminded again).
     ref: Mapped[str] = mapped_column(String(60), primary_key=True)
     at: Mapped[datetime]
+
+
+# The visitor channels' tables belong with these: whoever has the outbox's tables has theirs.
+from queue_engine.notify import visitor_models as _visitor_models  # noqa: E402, F401

@@ -16,13 +16,16 @@ count of the service's waiting tickets in queue order), ``ticket.finished``, ``t
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import String, cast, event, inspect, literal, select
 from sqlalchemy.orm import Session
 
 from queue_engine.booking.models import Booking, BookingState
@@ -54,7 +57,6 @@ TICKET_EVENTS = {
 LEAVES_QUEUE = ("called", "cancelled", "transferred", "no_show", "expired")
 DEFAULT_NEAR_POSITION = 3
 NOTED_KEY = "qms.outbox_noted"
-SUBSCRIPTIONS_KEY = "qms.outbox_subscriptions"
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ def set_near_position(session: Session, value: int) -> None:
         session.add(NotifySettings(near_position=value))
     else:
         row.near_position = value
+    forget_subscriptions(session)
 
 
 # -- what each event tells -------------------------------------------------------------------------
@@ -174,24 +177,82 @@ class _Noted:
     ref: str | None = None
 
 
-def _active_subscriptions(session: Session) -> list[WebhookSubscription]:
-    """The active subscriptions, read once per transaction (a statement per flush adds up)."""
-    found = session.info.get(SUBSCRIPTIONS_KEY)
-    if found is None:
-        found = list(session.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True))))
-        session.info[SUBSCRIPTIONS_KEY] = found
-    return found
+@dataclass(frozen=True)
+class Subscriber:
+    """What the outbox needs of an active webhook subscription."""
+
+    id: int
+    events: frozenset[str]
+    trusted_for_personal_data: bool
 
 
-def forget_subscriptions(session: Session) -> None:
-    """Read the subscriptions again at the next flush (one was just added or removed)."""
-    session.info.pop(SUBSCRIPTIONS_KEY, None)
+@dataclass(frozen=True)
+class Listening:
+    """Who listens, as this process last read it: the subscriptions and the "N ahead" setting."""
+
+    subscriptions: tuple[Subscriber, ...]
+    near_position: int
 
 
-def _fan_out(session: Session, noted: list[_Noted], subscriptions: list[WebhookSubscription]) -> None:
+LISTENING_SECONDS = 5.0  # how long a process trusts what it read (another's new webhook applies within it)
+_LISTENING: weakref.WeakKeyDictionary[Any, tuple[float, Listening]] = weakref.WeakKeyDictionary()
+_listening_lock = threading.Lock()
+
+
+def listening(session: Session) -> Listening:
+    """The active subscriptions and the near threshold, read at most every ``LISTENING_SECONDS``
+    per process: the issue and call paths pay no statement for them (issue 15's cost budget).
+    A change made here is seen at once (``forget_subscriptions``); one made by another process
+    within ``LISTENING_SECONDS``."""
+    bind = session.get_bind()
+    key = getattr(bind, "engine", bind)
+    with _listening_lock:
+        found = _LISTENING.get(key)
+    if found is not None and time.monotonic() - found[0] < LISTENING_SECONDS:
+        return found[1]
+    with session.no_autoflush:
+        rows = session.execute(
+            select(
+                WebhookSubscription.id,
+                WebhookSubscription.events,
+                WebhookSubscription.trusted_for_personal_data,
+            ).where(WebhookSubscription.active.is_(True))
+        ).all()
+        near = near_position(session)
+    value = Listening(
+        tuple(Subscriber(i, frozenset(events or []), bool(trusted)) for i, events, trusted in rows), near
+    )
+    with _listening_lock:
+        _LISTENING[key] = (time.monotonic(), value)
+    return value
+
+
+def _active_subscriptions(session: Session) -> tuple[Subscriber, ...]:
+    return listening(session).subscriptions
+
+
+FORGET_KEY = "qms.outbox_forget_listening"
+
+
+def forget_subscriptions(session: Session | None = None) -> None:
+    """Read who listens again at the next change (a subscription or the threshold just changed),
+    and again once the session commits (what was read before the commit is the old state)."""
+    if session is not None:
+        session.info[FORGET_KEY] = True
+    with _listening_lock:
+        _LISTENING.clear()
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_listening_after_commit(session: Session) -> None:
+    if session.info.pop(FORGET_KEY, False):
+        forget_subscriptions()
+
+
+def _fan_out(session: Session, noted: list[_Noted], subscriptions: Sequence[Subscriber]) -> None:
     for item in noted:
         for subscription in subscriptions:
-            if item.event not in (subscription.events or []):
+            if item.event not in subscription.events:
                 continue
             data = dict(item.data)
             if subscription.trusted_for_personal_data and item.personal:
@@ -199,26 +260,30 @@ def _fan_out(session: Session, noted: list[_Noted], subscriptions: list[WebhookS
             enqueue(session, item.event, data, at=item.at, subscription_id=subscription.id, ref=item.ref)
 
 
-def _near_tickets(session: Session, service_ids: set[int], at: datetime) -> list[_Noted]:
-    position = near_position(session)
+def _near_tickets(session: Session, service_ids: set[int], at: datetime, position: int) -> list[_Noted]:
     found: list[_Noted] = []
     for service_id in service_ids:
-        ticket = session.scalars(
-            select(Ticket)
+        # The ticket with ``position`` visitors before it, and whether it was told already: one statement.
+        told = (
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.event == "ticket.near",
+                OutboxMessage.ref == literal("ticket:") + cast(Ticket.id, String),
+            )
+            .correlate(Ticket)
+            .exists()
+        )
+        row = session.execute(
+            select(Ticket, told)
             .where(Ticket.status == TicketStatus.WAITING, Ticket.service_id == service_id)
             .order_by(Ticket.business_date.desc(), Ticket.queued_at, Ticket.id)
             .offset(position)
             .limit(1)
         ).first()
-        if ticket is None:
+        if row is None or row[1]:
             continue
+        ticket = row[0]
         ref = f"ticket:{ticket.id}"
-        if session.scalar(
-            select(OutboxMessage.id)
-            .where(OutboxMessage.event == "ticket.near", OutboxMessage.ref == ref)
-            .limit(1)
-        ):
-            continue
         data = _ticket_data(ticket)
         data["ahead"] = position
         found.append(_Noted("ticket.near", at, data, {}, ref))
@@ -253,9 +318,9 @@ def _write_after_flush(session: Session, _context: Any) -> None:
     from queue_engine.notify.visitors import note_for_visitors  # visitor messages (SMS, e-mail); imports this
 
     note_for_visitors(session, noted)
-    with session.no_autoflush:
-        subscriptions = _active_subscriptions(session)
-    wanted = {name for subscription in subscriptions for name in subscription.events or []}
+    listeners = listening(session)
+    subscriptions = listeners.subscriptions
+    wanted = {name for subscription in subscriptions for name in subscription.events}
     if not wanted:
         return  # nobody listens: nothing to build, nothing to write
     items: list[_Noted] = []
@@ -300,17 +365,11 @@ def _write_after_flush(session: Session, _context: Any) -> None:
                     _Noted("rating.bad", obj.opened_at, data, _visit_personal(visit), f"case:{obj.id}")
                 )
         if near_services and last_at is not None and "ticket.near" in wanted:
-            items.extend(_near_tickets(session, near_services, last_at))
+            items.extend(_near_tickets(session, near_services, last_at, listeners.near_position))
         if items:
-            _fan_out(session, items, [s for s in subscriptions if wanted.intersection(s.events or [])])
+            _fan_out(session, items, subscriptions)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_noted(session: Session) -> None:
     session.info.pop(NOTED_KEY, None)
-    session.info.pop(SUBSCRIPTIONS_KEY, None)
-
-
-@event.listens_for(Session, "after_commit")
-def _forget_subscriptions(session: Session) -> None:
-    session.info.pop(SUBSCRIPTIONS_KEY, None)

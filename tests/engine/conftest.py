@@ -12,6 +12,8 @@ from queue_engine.core.db import make_engine
 from queue_engine.core.kinds import Category
 from queue_engine.core.models import Base, Counter, Hall, Service, User
 from queue_engine.hall.calendar import hall_settings
+from queue_engine.notify.outbox import forget_subscriptions
+from queue_engine.notify.visitors import forget_channel_state
 from tests.services import fresh_schema
 
 
@@ -50,6 +52,9 @@ def engine(request: pytest.FixtureRequest, database_url: str) -> Iterator[Engine
         conn.execute(text("SET LOCAL lock_timeout = '10s'"))
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
+    # The processes' reads of who listens (webhooks, visitor channels) are of the rows just deleted.
+    forget_subscriptions()
+    forget_channel_state()
     yield shared
     # Every connection a test took must be back in the pool, or the next test inherits its locks.
     assert shared.pool.checkedout() == 0, "a test left a database connection checked out"

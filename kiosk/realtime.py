@@ -32,7 +32,7 @@ from kiosk.redis_queue import TimedRedisManager, client_manager
 from queue_engine.core.db import read_only, reading
 from queue_engine.core.events import SETTINGS, changes_since, high_water_marks
 from queue_engine.core.models import Counter, Service, Ticket
-from queue_engine.queue.estimates import ServiceLoad, service_loads
+from queue_engine.queue.estimates import Forecast, ServiceLoad, forecast, service_loads
 from queue_engine.queue.snapshots import (
     awaiting_rating,
     call_entry,
@@ -169,6 +169,14 @@ def _queue_messages(changes: list[dict[str, Any]], listens: Callable[[str], bool
             loaded.update(service_loads(session, clk))  # once per batch, only when a room needs it
         return loaded
 
+    passed: dict[int, Forecast] | None = None
+
+    def forecasts() -> dict[int, Forecast]:
+        nonlocal passed
+        if passed is None:  # the forward pass: once per batch, only when a phone listens
+            passed = forecast(session, clk)
+        return passed
+
     board = listens("display")
     for change in changes:
         ticket = tickets.get(change.get("ticket_id") or 0)
@@ -188,7 +196,7 @@ def _queue_messages(changes: list[dict[str, Any]], listens: Callable[[str], bool
         messages.append(("services:changed", {}, "kiosk"))
     for ticket in tickets.values():
         if listens(room := f"ticket:{ticket.token}"):
-            messages.append(("ticket:update", ticket_view(session, clk, ticket, loads=loads()), room))
+            messages.append(("ticket:update", ticket_view(session, clk, ticket, forecasts=forecasts()), room))
     services = {c["service_id"] for c in changes if c.get("service_id")}
     services |= {t.transferred_from_id for t in tickets.values() if t.transferred_from_id}
     for service_id in services:
@@ -198,7 +206,7 @@ def _queue_messages(changes: list[dict[str, Any]], listens: Callable[[str], bool
             continue
         order = [
             {"number": p["number"], "ahead": p["ahead"], "estimated_wait_s": p["estimated_wait_s"]}
-            for p in waiting_positions(session, clk, service_id, loads()[service_id])
+            for p in waiting_positions(session, clk, service_id, forecasts())
         ]
         messages.append(("queue:order", {"service": code, "waiting": order}, room))
     counters = {c["counter_id"] for c in changes if c.get("counter_id")}

@@ -203,12 +203,18 @@ class Queued:
 PENDING_ID = 2**62  # the id a ticket not yet written stands in with (it will get the highest id)
 
 
-def forecast(session: Session, clock: Clock) -> dict[int, Forecast]:
-    """Every waiting ticket of today (by id): its expected wait and its place, from one forward pass."""
-    return _forecast(session, clock, None)
+def forecast(session: Session, clock: Clock, *, linked_to: int | None = None) -> dict[int, Forecast]:
+    """Every waiting ticket of today (by id): its expected wait and its place, from one forward pass.
+
+    With ``linked_to`` (a service id), only the tickets of that service and of the services
+    sharing counters with it, which alone decide its tickets' calls (one ticket's page).
+    """
+    return _forecast(session, clock, None, linked_to=linked_to)
 
 
-def _forecast(session: Session, clock: Clock, pending: Queued | None) -> dict[int, Forecast]:
+def _forecast(
+    session: Session, clock: Clock, pending: Queued | None, *, linked_to: int | None = None
+) -> dict[int, Forecast]:
     now = clock.now()
     today = clock.today()
     serves: dict[int, set[int]] = {}
@@ -218,11 +224,12 @@ def _forecast(session: Session, clock: Clock, pending: Queued | None) -> dict[in
         .where(Counter.state == CounterState.OPEN, Counter.active.is_(True))
     ):
         serves.setdefault(counter_id, set()).add(service_id)
-    if pending is None:
+    focus = pending.service_id if pending is not None else linked_to
+    if focus is None:
         service_ids = list(session.scalars(select(Service.id)))
     else:
         # Only the services linked to the new ticket's through shared counters decide its call.
-        service_ids = sorted(_linked_services(serves, pending.service_id))
+        service_ids = sorted(_linked_services(serves, focus))
         serves = {c: s for c, s in serves.items() if s & set(service_ids)}
     waiting = [
         Queued(*row)
@@ -338,3 +345,16 @@ def estimate_at_issue(
     pending = Queued(PENDING_ID, service_id, priority, queued_at)
     found = _forecast(session, clock, pending).get(PENDING_ID)
     return found.wait_s if found is not None else 0
+
+
+def new_ticket_estimates(session: Session, clock: Clock, service_ids: list[int]) -> dict[int, int]:
+    """What a walk-in taking a ticket now would be told to wait, per service (the kiosk's figure).
+
+    Each is ``estimate_at_issue`` for a ticket queued now, so the kiosk's button promises the
+    wait the ticket will then show and keep.
+    """
+    now = clock.now()
+    return {
+        service_id: estimate_at_issue(session, clock, service_id, priority=False, queued_at=now)
+        for service_id in service_ids
+    }

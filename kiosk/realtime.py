@@ -33,6 +33,7 @@ from queue_engine.core.db import read_only, reading
 from queue_engine.core.events import SETTINGS, changes_since, high_water_marks
 from queue_engine.core.models import Counter, Service, Ticket
 from queue_engine.queue.estimates import Forecast, ServiceLoad, forecast, service_loads
+from queue_engine.queue.ordering import reaches
 from queue_engine.queue.snapshots import (
     awaiting_rating,
     call_entry,
@@ -199,7 +200,9 @@ def _queue_messages(changes: list[dict[str, Any]], listens: Callable[[str], bool
             messages.append(("ticket:update", ticket_view(session, clk, ticket, forecasts=forecasts()), room))
     services = {c["service_id"] for c in changes if c.get("service_id")}
     services |= {t.transferred_from_id for t in tickets.values() if t.transferred_from_id}
-    for service_id in services:
+    # A call or a new ticket of one service moves the places in every service sharing its
+    # counters (the forward pass counts them all), so their rooms hear the new order too.
+    for service_id in sorted(_sharing_counters(services)):
         # One message per queue, not one per waiting phone: each phone finds its own number.
         code = session.get(Service, service_id).code  # type: ignore[union-attr]
         if not listens(room := f"service:{code}"):
@@ -244,6 +247,17 @@ def _window_messages(counter_ids: set[int], listens: Callable[[str], bool]) -> l
         ("window:update", window_screen(session, counter), f"window:{counter.id}")
         for counter in session.scalars(select(Counter).where(Counter.id.in_(watched)))
     ]
+
+
+def _sharing_counters(service_ids: set[int]) -> set[int]:
+    """The services and every service linked to them through active counters (transitively)."""
+    linked = set(service_ids)
+    while linked:
+        grown = set().union(*reaches(db.session, linked).values())
+        if grown == linked:
+            break
+        linked = grown
+    return linked
 
 
 def _counters_serving(service_ids: set[int]) -> set[int]:

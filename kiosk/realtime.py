@@ -202,11 +202,14 @@ def _queue_messages(changes: list[dict[str, Any]], listens: Callable[[str], bool
     services |= {t.transferred_from_id for t in tickets.values() if t.transferred_from_id}
     # A call or a new ticket of one service moves the places in every service sharing its
     # counters (the forward pass counts them all), so their rooms hear the new order too.
-    for service_id in sorted(_sharing_counters(services)):
+    # Only the rooms someone listens to are looked at (one statement for their codes).
+    codes: dict[int, str] = (
+        {i: code for i, code in session.execute(select(Service.id, Service.code))} if services else {}
+    )
+    heard = {i for i, code in codes.items() if listens(f"service:{code}")}
+    for service_id in sorted(_sharing_counters(services) & heard if heard else set()):
         # One message per queue, not one per waiting phone: each phone finds its own number.
-        code = session.get(Service, service_id).code  # type: ignore[union-attr]
-        if not listens(room := f"service:{code}"):
-            continue
+        code, room = codes[service_id], f"service:{codes[service_id]}"
         order = [
             {"number": p["number"], "ahead": p["ahead"], "estimated_wait_s": p["estimated_wait_s"]}
             for p in waiting_positions(session, clk, service_id, forecasts())
@@ -253,7 +256,7 @@ def _sharing_counters(service_ids: set[int]) -> set[int]:
     """The services and every service linked to them through active counters (transitively)."""
     linked = set(service_ids)
     while linked:
-        grown = set().union(*reaches(db.session, linked).values())
+        grown = set().union(*reaches(db_session(), linked).values())
         if grown == linked:
             break
         linked = grown

@@ -215,6 +215,26 @@ def forecast(session: Session, clock: Clock, *, linked_to: int | None = None) ->
 def _forecast(
     session: Session, clock: Clock, pending: Queued | None, *, linked_to: int | None = None
 ) -> dict[int, Forecast]:
+    focus = pending.service_id if pending is not None else linked_to
+    return _pass(_read_queue(session, clock, focus, pending is not None), pending)
+
+
+@dataclass
+class _QueueState:
+    """What one forward pass reads: the waiting tickets, the open counters, the handling times."""
+
+    service_ids: list[int]
+    waiting: list[Queued]
+    serves: dict[int, set[int]]
+    policy: str = PriorityPolicy.STRICT
+    every_n: int = 1
+    streak: int = 0
+    handling: dict[int, float] | None = None
+    free_at: dict[int, float] | None = None
+
+
+def _read_queue(session: Session, clock: Clock, focus: int | None, pending: bool) -> _QueueState:
+    """The reads of a pass over every service, or over ``focus`` and the services linked to it."""
     now = clock.now()
     today = clock.today()
     serves: dict[int, set[int]] = {}
@@ -224,11 +244,10 @@ def _forecast(
         .where(Counter.state == CounterState.OPEN, Counter.active.is_(True))
     ):
         serves.setdefault(counter_id, set()).add(service_id)
-    focus = pending.service_id if pending is not None else linked_to
     if focus is None:
         service_ids = list(session.scalars(select(Service.id)))
     else:
-        # Only the services linked to the new ticket's through shared counters decide its call.
+        # Only the services linked to the focus through shared counters decide its calls.
         service_ids = sorted(_linked_services(serves, focus))
         serves = {c: s for c, s in serves.items() if s & set(service_ids)}
     waiting = [
@@ -243,15 +262,11 @@ def _forecast(
             .order_by(Ticket.queued_at, Ticket.id)
         )
     ]
-    if pending is not None:
-        keys = [(_aware(q.queued_at, pending.queued_at), q.id) for q in waiting]
-        waiting.insert(bisect.bisect(keys, (pending.queued_at, pending.id)), pending)
-    if not waiting:
-        return {}
+    if not waiting and not pending:
+        return _QueueState(service_ids, waiting, serves)  # nothing to play: read no more
     hall = hall_settings(session)
     policy, every_n = hall.priority_policy, hall.priority_every_n
     streak = normal_streak(session, service_ids, today, every_n) if policy == PriorityPolicy.EVERY_N else 0
-    order = in_call_order(waiting, policy, every_n, streak)
     handling = robust_handling_times(session, clock, service_ids)
     free_at: dict[int, float] = dict.fromkeys(serves, 0.0)
     for counter_id, service_id, called in session.execute(
@@ -263,7 +278,20 @@ def _forecast(
             expected = handling.get(service_id, DEFAULT_HANDLING_S)
             elapsed = (now - _aware(called, now)).total_seconds()
             free_at[counter_id] = max(expected - elapsed, expected * 0.2)
-    return _play_forward(order, serves, free_at, handling, only=None if pending is None else pending.id)
+    return _QueueState(service_ids, waiting, serves, policy, every_n, streak, handling, free_at)
+
+
+def _pass(state: _QueueState, pending: Queued | None) -> dict[int, Forecast]:
+    """Play a read queue forward, with a ticket not yet written standing in it (then it alone)."""
+    waiting = list(state.waiting)
+    if pending is not None:
+        keys = [(_aware(q.queued_at, pending.queued_at), q.id) for q in waiting]
+        waiting.insert(bisect.bisect(keys, (pending.queued_at, pending.id)), pending)
+    if not waiting or state.handling is None or state.free_at is None:
+        return {}
+    order = in_call_order(waiting, state.policy, state.every_n, state.streak)
+    only = None if pending is None else pending.id
+    return _play_forward(order, state.serves, state.free_at, state.handling, only=only)
 
 
 def _linked_services(serves: dict[int, set[int]], service_id: int) -> set[int]:
@@ -350,11 +378,22 @@ def estimate_at_issue(
 def new_ticket_estimates(session: Session, clock: Clock, service_ids: list[int]) -> dict[int, int]:
     """What a walk-in taking a ticket now would be told to wait, per service (the kiosk's figure).
 
-    Each is ``estimate_at_issue`` for a ticket queued now, so the kiosk's button promises the
-    wait the ticket will then show and keep.
+    Each is what ``estimate_at_issue`` gives a ticket queued now; the services linked through
+    shared counters share one read of the queue, each then played forward with its own stand-in.
     """
     now = clock.now()
-    return {
-        service_id: estimate_at_issue(session, clock, service_id, priority=False, queued_at=now)
-        for service_id in service_ids
-    }
+    if AT_ISSUE_METHOD != "forward":
+        return {
+            service_id: estimate_at_issue(session, clock, service_id, priority=False, queued_at=now)
+            for service_id in service_ids
+        }
+    found: dict[int, int] = {}
+    wanted = set(service_ids)
+    for service_id in service_ids:
+        if service_id in found:
+            continue
+        state = _read_queue(session, clock, service_id, True)
+        for linked in [s for s in state.service_ids if s in wanted and s not in found]:
+            estimate = _pass(state, Queued(PENDING_ID, linked, False, now)).get(PENDING_ID)
+            found[linked] = estimate.wait_s if estimate is not None else 0
+    return {service_id: found[service_id] for service_id in service_ids}

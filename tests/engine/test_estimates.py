@@ -300,3 +300,29 @@ def test_screens_count_other_services_on_a_shared_counter(session, clock, make_s
     assert promised == 945  # the two B visits and the first A visit ahead
     (next_a,) = _issue(session, clock, "A", 1)
     assert next_a.estimated_wait_s_at_issue == promised  # the kiosk promised what the ticket keeps
+
+
+def test_the_kiosk_promises_each_service_what_its_next_ticket_keeps(
+    session, clock, make_service, make_counter
+):
+    """Linked services read the queue once for the kiosk's list; each figure is still its own pass."""
+    a, b, c = make_service("A"), make_service("B"), make_service("C")
+    for name, services in (("1", [a, b]), ("2", [b]), ("3", [c])):
+        open_counter(session, clock, make_counter(name, services).id, None)
+    session.commit()
+    _issue(session, clock, "B", 3)
+    _issue(session, clock, "A", 2)
+    _issue(session, clock, "C", 1)
+    promised = {s["code"]: s["estimated_wait_s"] for s in service_list(session, clock, "en")}
+    now = clock.now()
+    alone = {
+        s.code: estimate_at_issue(session, clock, s.id, priority=False, queued_at=now) for s in (a, b, c)
+    }
+    assert promised == alone
+    # By hand (315 s a visit): counters 1 and 2 call B1 and B2 at once; at 315 s counter 1 takes
+    # B3 and counter 2 (B only) the new B; counter 1 then A1 at 630, A2 at 945, the new A at
+    # 1260; counter 3 calls C1 at once and the new C at 315 s.
+    assert promised == {"A": 1260, "B": 315, "C": 315}
+    for code in "ABC":
+        (ticket,) = _issue(session, clock, code, 1)
+        assert ticket.estimated_wait_s_at_issue is not None

@@ -1,6 +1,7 @@
 """How good the wait estimates were (DESIGN §12): the estimate each ticket showed at issue against its wait.
 
-A called ticket's real wait runs from its issue to its first call; it was close when
+A called ticket's real wait runs from its issue to its first call (a transferred ticket's
+later call for its new service does not count); it was close when
 |estimate − real wait| ≤ max(25% of the real wait, 120 s).  The bias is the mean of
 estimate − real wait (negative: the estimates were too short).  Walk-in and booked tickets
 (source ``appointment``: checked in, queued from their slot's start) are also counted apart,
@@ -14,11 +15,11 @@ from datetime import date
 from statistics import median
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from queue_engine.core.kinds import Source
-from queue_engine.core.models import Service, Ticket
+from queue_engine.core.models import Service, Ticket, TicketEvent
 
 CLOSE_SHARE = 0.25
 CLOSE_FLOOR_S = 120.0
@@ -63,16 +64,22 @@ def estimate_accuracy(
     figure also for walk-in and booked tickets apart (``walk_in``, ``booked``).  With
     ``service_id``, that service's tickets only.
     """
+    # A transferred ticket is called again for its new service (and its ``called_at`` with it):
+    # the estimate shown at issue was for its first call.
+    first_call = (
+        select(TicketEvent.ticket_id, func.min(TicketEvent.at).label("at"))
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .where(TicketEvent.type == "called", Ticket.business_date.between(first, last))
+        .group_by(TicketEvent.ticket_id)
+        .subquery()
+    )
     query = (
         select(
-            Service.code, Ticket.source, Ticket.estimated_wait_s_at_issue, Ticket.issued_at, Ticket.called_at
+            Service.code, Ticket.source, Ticket.estimated_wait_s_at_issue, Ticket.issued_at, first_call.c.at
         )
         .join(Service, Service.id == Ticket.issued_service_id)
-        .where(
-            Ticket.business_date.between(first, last),
-            Ticket.called_at.is_not(None),
-            Ticket.estimated_wait_s_at_issue.is_not(None),
-        )
+        .join(first_call, first_call.c.ticket_id == Ticket.id)
+        .where(Ticket.business_date.between(first, last), Ticket.estimated_wait_s_at_issue.is_not(None))
     )
     if service_id is not None:
         query = query.where(Ticket.issued_service_id == service_id)

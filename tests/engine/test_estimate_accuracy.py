@@ -73,3 +73,25 @@ def test_booked_visitors_are_simulated_and_measured_apart(
     assert figures["walk_in"]["tickets"] + figures["booked"]["tickets"] == figures["tickets"]
     assert figures["services"]["A"]["booked"]["tickets"] == called_booked
     assert figures["services"]["B"]["booked"]["tickets"] == 0
+
+
+def test_a_transferred_ticket_is_measured_to_its_first_call(session, clock, make_service, make_counter):
+    """The estimate shown at issue was for the first call; the next service calls after a visit."""
+    from queue_engine import call_next, issue_ticket, open_counter, transfer
+
+    a, b = make_service("A"), make_service("B")
+    desk = make_counter("1", [a, b])
+    open_counter(session, clock, desk.id, None)
+    session.commit()
+    ticket = issue_ticket(session, clock, "A")
+    shown = ticket.estimated_wait_s_at_issue
+    assert shown == 0  # an idle counter calls at once
+    clock.advance(seconds=60)
+    call_next(session, clock, desk.id)
+    clock.advance(minutes=20)  # the first visit
+    transfer(session, clock, ticket.token, "B")
+    call_next(session, clock, desk.id)
+    session.commit()
+    figures = estimate_accuracy(session, clock.today(), clock.today())
+    assert (figures["tickets"], figures["median_abs_error_s"], figures["bias_s"]) == (1, 60, -60)
+    assert figures["close_share"] == 1.0  # 60 s off: within the 2-minute floor, not 21 minutes off

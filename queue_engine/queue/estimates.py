@@ -1,6 +1,10 @@
-"""Wait estimates, from the queue ahead, recent handling times and the open counters.
+"""Wait estimates: the forward pass every screen shows, and the estimator before it.
 
-For a ticket with ``ahead`` waiting tickets of its service before it:
+What the visitor is shown (the phone, the API, the live pushes, the kiosk) is the forward pass
+(``forecast``, ``estimate_at_issue``, ``new_ticket_estimates``; DESIGN §12), described below.
+
+``ServiceLoad`` is the estimator before issue 17, kept so bench/estimates.py can measure both
+on the same days.  For a ticket with ``ahead`` waiting tickets of its service before it:
 
 * ``c`` = counters that are open (not paused) and serve the service, at least 1 (a hall with
   none open still gets an estimate, as if one counter opened);
@@ -8,9 +12,6 @@ For a ticket with ``ahead`` waiting tickets of its service before it:
 * ``m`` = mean handling time (call to finish) of the service's last 20 finished tickets of
   the past 7 days; 300 s when there are none;
 * estimate = 0 when ``ahead < idle``, else ``m * (ahead - idle + 1) / c``.
-
-A new ticket's estimate (the kiosk's "estimated wait") is the same with ``ahead`` = the
-number of tickets waiting now.
 """
 
 from __future__ import annotations

@@ -32,7 +32,8 @@ from kiosk.redis_queue import TimedRedisManager, client_manager
 from queue_engine.core.db import read_only, reading
 from queue_engine.core.events import SETTINGS, changes_since, high_water_marks
 from queue_engine.core.models import Counter, Service, Ticket
-from queue_engine.queue.estimates import ServiceLoad, service_loads
+from queue_engine.queue.estimates import Forecast, ServiceLoad, forecast, service_loads
+from queue_engine.queue.ordering import reaches
 from queue_engine.queue.snapshots import (
     awaiting_rating,
     call_entry,
@@ -169,6 +170,14 @@ def _queue_messages(changes: list[dict[str, Any]], listens: Callable[[str], bool
             loaded.update(service_loads(session, clk))  # once per batch, only when a room needs it
         return loaded
 
+    passed: dict[int, Forecast] | None = None
+
+    def forecasts() -> dict[int, Forecast]:
+        nonlocal passed
+        if passed is None:  # the forward pass: once per batch, only when a phone listens
+            passed = forecast(session, clk)
+        return passed
+
     board = listens("display")
     for change in changes:
         ticket = tickets.get(change.get("ticket_id") or 0)
@@ -188,17 +197,22 @@ def _queue_messages(changes: list[dict[str, Any]], listens: Callable[[str], bool
         messages.append(("services:changed", {}, "kiosk"))
     for ticket in tickets.values():
         if listens(room := f"ticket:{ticket.token}"):
-            messages.append(("ticket:update", ticket_view(session, clk, ticket, loads=loads()), room))
+            messages.append(("ticket:update", ticket_view(session, clk, ticket, forecasts=forecasts()), room))
     services = {c["service_id"] for c in changes if c.get("service_id")}
     services |= {t.transferred_from_id for t in tickets.values() if t.transferred_from_id}
-    for service_id in services:
+    # A call or a new ticket of one service moves the places in every service sharing its
+    # counters (the forward pass counts them all), so their rooms hear the new order too.
+    # Only the rooms someone listens to are looked at (one statement for their codes).
+    codes: dict[int, str] = (
+        {i: code for i, code in session.execute(select(Service.id, Service.code))} if services else {}
+    )
+    heard = {i for i, code in codes.items() if listens(f"service:{code}")}
+    for service_id in sorted(_sharing_counters(services) & heard if heard else set()):
         # One message per queue, not one per waiting phone: each phone finds its own number.
-        code = session.get(Service, service_id).code  # type: ignore[union-attr]
-        if not listens(room := f"service:{code}"):
-            continue
+        code, room = codes[service_id], f"service:{codes[service_id]}"
         order = [
             {"number": p["number"], "ahead": p["ahead"], "estimated_wait_s": p["estimated_wait_s"]}
-            for p in waiting_positions(session, clk, service_id, loads()[service_id])
+            for p in waiting_positions(session, clk, service_id, forecasts())
         ]
         messages.append(("queue:order", {"service": code, "waiting": order}, room))
     counters = {c["counter_id"] for c in changes if c.get("counter_id")}
@@ -236,6 +250,17 @@ def _window_messages(counter_ids: set[int], listens: Callable[[str], bool]) -> l
         ("window:update", window_screen(session, counter), f"window:{counter.id}")
         for counter in session.scalars(select(Counter).where(Counter.id.in_(watched)))
     ]
+
+
+def _sharing_counters(service_ids: set[int]) -> set[int]:
+    """The services and every service linked to them through active counters (transitively)."""
+    linked = set(service_ids)
+    while linked:
+        grown = set().union(*reaches(db_session(), linked).values())
+        if grown == linked:
+            break
+        linked = grown
+    return linked
 
 
 def _counters_serving(service_ids: set[int]) -> set[int]:

@@ -43,8 +43,10 @@ def report_value(value: Any, figure: str) -> str:
         return "—"
     if figure.endswith("_s"):
         seconds = round(float(value))
+        sign, seconds = ("−" if seconds < 0 else ""), abs(seconds)  # a bias may be negative
         hours, rest = divmod(seconds, 3600)
-        return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+        shown = f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+        return sign + shown
     if figure.endswith(("share", "_rate")):
         return f"{float(value) * 100:.1f}%"
     if figure.endswith("satisfaction.mean"):

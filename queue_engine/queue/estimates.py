@@ -1,6 +1,10 @@
-"""Wait estimates, from the queue ahead, recent handling times and the open counters.
+"""Wait estimates: the forward pass every screen shows, and the estimator before it.
 
-For a ticket with ``ahead`` waiting tickets of its service before it:
+What the visitor is shown (the phone, the API, the live pushes, the kiosk) is the forward pass
+(``forecast``, ``estimate_at_issue``, ``new_ticket_estimates``; DESIGN §12), described below.
+
+``ServiceLoad`` is the estimator before issue 17, kept so bench/estimates.py can measure both
+on the same days.  For a ticket with ``ahead`` waiting tickets of its service before it:
 
 * ``c`` = counters that are open (not paused) and serve the service, at least 1 (a hall with
   none open still gets an estimate, as if one counter opened);
@@ -8,9 +12,6 @@ For a ticket with ``ahead`` waiting tickets of its service before it:
 * ``m`` = mean handling time (call to finish) of the service's last 20 finished tickets of
   the past 7 days; 300 s when there are none;
 * estimate = 0 when ``ahead < idle``, else ``m * (ahead - idle + 1) / c``.
-
-A new ticket's estimate (the kiosk's "estimated wait") is the same with ``ahead`` = the
-number of tickets waiting now.
 """
 
 from __future__ import annotations
@@ -205,12 +206,38 @@ class Queued:
 PENDING_ID = 2**62  # the id a ticket not yet written stands in with (it will get the highest id)
 
 
-def forecast(session: Session, clock: Clock) -> dict[int, Forecast]:
-    """Every waiting ticket of today (by id): its expected wait and its place, from one forward pass."""
-    return _forecast(session, clock, None)
+def forecast(session: Session, clock: Clock, *, linked_to: int | None = None) -> dict[int, Forecast]:
+    """Every waiting ticket of today (by id): its expected wait and its place, from one forward pass.
+
+    With ``linked_to`` (a service id), only the tickets of that service and of the services
+    sharing counters with it, which alone decide its tickets' calls (one ticket's page).
+    """
+    return _forecast(session, clock, None, linked_to=linked_to)
 
 
-def _forecast(session: Session, clock: Clock, pending: Queued | None) -> dict[int, Forecast]:
+def _forecast(
+    session: Session, clock: Clock, pending: Queued | None, *, linked_to: int | None = None
+) -> dict[int, Forecast]:
+    focus = pending.service_id if pending is not None else linked_to
+    return _pass(_read_queue(session, clock, focus, pending is not None), pending)
+
+
+@dataclass
+class _QueueState:
+    """What one forward pass reads: the waiting tickets, the open counters, the handling times."""
+
+    service_ids: list[int]
+    waiting: list[Queued]
+    serves: dict[int, set[int]]
+    policy: str = PriorityPolicy.STRICT
+    every_n: int = 1
+    streak: int = 0
+    handling: dict[int, float] | None = None
+    free_at: dict[int, float] | None = None
+
+
+def _read_queue(session: Session, clock: Clock, focus: int | None, pending: bool) -> _QueueState:
+    """The reads of a pass over every service, or over ``focus`` and the services linked to it."""
     now = clock.now()
     today = clock.today()
     serves: dict[int, set[int]] = {}
@@ -223,11 +250,11 @@ def _forecast(session: Session, clock: Clock, pending: Queued | None) -> dict[in
         serves.setdefault(counter_id, set()).add(service_id)
         if state == CounterState.PAUSED:
             paused[counter_id] = since
-    if pending is None:
+    if focus is None:
         service_ids = list(session.scalars(select(Service.id)))
     else:
-        # Only the services linked to the new ticket's through shared counters decide its call.
-        service_ids = sorted(_linked_services(serves, pending.service_id))
+        # Only the services linked to the focus through shared counters decide its calls.
+        service_ids = sorted(_linked_services(serves, focus))
         serves = {c: s for c, s in serves.items() if s & set(service_ids)}
     waiting = [
         Queued(*row)
@@ -241,15 +268,11 @@ def _forecast(session: Session, clock: Clock, pending: Queued | None) -> dict[in
             .order_by(Ticket.queued_at, Ticket.id)
         )
     ]
-    if pending is not None:
-        keys = [(_aware(q.queued_at, pending.queued_at), q.id) for q in waiting]
-        waiting.insert(bisect.bisect(keys, (pending.queued_at, pending.id)), pending)
-    if not waiting:
-        return {}
+    if not waiting and not pending:
+        return _QueueState(service_ids, waiting, serves)  # nothing to play: read no more
     hall = hall_settings(session)
     policy, every_n = hall.priority_policy, hall.priority_every_n
     streak = normal_streak(session, service_ids, today, every_n) if policy == PriorityPolicy.EVERY_N else 0
-    order = in_call_order(waiting, policy, every_n, streak)
     handling = robust_handling_times(session, clock, service_ids)
     free_at: dict[int, float] = dict.fromkeys(serves, 0.0)
     if paused.keys() & serves.keys():
@@ -268,7 +291,20 @@ def _forecast(session: Session, clock: Clock, pending: Queued | None) -> dict[in
             expected = handling.get(service_id, DEFAULT_HANDLING_S)
             elapsed = (now - _aware(called, now)).total_seconds()
             free_at[counter_id] = max(free_at[counter_id], expected - elapsed, expected * 0.2)
-    return _play_forward(order, serves, free_at, handling, only=None if pending is None else pending.id)
+    return _QueueState(service_ids, waiting, serves, policy, every_n, streak, handling, free_at)
+
+
+def _pass(state: _QueueState, pending: Queued | None) -> dict[int, Forecast]:
+    """Play a read queue forward, with a ticket not yet written standing in it (then it alone)."""
+    waiting = list(state.waiting)
+    if pending is not None:
+        keys = [(_aware(q.queued_at, pending.queued_at), q.id) for q in waiting]
+        waiting.insert(bisect.bisect(keys, (pending.queued_at, pending.id)), pending)
+    if not waiting or state.handling is None or state.free_at is None:
+        return {}
+    order = in_call_order(waiting, state.policy, state.every_n, state.streak)
+    only = None if pending is None else pending.id
+    return _play_forward(order, state.serves, state.free_at, state.handling, only=only)
 
 
 DEFAULT_PAUSE_S = 900.0  # a pause's expected length with no history (15 minutes)
@@ -366,3 +402,27 @@ def estimate_at_issue(
     pending = Queued(PENDING_ID, service_id, priority, queued_at)
     found = _forecast(session, clock, pending).get(PENDING_ID)
     return found.wait_s if found is not None else 0
+
+
+def new_ticket_estimates(session: Session, clock: Clock, service_ids: list[int]) -> dict[int, int]:
+    """What a walk-in taking a ticket now would be told to wait, per service (the kiosk's figure).
+
+    Each is what ``estimate_at_issue`` gives a ticket queued now; the services linked through
+    shared counters share one read of the queue, each then played forward with its own stand-in.
+    """
+    now = clock.now()
+    if AT_ISSUE_METHOD != "forward":
+        return {
+            service_id: estimate_at_issue(session, clock, service_id, priority=False, queued_at=now)
+            for service_id in service_ids
+        }
+    found: dict[int, int] = {}
+    wanted = set(service_ids)
+    for service_id in service_ids:
+        if service_id in found:
+            continue
+        state = _read_queue(session, clock, service_id, True)
+        for linked in [s for s in state.service_ids if s in wanted and s not in found]:
+            estimate = _pass(state, Queued(PENDING_ID, linked, False, now)).get(PENDING_ID)
+            found[linked] = estimate.wait_s if estimate is not None else 0
+    return {service_id: found[service_id] for service_id in service_ids}

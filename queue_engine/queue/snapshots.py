@@ -16,9 +16,9 @@ from queue_engine.core.numbers import whole_number
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.queue.counters import current_session
 from queue_engine.queue.coverage import served_service_ids
-from queue_engine.queue.estimates import ServiceLoad, service_loads
+from queue_engine.queue.estimates import Forecast, ServiceLoad, forecast, new_ticket_estimates, service_loads
 from queue_engine.queue.next_up import next_tickets
-from queue_engine.queue.ordering import service_queue, tickets_ahead
+from queue_engine.queue.ordering import tickets_ahead
 from queue_engine.queue.payloads import (
     CallEntry,
     CounterBoard,
@@ -38,12 +38,17 @@ RECENT_CALLS = 10
 def service_list(
     session: Session, clock: Clock, lang: str, *, active_only: bool = True
 ) -> list[ServiceEntry]:
-    """Services in kiosk order, with waiting count and estimated wait for a new ticket."""
+    """Services in kiosk order, with waiting count and estimated wait for a new ticket.
+
+    The estimate is the one a ticket taken now would be issued with (``estimate_at_issue``).
+    """
     loads = service_loads(session, clock)
     served = served_service_ids(session)
     query = select(Service).order_by(Service.sort_order, Service.code)
     if active_only:
         query = query.where(Service.active.is_(True))
+    shown = session.scalars(query).all()
+    estimates = new_ticket_estimates(session, clock, [s.id for s in shown])
     return [
         {
             "code": s.code,
@@ -54,9 +59,9 @@ def service_list(
             "active": s.active,
             "served": s.id in served,
             "waiting": loads[s.id].waiting,
-            "estimated_wait_s": loads[s.id].new_ticket_estimate,
+            "estimated_wait_s": estimates[s.id],
         }
-        for s in session.scalars(query)
+        for s in shown
     ]
 
 
@@ -65,15 +70,26 @@ def _counter_ref(counter: Counter | None) -> CounterRef | None:
 
 
 def ticket_view(
-    session: Session, clock: Clock, ticket: Ticket, *, loads: dict[int, ServiceLoad] | None = None
+    session: Session, clock: Clock, ticket: Ticket, *, forecasts: dict[int, Forecast] | None = None
 ) -> TicketView:
-    """A ticket as its holder and the API see it: position and estimate while waiting."""
+    """A ticket as its holder and the API see it: position and estimate while waiting.
+
+    Both come from the forward pass (``estimates.forecast``): ``ahead`` counts everyone who will
+    be called before the ticket at the counters that can serve it, shared counters included.
+    ``forecasts`` is a pass already made for the batch; without it one is made for the ticket's
+    linked services.
+    """
     waiting = ticket.status == TicketStatus.WAITING
-    ahead = tickets_ahead(session, ticket) if waiting else None
-    estimate = None
-    if waiting and ahead is not None:
-        load = (loads or service_loads(session, clock, only=ticket.service_id))[ticket.service_id]
-        estimate = load.estimate(ahead)
+    ahead: int | None = None
+    estimate: int | None = None
+    if waiting:
+        found = (
+            forecasts if forecasts is not None else forecast(session, clock, linked_to=ticket.service_id)
+        ).get(ticket.id)
+        if found is not None:
+            ahead, estimate = found.ahead, found.wait_s
+        else:  # a ticket of another business day still waiting: no pass covers it
+            ahead = tickets_ahead(session, ticket)
     visit = ticket.visit
     return {
         "token": ticket.token,
@@ -270,24 +286,32 @@ def _counter_boards(
 
 
 def waiting_positions(
-    session: Session, clock: Clock, service_id: int, load: ServiceLoad
+    session: Session, clock: Clock, service_id: int, forecasts: dict[int, Forecast]
 ) -> list[WaitingPosition]:
-    """Every waiting ticket of a service in call order, with its position and estimate.
+    """Every waiting ticket of a service in the order it is expected to be called, with its place.
 
-    The position counts the tickets of the service called before it (see queue/ordering.py).
+    Place and estimate are the forward pass's (``forecasts``, made once for the batch): the
+    place counts everyone called before the ticket at the counters that can serve it.
     """
-    order = service_queue(session, service_id, clock.today())
-    rows = [(ahead, t.token, t.number) for ahead, t in enumerate(order)]
+    rows = session.execute(
+        select(Ticket.id, Ticket.token, Ticket.number).where(
+            Ticket.status == TicketStatus.WAITING,
+            Ticket.business_date == clock.today(),
+            Ticket.service_id == service_id,
+        )
+    ).all()
+    found = [(forecasts[i], token, number) for i, token, number in rows if i in forecasts]
+    found.sort(key=lambda row: (row[0].ahead, row[0].wait_s))
     return [
         {
             "token": token,
             "number": number,
             "status": "waiting",
-            "position": ahead + 1,
-            "ahead": ahead,
-            "estimated_wait_s": load.estimate(ahead),
+            "position": f.ahead + 1,
+            "ahead": f.ahead,
+            "estimated_wait_s": f.wait_s,
         }
-        for ahead, token, number in rows
+        for f, token, number in found
     ]
 
 

@@ -1,8 +1,11 @@
 """How good the wait estimates were (DESIGN §12): the estimate each ticket showed at issue against its wait.
 
-A called ticket's real wait runs from its issue to its first call; it was close when
+A called ticket's real wait runs from its issue to its first call (a transferred ticket's
+later call for its new service does not count); it was close when
 |estimate − real wait| ≤ max(25% of the real wait, 120 s).  The bias is the mean of
-estimate − real wait (negative: the estimates were too short).
+estimate − real wait (negative: the estimates were too short).  Walk-in and booked tickets
+(source ``appointment``: checked in, queued from their slot's start) are also counted apart,
+in total and per service.
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ from datetime import date
 from statistics import median
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from queue_engine.core.models import Service, Ticket
+from queue_engine.core.kinds import Source
+from queue_engine.core.models import Service, Ticket, TicketEvent
 
 CLOSE_SHARE = 0.25
 CLOSE_FLOOR_S = 120.0
@@ -40,25 +44,51 @@ def accuracy_of(pairs: Iterable[tuple[float, float]]) -> dict[str, Any]:
     }
 
 
-def estimate_accuracy(session: Session, first: date, last: date) -> dict[str, Any]:
+KINDS = ("walk_in", "booked")
+
+
+def _by_kind(pairs: list[tuple[str, float, float]]) -> dict[str, Any]:
+    """The accuracy of (kind, estimate, real wait) triples, in total and for each kind."""
+    return {
+        **accuracy_of((e, r) for _kind, e, r in pairs),
+        **{kind: accuracy_of((e, r) for k, e, r in pairs if k == kind) for kind in KINDS},
+    }
+
+
+def estimate_accuracy(
+    session: Session, first: date, last: date, *, service_id: int | None = None
+) -> dict[str, Any]:
     """The accuracy over the called tickets of some business days, in total and per service (by code).
 
-    Per service by the service a ticket was issued for (the estimate was shown for it).
+    Per service by the service a ticket was issued for (the estimate was shown for it); each
+    figure also for walk-in and booked tickets apart (``walk_in``, ``booked``).  With
+    ``service_id``, that service's tickets only.
     """
-    rows = session.execute(
-        select(Service.code, Ticket.estimated_wait_s_at_issue, Ticket.issued_at, Ticket.called_at)
-        .join(Service, Service.id == Ticket.issued_service_id)
-        .where(
-            Ticket.business_date.between(first, last),
-            Ticket.called_at.is_not(None),
-            Ticket.estimated_wait_s_at_issue.is_not(None),
+    # A transferred ticket is called again for its new service (and its ``called_at`` with it):
+    # the estimate shown at issue was for its first call.
+    first_call = (
+        select(TicketEvent.ticket_id, func.min(TicketEvent.at).label("at"))
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .where(TicketEvent.type == "called", Ticket.business_date.between(first, last))
+        .group_by(TicketEvent.ticket_id)
+        .subquery()
+    )
+    query = (
+        select(
+            Service.code, Ticket.source, Ticket.estimated_wait_s_at_issue, Ticket.issued_at, first_call.c.at
         )
-    ).all()
-    pairs: dict[str, list[tuple[float, float]]] = {}
-    for code, estimate, issued, called in rows:
+        .join(Service, Service.id == Ticket.issued_service_id)
+        .join(first_call, first_call.c.ticket_id == Ticket.id)
+        .where(Ticket.business_date.between(first, last), Ticket.estimated_wait_s_at_issue.is_not(None))
+    )
+    if service_id is not None:
+        query = query.where(Ticket.issued_service_id == service_id)
+    pairs: dict[str, list[tuple[str, float, float]]] = {}
+    for code, source, estimate, issued, called in session.execute(query):
         if called is None or estimate is None:
             continue
-        pairs.setdefault(code, []).append((float(estimate), (called - issued).total_seconds()))
+        kind = "booked" if source == Source.APPOINTMENT else "walk_in"
+        pairs.setdefault(code, []).append((kind, float(estimate), (called - issued).total_seconds()))
     every = [pair for found in pairs.values() for pair in found]
-    services = {code: accuracy_of(found) for code, found in sorted(pairs.items())}
-    return {**accuracy_of(every), "services": services}
+    services = {code: _by_kind(found) for code, found in sorted(pairs.items())}
+    return {**_by_kind(every), "services": services}

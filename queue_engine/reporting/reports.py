@@ -23,7 +23,7 @@ from queue_engine.core.clock import Clock
 from queue_engine.core.dates import DateRange
 from queue_engine.core.models import Complaint, Counter, Service, Ticket, User, Visit
 from queue_engine.quality.figures import ranking, rectification_figures, share
-from queue_engine.reporting.accuracy import estimate_accuracy
+from queue_engine.reporting.accuracy import KINDS, estimate_accuracy
 from queue_engine.reporting.bookings import booking_counts, wait_tallies
 from queue_engine.reporting.cells import load_cells
 from queue_engine.reporting.counting import COUNT_FIELDS, Cell, by_position, group, joined
@@ -350,6 +350,8 @@ def report(
             "staff": ranking(staff, min_ratings),
             "counters": ranking(counter_rows, min_ratings),
         },
+        # By the service filter only: an estimate is shown at issue, before any counter or clerk.
+        "estimate_accuracy": estimate_accuracy(session, first, last, service_id=where.service_id),
     }
 
 
@@ -357,11 +359,7 @@ def daily_summary(
     session: Session, clock: Clock, day: date, *, min_ratings: int = DEFAULT_MIN_RATINGS
 ) -> dict[str, Any]:
     """One business day's report with the daily summary's field ``date`` (GET /stats/daily)."""
-    return {
-        "date": day.isoformat(),
-        **report(session, clock, day, day, min_ratings=min_ratings),
-        "estimate_accuracy": estimate_accuracy(session, day, day),
-    }
+    return {"date": day.isoformat(), **report(session, clock, day, day, min_ratings=min_ratings)}
 
 
 def wait_level(longest_s: float | None, target_min: int) -> str:
@@ -399,6 +397,17 @@ def _group_rows(section: str, key: str, figures: dict[str, Any]) -> list[tuple[s
     return rows
 
 
+ACCURACY_KEYS = ("tickets", "close_share", "median_abs_error_s", "bias_s")
+
+
+def _accuracy_rows(key: str, figures: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
+    """The estimate accuracy of the whole hall (key "") or one service: all, walk-in, booked."""
+    rows = [("estimate_accuracy", key, name, figures[name]) for name in ACCURACY_KEYS]
+    for kind in KINDS:
+        rows += [("estimate_accuracy", key, f"{kind}.{name}", figures[kind][name]) for name in ACCURACY_KEYS]
+    return rows
+
+
 def figure_rows(result: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
     """Every figure of a report as (section, key, figure, value): the exports' rows, in order."""
     rows: list[tuple[str, str, str, Any]] = [
@@ -415,6 +424,9 @@ def figure_rows(result: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
             rows += [("bookings", "", f"{name}.{k}", value[k]) for k in SUMMARY_KEYS]
         else:
             rows.append(("bookings", "", name, value))
+    rows += _accuracy_rows("", result["estimate_accuracy"])
+    for code, figures in result["estimate_accuracy"]["services"].items():
+        rows += _accuracy_rows(code, figures)
     rows.append(("ranking", "", "min_ratings", result["ranking"]["min_ratings"]))
     for person in result["ranking"]["staff"]:
         rows.append(("ranking_staff", person["username"] or str(person["user_id"]), "rank", person["rank"]))

@@ -17,10 +17,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from queue_engine.booking.bookings import check_in
+from queue_engine.booking.models import Booking
 from queue_engine.core.clock import FakeClock
 from queue_engine.core.errors import NoTicketWaiting
 from queue_engine.core.kinds import Category, Outcome, Source
-from queue_engine.core.models import Service
+from queue_engine.core.models import Service, Ticket
 from queue_engine.quality.ratings import rate_visit
 from queue_engine.queue.calling import (
     call_next,
@@ -70,6 +72,7 @@ class SimulatedDay:
         self.waiting: dict[str, str] = {}  # token -> service code
         self.issued: dict[str, tuple[str, datetime]] = {}  # token -> (code issued for, issued at)
         self.calls: dict[str, datetime] = {}
+        self.booked_seq = 0  # bookings made so far today (their names and phone numbers)
         self.closing_at = datetime.max.replace(tzinfo=clock.tz)
         self.hard_stop = self.closing_at
         by_category: dict[str, list[str]] = {}
@@ -178,6 +181,18 @@ class SimulatedDay:
             source=source,
             priority=rng.random() < 0.03,
         )
+        self.queue_visitor(ticket, code)
+
+    def on_check_in(self, booking_id: int, code: str) -> None:
+        booking = self.session.get(Booking, booking_id)
+        assert booking is not None
+        ticket = check_in(self.session, self.clock, booking)
+        self.result.add("booked")
+        self.queue_visitor(ticket, code)
+
+    def queue_visitor(self, ticket: Ticket, code: str) -> None:
+        """A visitor holding a new ticket waits (or gives up after a while) and a free counter calls."""
+        rng = self.rng
         ticket.simulated = True
         self.result.add("issued")
         self.waiting[ticket.token] = code

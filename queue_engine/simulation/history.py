@@ -13,6 +13,10 @@ The model (all figures can be changed through ``SimulationSettings``, ``simulati
 * visits: walk to the counter 10 s + a log-normal ~35 s; service time log-normal per
   category (inquiry ~3 min, transaction ~8 min, complaint ~12 min, other ~2 min); a few
   no-shows (recalled once, then marked); inquiries sometimes transferred to a transaction;
+* booked visitors: for a service taking bookings, ``booked_p`` of its arrivals book the slot
+  of their arrival time before the hall opens (``book``, while the slot has places; else they
+  come as walk-ins) and check in from 20 minutes before the slot's start to 10 after
+  (``check_in``: the ticket queues from the slot's start);
 * visitors with little patience cancel after a while; the rest still waiting at closing
   time expire with the day;
 * ratings for most visits, worse after a wait over the service's target; complaints from
@@ -34,6 +38,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from queue_engine.booking.bookings import book
+from queue_engine.booking.models import BookingSettings
 from queue_engine.core.clock import FakeClock, parse_hhmm
 from queue_engine.core.errors import QueueError
 from queue_engine.core.events import take_changes
@@ -65,6 +71,7 @@ class _Hall:
     codes: list[str]
     code_weights: list[float]
     mean_handling: float  # seconds a counter spends per visitor, walk and gap included
+    bookable: dict[str, int]  # code -> slot minutes, of the services taking bookings
 
 
 def _load_hall(session: Session, settings: SimulationSettings) -> _Hall:
@@ -101,7 +108,12 @@ def _load_hall(session: Session, settings: SimulationSettings) -> _Hall:
         + settings.walk_s
         + sum(settings.gap_s) / 2
     )
-    return _Hall(services, counters, staffed, list(shares), list(shares.values()), mean_handling)
+    bookable = {}
+    for code, service in services.items():
+        booking = session.get(BookingSettings, service.id)
+        if booking is not None and booking.bookable:
+            bookable[code] = booking.slot_minutes
+    return _Hall(services, counters, staffed, list(shares), list(shares.values()), mean_handling, bookable)
 
 
 def _opening(hall_hours: dict[str, Any], day: date) -> list[tuple[time, time]]:
@@ -160,7 +172,42 @@ def _schedule(
             moment += timedelta(seconds=rng.expovariate(rate / peak / 3600))
             if moment >= stop_at:
                 break
-            state.push(moment, "arrive", rng.choices(hall.codes, hall.code_weights)[0])
+            code = rng.choices(hall.codes, hall.code_weights)[0]
+            if code in hall.bookable and rng.random() < settings.booked_p:
+                _book_ahead(state, code, moment, hall.bookable[code])
+            else:
+                state.push(moment, "arrive", code)
+
+
+def _book_ahead(state: SimulatedDay, code: str, moment: datetime, slot_minutes: int) -> None:
+    """A visitor who booked the slot of ``moment`` (before the day): they come to check in near its start.
+
+    A full slot (or one not open for booking) sends them as a walk-in instead.
+    """
+    clock, rng = state.clock, state.rng
+    local = clock.local(moment)
+    minute = local.hour * 60 + local.minute
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(
+        minutes=minute - minute % slot_minutes
+    )
+    state.booked_seq += 1
+    day = clock.today()
+    try:
+        with state.session.begin_nested():
+            booking = book(
+                state.session,
+                clock,
+                code,
+                start,
+                name=f"Simulated visitor {state.booked_seq}",
+                phone=f"139{day:%m%d}{state.booked_seq:04d}",
+                lang=rng.choice(("zh", "zh", "zh", "en")),
+            )
+    except QueueError:
+        state.push(moment, "arrive", code)
+        return
+    early, late = state.settings.booked_early_min
+    state.push(start + timedelta(minutes=rng.uniform(early, late)), "check_in", booking.id, code)
 
 
 def _simulate_day(

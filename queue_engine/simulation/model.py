@@ -64,6 +64,8 @@ class SimulationSettings:
     overtime_min: int = 30
     walk_s: float = 35
     gap_s: tuple[float, float] = (5, 25)
+    booked_p: float = 0.2  # of the arrivals for a bookable service: booked ahead, checked in
+    booked_early_min: tuple[float, float] = (-20, 10)  # check-in relative to the slot's start
 
 
 @dataclass

@@ -1,9 +1,14 @@
-"""Wait estimates against the formula in queue_engine/estimates.py, worked out here by hand.
+"""Wait estimates against queue_engine/estimates.py, worked out here by hand.
 
-For a ticket with ``ahead`` waiting tickets of its service before it: ``c`` open (not paused)
-counters serving the service (at least 1), ``idle`` of them holding no ticket, ``m`` the mean
-call-to-finish time of the service's last 20 finished tickets of the past 7 days (300 s if
-none); estimate = 0 when ahead < idle, else m * (ahead - idle + 1) / c.
+The old estimator (``ServiceLoad``, kept for bench/estimates.py): for a ticket with ``ahead``
+waiting tickets of its service before it, ``c`` open (not paused) counters serving the service
+(at least 1), ``idle`` of them holding no ticket, ``m`` the mean call-to-finish time of the
+service's last 20 finished tickets of the past 7 days (300 s if none); estimate = 0 when
+ahead < idle, else m * (ahead - idle + 1) / c.
+
+What screens show (the phone, the API, the kiosk) is the forward pass (issue 17): the calls
+ahead played forward over the open counters, each visit the service's trimmed mean of its last
+40 handling times plus 15 s turnaround (315 s with no history).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from queue_engine import (
 )
 from queue_engine.core.kinds import PriorityPolicy
 from queue_engine.core.models import Ticket
-from queue_engine.queue.estimates import ServiceLoad, service_loads
+from queue_engine.queue.estimates import ServiceLoad, estimate_at_issue, forecast, service_loads
 from queue_engine.queue.snapshots import service_list, ticket_view, waiting_positions
 
 
@@ -65,7 +70,12 @@ def _issue(session, clock, code: str, n: int, **kw) -> list[Ticket]:
 
 
 def _check_queue(session, clock, service_id: int, tickets: list[Ticket], **inputs) -> None:
-    """Every waiting ticket's position and estimate, and the kiosk's, match the hand-worked figures."""
+    """The old estimator's inputs match the hand-worked figures; the screens show the forward pass.
+
+    Every waiting ticket's page, the service room's list and the kiosk agree with the pass:
+    one place per ticket in call order, the pass's wait, and the kiosk's figure is the
+    estimate a ticket taken now would be issued with.
+    """
     load = service_loads(session, clock)[service_id]
     assert (load.waiting, load.open_counters, load.idle_counters, load.mean_handling_s) == (
         len(tickets),
@@ -73,24 +83,24 @@ def _check_queue(session, clock, service_id: int, tickets: list[Ticket], **input
         inputs["idle"],
         inputs["mean_s"],
     )
+    found = forecast(session, clock)
     for ahead, ticket in enumerate(tickets):
         view = ticket_view(session, clock, ticket)
         assert (view["position"], view["ahead"]) == (ahead + 1, ahead)
-        assert view["estimated_wait_s"] == by_hand(ahead, **inputs)
-    listed = waiting_positions(session, clock, service_id, load)
-    assert [(p["number"], p["estimated_wait_s"]) for p in listed] == [
-        (t.number, by_hand(i, **inputs)) for i, t in enumerate(tickets)
+        assert view["estimated_wait_s"] == found[ticket.id].wait_s
+    listed = waiting_positions(session, clock, service_id, found)
+    assert [(p["number"], p["ahead"], p["estimated_wait_s"]) for p in listed] == [
+        (t.number, i, found[t.id].wait_s) for i, t in enumerate(tickets)
     ]
     kiosk = {s["code"]: s for s in service_list(session, clock, "en")}
     code = tickets[0].service.code
-    assert (kiosk[code]["waiting"], kiosk[code]["estimated_wait_s"]) == (
-        len(tickets),
-        by_hand(len(tickets), **inputs),
-    )
+    new = estimate_at_issue(session, clock, service_id, priority=False, queued_at=clock.now())
+    assert (kiosk[code]["waiting"], kiosk[code]["estimated_wait_s"]) == (len(tickets), new)
 
 
 def test_no_counter_open(session, clock, make_service, make_counter, make_user):
-    """Nobody on duty (one counter closed, one paused): estimated as if one counter opened."""
+    """Nobody on duty (one counter closed, one paused): the paused one is expected back after a
+    usual pause (15 minutes with none on record), then calls one visitor after the other."""
     a = make_service("A")
     make_counter("1", [a])
     paused = make_counter("2", [a])
@@ -100,7 +110,8 @@ def test_no_counter_open(session, clock, make_service, make_counter, make_user):
     session.commit()
     tickets = _issue(session, clock, "A", 3)
     _check_queue(session, clock, a.id, tickets, open_counters=0, idle=0, mean_s=300.0)
-    assert [ticket_view(session, clock, t)["estimated_wait_s"] for t in tickets] == [300, 600, 900]
+    # Paused 30 s ago (three issues of 10 s each): back in 870 s.
+    assert [ticket_view(session, clock, t)["estimated_wait_s"] for t in tickets] == [870, 1185, 1500]
 
 
 def test_idle_counters_call_at_once(session, clock, make_service, make_counter):
@@ -111,11 +122,11 @@ def test_idle_counters_call_at_once(session, clock, make_service, make_counter):
     session.commit()
     tickets = _issue(session, clock, "A", 5)
     _check_queue(session, clock, a.id, tickets, open_counters=2, idle=2, mean_s=300.0)
-    assert [ticket_view(session, clock, t)["estimated_wait_s"] for t in tickets] == [0, 0, 150, 300, 450]
+    assert [ticket_view(session, clock, t)["estimated_wait_s"] for t in tickets] == [0, 0, 315, 315, 630]
 
 
 def test_busy_counters_call_when_they_finish(session, clock, make_service, make_counter):
-    """Three open counters serve A; two hold visitors, one is idle."""
+    """Three open counters serve A; two hold visitors (called 40 s ago: 275 s left), one is idle."""
     a = make_service("A")
     counters = [make_counter(str(i), [a]) for i in (1, 2, 3)]
     for counter in counters:
@@ -127,7 +138,7 @@ def test_busy_counters_call_when_they_finish(session, clock, make_service, make_
     session.commit()
     tickets = _issue(session, clock, "A", 4)
     _check_queue(session, clock, a.id, tickets, open_counters=3, idle=1, mean_s=300.0)
-    assert [ticket_view(session, clock, t)["estimated_wait_s"] for t in tickets] == [0, 100, 200, 300]
+    assert [ticket_view(session, clock, t)["estimated_wait_s"] for t in tickets] == [0, 275, 275, 315]
 
 
 def _serve(session, clock, counter_id: int, code: str, minutes: float, *, no_show: bool = False) -> None:
@@ -162,7 +173,7 @@ def test_recent_handling_times(session, clock, make_service, make_counter):
     tickets = _issue(session, clock, "A", 3)
     mean = (600 + 120 + 240 + 360) / 4
     _check_queue(session, clock, a.id, tickets, open_counters=1, idle=1, mean_s=mean)
-    assert [ticket_view(session, clock, t)["estimated_wait_s"] for t in tickets] == [0, 330, 660]
+    assert [ticket_view(session, clock, t)["estimated_wait_s"] for t in tickets] == [0, 345, 690]
 
 
 def test_the_past_week_is_today_and_the_six_days_before(session, clock, make_service, make_counter):
@@ -181,6 +192,8 @@ def test_the_past_week_is_today_and_the_six_days_before(session, clock, make_ser
 
 
 def test_only_the_last_twenty_visits_count(session, clock, make_service, make_counter):
+    """The old estimator's mean takes the last 20 visits; the forward pass's mean caps the hour-long
+    one at four times the median (90 s): (20 x 90 + 360) / 21 + 15 s of turnaround = 118 s."""
     a = make_service("A")
     desk = make_counter("1", [a])
     _serve(session, clock, desk.id, "A", 60)  # the 21st most recent: left out
@@ -190,7 +203,7 @@ def test_only_the_last_twenty_visits_count(session, clock, make_service, make_co
     session.commit()
     tickets = _issue(session, clock, "A", 2)
     _check_queue(session, clock, a.id, tickets, open_counters=0, idle=0, mean_s=90.0)
-    assert [ticket_view(session, clock, t)["estimated_wait_s"] for t in tickets] == [90, 180]
+    assert [ticket_view(session, clock, t)["estimated_wait_s"] for t in tickets] == [0, 118]
 
 
 def test_position_under_priority_first(session, clock, make_service, make_counter, configure_hall):
@@ -215,11 +228,9 @@ def test_a_ticket_that_is_not_waiting_has_no_position(session, clock, make_servi
         None,
         {"id": counter.id, "name": "1"},
     )
-    # The one who was second is now first, and the busy counter is not idle.
+    # The one who was second is now first, and waits for the visit under way (315 s, just begun).
     assert ticket_view(session, clock, second)["position"] == 1
-    assert ticket_view(session, clock, second)["estimated_wait_s"] == by_hand(
-        0, open_counters=1, idle=0, mean_s=300.0
-    )
+    assert ticket_view(session, clock, second)["estimated_wait_s"] == 315
 
 
 # -- The forward pass (issue 17): the calls ahead across shared counters, worked out by hand ----
@@ -301,3 +312,49 @@ def test_forward_puts_priority_first(session, clock, make_service, make_counter,
     (urgent,) = _issue(session, clock, "A", 1, priority=True)
     found = forecast(session, clock)
     assert [found[t.id].wait_s for t in (urgent, *plain)] == [0, 315, 630]
+
+
+def test_screens_count_other_services_on_a_shared_counter(session, clock, make_service, make_counter):
+    """The phone, the service room and the kiosk count the B visitors a shared counter calls first.
+
+    Before issue 17 the A visitor read "you are next", with no wait, behind two B visitors.
+    """
+    a, b = make_service("A"), make_service("B")
+    open_counter(session, clock, make_counter("1", [a, b]).id, None)
+    session.commit()
+    _issue(session, clock, "B", 2)
+    (ticket_a,) = _issue(session, clock, "A", 1)
+    view = ticket_view(session, clock, ticket_a)
+    assert (view["position"], view["ahead"], view["estimated_wait_s"]) == (3, 2, 630)
+    listed = waiting_positions(session, clock, a.id, forecast(session, clock))
+    assert [(p["number"], p["ahead"], p["estimated_wait_s"]) for p in listed] == [(ticket_a.number, 2, 630)]
+    promised = {s["code"]: s["estimated_wait_s"] for s in service_list(session, clock, "en")}["A"]
+    assert promised == 945  # the two B visits and the first A visit ahead
+    (next_a,) = _issue(session, clock, "A", 1)
+    assert next_a.estimated_wait_s_at_issue == promised  # the kiosk promised what the ticket keeps
+
+
+def test_the_kiosk_promises_each_service_what_its_next_ticket_keeps(
+    session, clock, make_service, make_counter
+):
+    """Linked services read the queue once for the kiosk's list; each figure is still its own pass."""
+    a, b, c = make_service("A"), make_service("B"), make_service("C")
+    for name, services in (("1", [a, b]), ("2", [b]), ("3", [c])):
+        open_counter(session, clock, make_counter(name, services).id, None)
+    session.commit()
+    _issue(session, clock, "B", 3)
+    _issue(session, clock, "A", 2)
+    _issue(session, clock, "C", 1)
+    promised = {s["code"]: s["estimated_wait_s"] for s in service_list(session, clock, "en")}
+    now = clock.now()
+    alone = {
+        s.code: estimate_at_issue(session, clock, s.id, priority=False, queued_at=now) for s in (a, b, c)
+    }
+    assert promised == alone
+    # By hand (315 s a visit): counters 1 and 2 call B1 and B2 at once; at 315 s counter 1 takes
+    # B3 and counter 2 (B only) the new B; counter 1 then A1 at 630, A2 at 945, the new A at
+    # 1260; counter 3 calls C1 at once and the new C at 315 s.
+    assert promised == {"A": 1260, "B": 315, "C": 315}
+    for code in "ABC":
+        (ticket,) = _issue(session, clock, code, 1)
+        assert ticket.estimated_wait_s_at_issue is not None

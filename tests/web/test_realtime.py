@@ -136,8 +136,37 @@ def test_waiting_holders_hear_their_new_position(phone, take_ticket, call_next):
     queue = orders[second["token"]][0]["waiting"]
     assert [(w["number"], w["ahead"]) for w in queue] == [(second["number"], 0), (third["number"], 1)]
     assert all(isinstance(w["estimated_wait_s"], int) for w in queue)
-    assert orders[other_service["token"]] == [], "a queue nobody left stays quiet"
     assert first["number"] not in [w["number"] for w in queue]
+    # Counter 1 serves D too: the D visitor now waits behind A's two (before, no counter was open).
+    (d_queue,) = orders[other_service["token"]]
+    assert d_queue["service"] == "D"
+    assert [(w["number"], w["ahead"]) for w in d_queue["waiting"]] == [(other_service["number"], 2)]
+
+
+def test_a_call_of_another_service_on_a_shared_counter_moves_the_place(client, phone, take_ticket, call_next):
+    """Counter 3 serves A and B: a B visitor called there leaves another B visitor ahead of the A one.
+
+    Before issue 17 the A phone read "you are next" and heard nothing of a call of B.
+    """
+    take_ticket("B")
+    second_b = take_ticket("B")
+    mine = take_ticket("A")
+    sio = phone(mine["token"])
+    received(sio)
+
+    call_next(3)
+
+    (order,) = named(received(sio), "queue:order")
+    assert order["service"] == "A"
+    ((number, ahead, wait),) = [(w["number"], w["ahead"], w["estimated_wait_s"]) for w in order["waiting"]]
+    assert (number, ahead) == (mine["number"], 1)  # second_b goes first at counter 3
+    assert wait >= 600  # the B visit under way, then second_b's
+    page = phone(mine["token"])
+    (view,) = named(received(page), "ticket:update")
+    assert (view["position"], view["ahead"]) == (2, 1)
+    api = client.get(f"/api/v1/tickets/{mine['token']}").get_json()
+    assert (api["position"], api["ahead"], api["estimated_wait_s"]) == (2, 1, view["estimated_wait_s"])
+    assert second_b["status"] == "waiting"
 
 
 def tokens_in(payload: Any) -> set[str]:

@@ -112,7 +112,8 @@ def shown_as(figure: str, value: Any) -> str:
         return "—"
     if figure.endswith("_s"):
         seconds = round(value)
-        return (
+        sign, seconds = ("−" if seconds < 0 else ""), abs(seconds)  # an estimate's bias: 4 min short is −4:00
+        return sign + (
             f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
             if seconds >= 3600
             else (f"{seconds // 60}:{seconds % 60:02d}")

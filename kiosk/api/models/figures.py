@@ -178,10 +178,17 @@ class Accuracy(Answer):
     bias_s: int | None = Field(description="mean of estimate - wait; negative: too short")
 
 
-class EstimateAccuracy(Accuracy):
-    """The day's estimate accuracy, in total and per service (by code)."""
+class KindAccuracy(Accuracy):
+    """The accuracy of all the tickets, and of walk-in and booked ones apart."""
 
-    services: dict[str, Accuracy]
+    walk_in: Accuracy = Field(description="tickets taken at the hall (kiosk, web, API, staff)")
+    booked: Accuracy = Field(description="booked tickets (source 'appointment'), from their check-in")
+
+
+class EstimateAccuracy(KindAccuracy):
+    """The period's estimate accuracy, in total and per service (by code)."""
+
+    services: dict[str, KindAccuracy]
 
 
 class DailySummary(Answer):

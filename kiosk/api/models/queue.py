@@ -22,7 +22,9 @@ class Service(Answer):
     active: bool
     served: bool = Field(description="some active counter serves it; false: tickets are refused (409)")
     waiting: int
-    estimated_wait_s: int = Field(description="for a ticket taken now")
+    estimated_wait_s: int = Field(
+        description="seconds a walk-in taking a ticket now would wait: the estimate it would be issued with"
+    )
 
 
 class CounterRef(Answer):
@@ -40,9 +42,14 @@ class Ticket(Answer):
     service: str
     service_name: dict[str, str]
     status: StatusName
-    position: int | None = Field(description="1 = next to be called; null unless waiting")
-    ahead: int | None = Field(description="waiting tickets called before this one")
-    estimated_wait_s: int | None
+    position: int | None = Field(description="ahead + 1 (1 = next to be called); null unless waiting")
+    ahead: int | None = Field(
+        description="visitors expected to be called before this one at the counters that can serve it, "
+        "of every service those counters also serve (priority and booked tickets included)"
+    )
+    estimated_wait_s: int | None = Field(
+        description="seconds until the expected call: the calls ahead played forward over the open counters"
+    )
     counter: CounterRef | None = Field(description="while called or served")
     issued_at: Instant
     called_at: Instant | None

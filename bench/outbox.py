@@ -54,7 +54,7 @@ from queue_engine.core.kinds import Outcome  # noqa: E402
 from queue_engine.core.models import Base  # noqa: E402
 from queue_engine.notify import webhooks as _webhooks  # noqa: E402,F401 (the outbox hook, the channel)
 from queue_engine.notify.models import OutboxMessage, WebhookSubscription  # noqa: E402
-from queue_engine.notify.outbox import EVENTS, forget_subscriptions  # noqa: E402
+from queue_engine.notify.outbox import EVENTS  # noqa: E402
 from queue_engine.notify.webhooks import subscribe  # noqa: E402
 from queue_engine.notify.worker import RetryPolicy, deliver_due  # noqa: E402
 from tests.receiver import Receiver  # noqa: E402
@@ -66,7 +66,6 @@ def set_listening(factory: sessionmaker[Session], on: bool) -> None:
     with factory() as session:
         session.execute(update(WebhookSubscription).values(active=on))
         session.commit()
-    forget_subscriptions()  # this process reads who listens at most every 5 s: read it now
 
 
 def one_round(factory: sessionmaker[Session], clock: Clock, threads: int, ops: int) -> tuple[float, float]:

@@ -16,10 +16,7 @@ count of the service's waiting tickets in queue order), ``ticket.finished``, ``t
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -188,65 +185,55 @@ class Subscriber:
 
 @dataclass(frozen=True)
 class Listening:
-    """Who listens, as this process last read it: the subscriptions and the "N ahead" setting."""
+    """Who listens: the active subscriptions and the "N ahead" setting."""
 
     subscriptions: tuple[Subscriber, ...]
     near_position: int
 
 
-LISTENING_SECONDS = 5.0  # how long a process trusts what it read (another's new webhook applies within it)
-_LISTENING: weakref.WeakKeyDictionary[Any, tuple[float, Listening]] = weakref.WeakKeyDictionary()
-_listening_lock = threading.Lock()
+LISTENING_KEY = "qms.outbox_listening"
 
 
 def listening(session: Session) -> Listening:
-    """The active subscriptions and the near threshold, read at most every ``LISTENING_SECONDS``
-    per process: the issue and call paths pay no statement for them (issue 15's cost budget).
-    A change made here is seen at once (``forget_subscriptions``); one made by another process
-    within ``LISTENING_SECONDS``."""
-    bind = session.get_bind()
-    key = getattr(bind, "engine", bind)
-    with _listening_lock:
-        found = _LISTENING.get(key)
-    if found is not None and time.monotonic() - found[0] < LISTENING_SECONDS:
-        return found[1]
+    """The active subscriptions and the near threshold, read in one statement once per transaction.
+
+    Not cached across transactions: a subscription added by another process must hear the very
+    next event (an event is fanned out when it is written; one missed is never sent)."""
+    found: Listening | None = session.info.get(LISTENING_KEY)
+    if found is not None:
+        return found
+    near = select(NotifySettings.near_position).order_by(NotifySettings.id).limit(1).scalar_subquery()
     with session.no_autoflush:
         rows = session.execute(
             select(
                 WebhookSubscription.id,
                 WebhookSubscription.events,
                 WebhookSubscription.trusted_for_personal_data,
+                near,
             ).where(WebhookSubscription.active.is_(True))
         ).all()
-        near = near_position(session)
-    value = Listening(
-        tuple(Subscriber(i, frozenset(events or []), bool(trusted)) for i, events, trusted in rows), near
+    position = next((int(row[3]) for row in rows if row[3] is not None), DEFAULT_NEAR_POSITION)
+    found = Listening(
+        tuple(Subscriber(i, frozenset(events or []), bool(trusted)) for i, events, trusted, _ in rows),
+        position,
     )
-    with _listening_lock:
-        _LISTENING[key] = (time.monotonic(), value)
-    return value
+    session.info[LISTENING_KEY] = found
+    return found
 
 
 def _active_subscriptions(session: Session) -> tuple[Subscriber, ...]:
     return listening(session).subscriptions
 
 
-FORGET_KEY = "qms.outbox_forget_listening"
-
-
 def forget_subscriptions(session: Session | None = None) -> None:
-    """Read who listens again at the next change (a subscription or the threshold just changed),
-    and again once the session commits (what was read before the commit is the old state)."""
+    """Read who listens again at the next flush (a subscription or the threshold just changed)."""
     if session is not None:
-        session.info[FORGET_KEY] = True
-    with _listening_lock:
-        _LISTENING.clear()
+        session.info.pop(LISTENING_KEY, None)
 
 
 @event.listens_for(Session, "after_commit")
 def _forget_listening_after_commit(session: Session) -> None:
-    if session.info.pop(FORGET_KEY, False):
-        forget_subscriptions()
+    session.info.pop(LISTENING_KEY, None)
 
 
 def _fan_out(session: Session, noted: list[_Noted], subscriptions: Sequence[Subscriber]) -> None:
@@ -373,3 +360,4 @@ def _write_after_flush(session: Session, _context: Any) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_noted(session: Session) -> None:
     session.info.pop(NOTED_KEY, None)
+    session.info.pop(LISTENING_KEY, None)

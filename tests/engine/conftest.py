@@ -12,7 +12,6 @@ from queue_engine.core.db import make_engine
 from queue_engine.core.kinds import Category
 from queue_engine.core.models import Base, Counter, Hall, Service, User
 from queue_engine.hall.calendar import hall_settings
-from queue_engine.notify.outbox import forget_subscriptions
 from queue_engine.notify.visitors import forget_channel_state
 from tests.services import fresh_schema
 
@@ -52,8 +51,7 @@ def engine(request: pytest.FixtureRequest, database_url: str) -> Iterator[Engine
         conn.execute(text("SET LOCAL lock_timeout = '10s'"))
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
-    # The processes' reads of who listens (webhooks, visitor channels) are of the rows just deleted.
-    forget_subscriptions()
+    # The process's read of the visitor channels' settings is of the rows just deleted.
     forget_channel_state()
     yield shared
     # Every connection a test took must be back in the pool, or the next test inherits its locks.

@@ -77,11 +77,11 @@ def run_threads(count: int, work: Callable[[int], None]) -> None:
 def test_concurrent_issuing_gives_every_number_once_in_order(
     session: Session, session_factory: sessionmaker[Session], make_service
 ) -> None:
-    """16 kiosks take 2,000 tickets of two services at once."""
+    """16 kiosks take 960 tickets of two services at once."""
     a, b = make_service("A"), make_service("B")
     session.commit()
     clock = TickingClock()
-    threads, per_thread = 16, 125
+    threads, per_thread = 16, 60
 
     def kiosk(i: int) -> None:
         with session_factory() as s:
@@ -114,14 +114,14 @@ def test_concurrent_issuing_gives_every_number_once_in_order(
 def test_counters_calling_at_once_drain_the_queue_first_come_first_served(
     session: Session, session_factory: sessionmaker[Session], make_service, make_counter, database_url: str
 ) -> None:
-    """8 counters serving two services call 1,000 waiting visitors, each served or missed at once."""
+    """8 counters serving two services call 600 waiting visitors, each served or missed at once."""
     a, b = make_service("A", served=False), make_service("B", served=False)
     counters = [make_counter(str(i + 1), [a, b]) for i in range(8)]
     clock = TickingClock()
     hall_settings(session)
-    # 1,000 visitors, one in three for B, who arrived over the last 1,000 seconds.  They are
+    # 600 visitors, one in three for B, who arrived over the last 600 seconds.  They are
     # written A first, then B, so that the ids do not follow the arrival order.
-    arrivals = [(b if n % 3 == 0 else a, MONDAY_9AM - timedelta(seconds=1000 - n)) for n in range(1000)]
+    arrivals = [(b if n % 3 == 0 else a, MONDAY_9AM - timedelta(seconds=600 - n)) for n in range(600)]
     sequence = Tally[int]()
     rows = []
     for service, issued_at in arrivals:

@@ -40,8 +40,8 @@ from tests.conftest import monday_clock
 
 from .conftest import build_app, dispose
 
-EXAMPLES = 20  # per operation and run
-EXAMPLES_ON_POSTGRESQL = 15  # slower per request: the file stays well under 90 s on two busy cores
+EXAMPLES = 12  # per operation and run (the suite stays under 15 minutes)
+EXAMPLES_ON_POSTGRESQL = 10  # slower per request
 ADMIN_ONLY = "/webhooks"
 
 

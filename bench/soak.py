@@ -13,7 +13,7 @@ received so far are read.  A server that leaks shows it as a column that keeps g
 healthy one is flat after the first hour.
 
 Nothing is asserted: this is a benchmark.  Run:
-``.venv/bin/python bench/soak.py`` (500 boards + 500 phones in 2 client processes, 8 hours of
+``.venv/bin/python bench/soak.py`` (500 boards + 500 phones in 4 client processes, 8 hours of
 30 s each at 4 operations/s, ~6 minutes),
 ``--quick`` for a smoke run (50 + 50 sockets, 3 hours of 10 s).  The table is printed and
 written to bench/results/soak.md.  Only 127.0.0.1 is ever targeted.
@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hours", type=int, default=8)
     parser.add_argument("--hour-seconds", type=float, default=30.0)
     parser.add_argument("--rate", type=float, default=4.0, help="HTTP operations per second")
-    parser.add_argument("--client-procs", type=int, default=2, help="client processes the sockets share")
+    parser.add_argument("--client-procs", type=int, default=4, help="client processes the sockets share")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     if args.quick:

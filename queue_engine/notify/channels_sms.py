@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.error
 import urllib.request
 from urllib.parse import quote, quote_plus
 
@@ -24,10 +23,9 @@ from sqlalchemy.orm import Session
 from queue_engine.core.kinds import TicketStatus
 from queue_engine.core.models import Ticket
 from queue_engine.notify.models import OutboxMessage
-from queue_engine.notify.outbox import Sent, register_channel
+from queue_engine.notify.outbox import Sent, register_channel, send_request
 from queue_engine.notify.visitors import is_stopped, settings_row
 
-ANSWER_EXCERPT = 300
 DEFAULT_JSON_BODY = '{"phone": "{phone}", "message": "{message}"}'
 DEFAULT_FORM_BODY = "phone={phone}&message={message}"
 
@@ -118,15 +116,7 @@ def send_sms(session: Session, message: OutboxMessage, timeout_s: float) -> Sent
         lang=str(message.payload.get("lang", "")),
         params=dict(message.payload.get("params") or {}),
     )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as answer:  # noqa: S310 (admin's URL)
-            text = answer.read(ANSWER_EXCERPT).decode("utf-8", "replace")
-            return Sent(ok=200 <= answer.status < 300, status_code=answer.status, answer=text)
-    except urllib.error.HTTPError as error:
-        text = error.read(ANSWER_EXCERPT).decode("utf-8", "replace")
-        return Sent(ok=False, status_code=error.code, answer=text, error=f"HTTP {error.code}")
-    except (OSError, ValueError) as error:
-        return Sent(ok=False, error=f"{type(error).__name__}: {error}"[:500])
+    return send_request(request, timeout_s)
 
 
 register_channel("sms", send_sms)

@@ -16,6 +16,8 @@ count of the service's waiting tickets in queue order), ``ticket.finished``, ``t
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -64,6 +66,23 @@ class Sent:
     status_code: int | None = None
     answer: str | None = None
     error: str | None = None
+
+
+ANSWER_EXCERPT = 300  # characters of a receiver's answer kept in the delivery log
+
+
+def send_request(request: urllib.request.Request, timeout_s: float) -> Sent:
+    """Send one HTTP request of a channel (webhook, SMS gateway): 2xx is done, anything else,
+    a refused connection or a timeout is a failed attempt with what the receiver said."""
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as answer:  # noqa: S310 (admin's URL)
+            text = answer.read(ANSWER_EXCERPT).decode("utf-8", "replace")
+            return Sent(ok=200 <= answer.status < 300, status_code=answer.status, answer=text)
+    except urllib.error.HTTPError as error:
+        text = error.read(ANSWER_EXCERPT).decode("utf-8", "replace")
+        return Sent(ok=False, status_code=error.code, answer=text, error=f"HTTP {error.code}")
+    except (OSError, ValueError) as error:
+        return Sent(ok=False, error=f"{type(error).__name__}: {error}"[:500])
 
 
 SendFn = Callable[[Session, OutboxMessage, float], Sent]

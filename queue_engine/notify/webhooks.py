@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import urllib.error
 import urllib.request
 from datetime import datetime
 from typing import Any
@@ -25,10 +24,9 @@ from sqlalchemy.orm import Session
 from queue_engine.core.clock import iso
 from queue_engine.core.errors import InvalidInput, NotFound
 from queue_engine.notify.models import OutboxMessage, WebhookSubscription
-from queue_engine.notify.outbox import EVENTS, Sent, forget_subscriptions, register_channel
+from queue_engine.notify.outbox import EVENTS, Sent, forget_subscriptions, register_channel, send_request
 
 SIGNATURE_HEADER = "X-QMS-Signature"
-ANSWER_EXCERPT = 300
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -123,15 +121,7 @@ def send_webhook(session: Session, message: OutboxMessage, timeout_s: float) -> 
             SIGNATURE_HEADER: sign(subscription.secret, body),
         },
     )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as answer:  # noqa: S310 (admin's URL)
-            text = answer.read(ANSWER_EXCERPT).decode("utf-8", "replace")
-            return Sent(ok=200 <= answer.status < 300, status_code=answer.status, answer=text)
-    except urllib.error.HTTPError as error:
-        text = error.read(ANSWER_EXCERPT).decode("utf-8", "replace")
-        return Sent(ok=False, status_code=error.code, answer=text, error=f"HTTP {error.code}")
-    except (OSError, ValueError) as error:
-        return Sent(ok=False, error=f"{type(error).__name__}: {error}"[:500])
+    return send_request(request, timeout_s)
 
 
 register_channel("webhook", send_webhook)

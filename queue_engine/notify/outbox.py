@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, event, inspect, literal, select
+from sqlalchemy import Select, String, cast, event, inspect, literal, select
 from sqlalchemy.orm import Session
 
 from queue_engine.booking.models import Booking, BookingState
@@ -266,6 +266,36 @@ def _fan_out(session: Session, noted: list[_Noted], subscriptions: Sequence[Subs
             enqueue(session, item.event, data, at=item.at, subscription_id=subscription.id, ref=item.ref)
 
 
+def queue_place(service_id: int, position: int) -> Select[Ticket]:
+    """The waiting ticket of a service with ``position`` visitors before it (the "N ahead" one)."""
+    return (
+        select(Ticket)
+        .where(Ticket.status == TicketStatus.WAITING, Ticket.service_id == service_id)
+        .order_by(Ticket.business_date.desc(), Ticket.queued_at, Ticket.id)
+        .offset(position)
+        .limit(1)
+    )
+
+
+def queue_moves(session: Session, noted: list[tuple[str, Any]]) -> tuple[set[int], datetime | None]:
+    """The services whose queue a flush moved (issued, called, cancelled, transferred ...: the
+    "N ahead" ticket may have changed there), and when the last of those events happened."""
+    services: set[int] = set()
+    last_at: datetime | None = None
+    with session.no_autoflush:
+        for kind, obj in noted:
+            if kind != "ticket_event" or not (obj.type in LEAVES_QUEUE or obj.type == "issued"):
+                continue
+            ticket = session.get(Ticket, obj.ticket_id)
+            if ticket is None:
+                continue
+            services.add(ticket.service_id)
+            if obj.type == "transferred" and (obj.data or {}).get("from_service_id"):
+                services.add(int(obj.data["from_service_id"]))
+            last_at = obj.at
+    return services, last_at
+
+
 def _near_tickets(session: Session, service_ids: set[int], at: datetime, position: int) -> list[_Noted]:
     found: list[_Noted] = []
     for service_id in service_ids:
@@ -279,13 +309,7 @@ def _near_tickets(session: Session, service_ids: set[int], at: datetime, positio
             .correlate(Ticket)
             .exists()
         )
-        row = session.execute(
-            select(Ticket, told)
-            .where(Ticket.status == TicketStatus.WAITING, Ticket.service_id == service_id)
-            .order_by(Ticket.business_date.desc(), Ticket.queued_at, Ticket.id)
-            .offset(position)
-            .limit(1)
-        ).first()
+        row = session.execute(queue_place(service_id, position).add_columns(told)).first()
         if row is None or row[1]:
             continue
         ticket = row[0]
@@ -330,19 +354,12 @@ def _write_after_flush(session: Session, _context: Any) -> None:
     if not wanted:
         return  # nobody listens: nothing to build, nothing to write
     items: list[_Noted] = []
-    near_services: set[int] = set()
-    last_at: datetime | None = None
     with session.no_autoflush:
         for kind, obj in noted:
             if kind == "ticket_event":
                 ticket = session.get(Ticket, obj.ticket_id)
                 if ticket is None:
                     continue
-                if obj.type in LEAVES_QUEUE or obj.type == "issued":
-                    near_services.add(ticket.service_id)
-                    if obj.type == "transferred" and obj.data.get("from_service_id"):
-                        near_services.add(int(obj.data["from_service_id"]))
-                    last_at = obj.at
                 name = TICKET_EVENTS.get(obj.type)
                 if name is None or name not in wanted:
                     continue
@@ -370,8 +387,10 @@ def _write_after_flush(session: Session, _context: Any) -> None:
                 items.append(
                     _Noted("rating.bad", obj.opened_at, data, _visit_personal(visit), f"case:{obj.id}")
                 )
-        if near_services and last_at is not None and "ticket.near" in wanted:
-            items.extend(_near_tickets(session, near_services, last_at, listeners.near_position))
+        if "ticket.near" in wanted:
+            near_services, last_at = queue_moves(session, noted)
+            if near_services and last_at is not None:
+                items.extend(_near_tickets(session, near_services, last_at, listeners.near_position))
         if items:
             _fan_out(session, items, subscriptions)
 

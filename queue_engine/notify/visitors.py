@@ -34,7 +34,7 @@ from queue_engine.core.kinds import TicketStatus
 from queue_engine.core.models import Counter, Hall, RectificationCase, Service, Ticket, TicketEvent, Visit
 from queue_engine.notify.channels_push import push_public_key, valid_subscription
 from queue_engine.notify.models import OutboxMessage
-from queue_engine.notify.outbox import LEAVES_QUEUE, enqueue, near_position
+from queue_engine.notify.outbox import enqueue, near_position, queue_moves, queue_place
 from queue_engine.notify.templates import (
     LANGS,
     VISITOR_EVENTS,
@@ -366,14 +366,7 @@ def visitor_messages_for(
 
 def _near_ticket(session: Session, service_id: int, position: int) -> Ticket | None:
     """The waiting ticket with ``position`` visitors before it, if its visitor left a number."""
-    ahead = (
-        select(Ticket.id)
-        .where(Ticket.status == TicketStatus.WAITING, Ticket.service_id == service_id)
-        .order_by(Ticket.business_date.desc(), Ticket.queued_at, Ticket.id)
-        .offset(position)
-        .limit(1)
-        .scalar_subquery()
-    )
+    ahead = queue_place(service_id, position).with_only_columns(Ticket.id).scalar_subquery()
     ticket_id = session.scalar(select(VisitorContact.ticket_id).where(VisitorContact.ticket_id == ahead))
     return session.get(Ticket, ticket_id) if ticket_id else None
 
@@ -384,19 +377,12 @@ def note_for_visitors(session: Session, noted: list[tuple[str, Any]]) -> None:
         state = channel_state(session)
     if not state.any_on:
         return  # no channel configured: nothing read, nothing written
-    near_services: set[int] = set()
-    last_at: datetime | None = None
     with session.no_autoflush:
         for kind, obj in noted:
             if kind == "ticket_event" and isinstance(obj, TicketEvent):
                 ticket = session.get(Ticket, obj.ticket_id)
                 if ticket is None:
                     continue
-                if obj.type in LEAVES_QUEUE or obj.type == "issued":
-                    near_services.add(ticket.service_id)
-                    if obj.type == "transferred" and (obj.data or {}).get("from_service_id"):
-                        near_services.add(int(obj.data["from_service_id"]))
-                    last_at = obj.at
                 if obj.type == "called":
                     visitor_messages_for(session, "ticket.called", obj.at, ticket=ticket, state=state)
             elif kind.startswith("appointment.") and isinstance(obj, Booking):
@@ -417,6 +403,7 @@ def note_for_visitors(session: Session, noted: list[tuple[str, Any]]) -> None:
                     values={"due_date": due},
                     state=state,
                 )
+        near_services, last_at = queue_moves(session, noted)
         if last_at is not None:
             for service_id in near_services:
                 ticket = _near_ticket(session, service_id, state.near)

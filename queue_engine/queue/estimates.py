@@ -69,11 +69,21 @@ def mean_handling_times(session: Session, clock: Clock, service_ids: list[int]) 
     Each service's last ``RECENT_TICKETS`` are read by ``ix_tickets_recent_done`` (service,
     status, finish time), so the cost does not grow with the week's tickets.
     """
-    # Finished today or in the 6 days before (a ticket finishes on its business day).
-    since, _ = clock.day_bounds(clock.today() - timedelta(days=RECENT_DAYS - 1))
+    spans = _recent_spans(session, clock, service_ids, RECENT_TICKETS)
+    return {sid: sum(found) / len(found) if found else DEFAULT_HANDLING_S for sid, found in spans.items()}
+
+
+def _recent_spans(
+    session: Session, clock: Clock, service_ids: list[int], per_service: int
+) -> dict[int, list[float]]:
+    """Call-to-finish seconds of each service's last ``per_service`` finished tickets of the week,
+    in one statement (each part read by ``ix_tickets_recent_done``: service, status, finish time,
+    so the cost does not grow with the week's tickets)."""
     spans: dict[int, list[float]] = {service_id: [] for service_id in service_ids}
     if not service_ids:
-        return {}
+        return spans
+    # Finished today or in the 6 days before (a ticket finishes on its business day).
+    since, _ = clock.day_bounds(clock.today() - timedelta(days=RECENT_DAYS - 1))
     recent = [
         select(Ticket.service_id, Ticket.called_at, Ticket.finished_at)
         .where(
@@ -82,14 +92,14 @@ def mean_handling_times(session: Session, clock: Clock, service_ids: list[int]) 
             Ticket.finished_at >= since,
         )
         .order_by(Ticket.finished_at.desc())
-        .limit(RECENT_TICKETS)
+        .limit(per_service)
         .subquery()
         for service_id in service_ids
     ]
     for service_id, called, done in session.execute(union_all(*(select(part) for part in recent))):
         if called and done:
             spans[service_id].append((done - called).total_seconds())
-    return {sid: sum(found) / len(found) if found else DEFAULT_HANDLING_S for sid, found in spans.items()}
+    return spans
 
 
 def service_loads(session: Session, clock: Clock, *, only: int | None = None) -> dict[int, ServiceLoad]:
@@ -157,25 +167,7 @@ class Forecast:
 
 def robust_handling_times(session: Session, clock: Clock, service_ids: list[int]) -> dict[int, float]:
     """Each service's capped mean call-to-finish time of its recent finished tickets, plus turnaround."""
-    if not service_ids:
-        return {}
-    since, _ = clock.day_bounds(clock.today() - timedelta(days=RECENT_DAYS - 1))
-    spans: dict[int, list[float]] = {service_id: [] for service_id in service_ids}
-    recent = [
-        select(Ticket.service_id, Ticket.called_at, Ticket.finished_at)
-        .where(
-            Ticket.service_id == service_id,
-            Ticket.status == TicketStatus.DONE,
-            Ticket.finished_at >= since,
-        )
-        .order_by(Ticket.finished_at.desc())
-        .limit(FORWARD_RECENT)
-        .subquery()
-        for service_id in service_ids
-    ]
-    for service_id, called, done in session.execute(union_all(*(select(part) for part in recent))):
-        if called and done:
-            spans[service_id].append((done - called).total_seconds())
+    spans = _recent_spans(session, clock, service_ids, FORWARD_RECENT)
     return {sid: _capped_mean(found) + TURNAROUND_S for sid, found in spans.items()}
 
 

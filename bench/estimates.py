@@ -29,9 +29,8 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kiosk.cli.seed import seed_demo  # noqa: E402
+from kiosk.cli.seed import demo_booking_settings, seed_demo  # noqa: E402
 from kiosk.cli.seed_large import seed_large  # noqa: E402
-from queue_engine.booking.models import BookingSettings  # noqa: E402
 from queue_engine.core.clock import FakeClock  # noqa: E402
 from queue_engine.core.db import make_engine  # noqa: E402
 from queue_engine.core.kinds import Role, Source  # noqa: E402
@@ -54,17 +53,7 @@ def _large(session: Session) -> None:
     seed_large(session, None, "bench-pass-1")
     session.flush()
     for service in session.scalars(select(Service).order_by(Service.sort_order).limit(BOOKABLE_LARGE)):
-        session.add(
-            BookingSettings(
-                service_id=service.id,
-                bookable=True,
-                slot_minutes=15,
-                capacity=4,
-                cutoff_minutes=0,
-                checkin_before_min=30,
-                checkin_after_min=15,
-            )
-        )
+        session.add(demo_booking_settings(service.id))
 
 
 HALLS = {

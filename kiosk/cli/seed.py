@@ -61,20 +61,22 @@ def seed_demo(session: Session, logins_file: Path | None, password: str | None =
     )
     inquiry = session.scalars(select(Service).where(Service.code == "A")).one()
     if session.get(BookingSettings, inquiry.id) is None:
-        # DESIGN §8: A takes bookings, 15-minute slots of 4, up to the slot's start, check-in
-        # from 30 minutes before to 15 after.
-        session.add(
-            BookingSettings(
-                service_id=inquiry.id,
-                bookable=True,
-                slot_minutes=15,
-                capacity=4,
-                cutoff_minutes=0,
-                checkin_before_min=30,
-                checkin_after_min=15,
-            )
-        )
+        session.add(demo_booking_settings(inquiry.id))
     return created
+
+
+def demo_booking_settings(service_id: int) -> BookingSettings:
+    """DESIGN §8: the demo's bookable service takes 15-minute slots of 4, up to the slot's start,
+    check-in from 30 minutes before to 15 after."""
+    return BookingSettings(
+        service_id=service_id,
+        bookable=True,
+        slot_minutes=15,
+        capacity=4,
+        cutoff_minutes=0,
+        checkin_before_min=30,
+        checkin_after_min=15,
+    )
 
 
 def seed_hall(

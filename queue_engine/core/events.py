@@ -36,6 +36,7 @@ def record(
     """Append one row to the ticket's event log and note the change for publication."""
     entry = TicketEvent(
         ticket_id=ticket.id,
+        ticket=ticket,
         type=type_,
         at=at,
         counter_id=counter_id,

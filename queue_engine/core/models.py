@@ -303,6 +303,10 @@ class TicketEvent(Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
+    # Set when the event is recorded, so that whoever reads the new events after the flush (the
+    # outbox) holds the ticket itself and need not load it again.
+    ticket: Mapped[Ticket] = relationship(foreign_keys=[ticket_id])
+
 
 class CounterSession(Base):
     """A stretch of duty at a counter: who opened it, pauses, close and the handover note."""

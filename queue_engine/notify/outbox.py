@@ -24,14 +24,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, cast, event, inspect, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, String, cast, event, func, insert, inspect, literal, select, true
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, joinedload
 
 from queue_engine.booking.models import Booking, BookingState
 from queue_engine.core.clock import iso
 from queue_engine.core.kinds import TicketStatus
 from queue_engine.core.models import RectificationCase, Service, Ticket, TicketEvent, Visit
-from queue_engine.notify.models import NotifySettings, OutboxMessage, WebhookSubscription
+from queue_engine.notify.models import NotifySettings, OutboxMessage, SentOnce, WebhookSubscription
 
 EVENTS = (
     "ticket.issued",
@@ -110,22 +111,36 @@ def enqueue(
     when = at or due_at
     if when is None:
         raise ValueError("enqueue needs the event's time (at) or a due_at")
-    message = OutboxMessage(
-        uid=uuid.uuid4().hex,
-        event=event_name,
-        payload=data,
-        channel=channel,
-        recipient=recipient,
-        subscription_id=subscription_id,
-        ref=ref,
-        at=when,
-        due_at=due_at or when,
-        attempts=0,
-        status="pending",
-        created_at=when,
-    )
+    message = OutboxMessage(**_row(event_name, data, when, channel, recipient, subscription_id, ref, due_at))
     session.add(message)
     return message
+
+
+def _row(
+    event_name: str,
+    data: dict[str, Any],
+    at: datetime,
+    channel: str = "webhook",
+    recipient: str | None = None,
+    subscription_id: int | None = None,
+    ref: str | None = None,
+    due_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The columns of a new outbox row, pending, due at ``due_at`` (else at once)."""
+    return {
+        "uid": uuid.uuid4().hex,
+        "event": event_name,
+        "payload": data,
+        "channel": channel,
+        "recipient": recipient,
+        "subscription_id": subscription_id,
+        "ref": ref,
+        "at": at,
+        "due_at": due_at or at,
+        "attempts": 0,
+        "status": "pending",
+        "created_at": at,
+    }
 
 
 def near_position(session: Session) -> int:
@@ -222,19 +237,20 @@ def listening(session: Session) -> Listening:
     if found is not None:
         return found
     near = select(NotifySettings.near_position).order_by(NotifySettings.id).limit(1).scalar_subquery()
+    # One row for the setting, joined to every active subscription (none: one row of NULLs).
+    setting = select(func.coalesce(near, DEFAULT_NEAR_POSITION).label("near")).subquery()
     with session.no_autoflush:
         rows = session.execute(
             select(
+                setting.c.near,
                 WebhookSubscription.id,
                 WebhookSubscription.events,
                 WebhookSubscription.trusted_for_personal_data,
-                near,
-            ).where(WebhookSubscription.active.is_(True))
+            ).select_from(setting.outerjoin(WebhookSubscription, WebhookSubscription.active.is_(True)))
         ).all()
-    position = next((int(row[3]) for row in rows if row[3] is not None), DEFAULT_NEAR_POSITION)
     found = Listening(
-        tuple(Subscriber(i, frozenset(events or []), bool(trusted)) for i, events, trusted, _ in rows),
-        position,
+        tuple(Subscriber(i, frozenset(events or []), bool(trusted)) for _, i, events, trusted in rows if i),
+        int(rows[0][0]),
     )
     session.info[LISTENING_KEY] = found
     return found
@@ -256,6 +272,8 @@ def _forget_listening_after_commit(session: Session) -> None:
 
 
 def _fan_out(session: Session, noted: list[_Noted], subscriptions: Sequence[Subscriber]) -> None:
+    """Write one row per event and subscription that wants it (one INSERT for them all)."""
+    rows: list[dict[str, Any]] = []
     for item in noted:
         for subscription in subscriptions:
             if item.event not in subscription.events:
@@ -263,7 +281,9 @@ def _fan_out(session: Session, noted: list[_Noted], subscriptions: Sequence[Subs
             data = dict(item.data)
             if subscription.trusted_for_personal_data and item.personal:
                 data["personal"] = dict(item.personal)
-            enqueue(session, item.event, data, at=item.at, subscription_id=subscription.id, ref=item.ref)
+            rows.append(_row(item.event, data, item.at, subscription_id=subscription.id, ref=item.ref))
+    if rows:
+        session.execute(insert(OutboxMessage), rows)
 
 
 def queue_place(service_id: int, position: int) -> Select[Ticket]:
@@ -296,28 +316,54 @@ def queue_moves(session: Session, noted: list[tuple[str, Any]]) -> tuple[set[int
     return services, last_at
 
 
-def _near_tickets(session: Session, service_ids: set[int], at: datetime, position: int) -> list[_Noted]:
-    found: list[_Noted] = []
-    for service_id in service_ids:
-        # The ticket with ``position`` visitors before it, and whether it was told already: one statement.
-        told = (
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.event == "ticket.near",
-                OutboxMessage.ref == literal("ticket:") + cast(Ticket.id, String),
-            )
-            .correlate(Ticket)
-            .exists()
+def claim_once(session: Session, event_name: str, ref: str, at: datetime) -> bool:
+    """Note that an event about ``ref`` is written; False if it already was (by anyone).
+
+    The guard's primary key makes "once" hold across processes: a second writer's insert of the
+    same (event, ref) waits for the first one's commit and then inserts nothing."""
+    return session.scalar(_claim(session).values(event=event_name, ref=ref, at=at)) is not None
+
+
+def _claim(session: Session) -> Any:
+    """``INSERT INTO notify_sent_once ... ON CONFLICT DO NOTHING RETURNING ref`` in the session's dialect."""
+    insert_fn = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return (
+        insert_fn(SentOnce)
+        .on_conflict_do_nothing(index_elements=[SentOnce.event, SentOnce.ref])
+        .returning(SentOnce.ref)
+    )
+
+
+def near_tickets(
+    session: Session, noted: list[tuple[str, Any]], position: int
+) -> tuple[list[Ticket], datetime]:
+    """The tickets a flush brought to "``position`` people ahead", each once ever, and when.
+
+    One place for webhooks and visitor messages alike: the ticket with ``position`` visitors
+    before it in each service the flush moved, claimed in ``notify_sent_once`` so that no other
+    transaction or process tells it again."""
+    services, last_at = queue_moves(session, noted)
+    found: list[Ticket] = []
+    if last_at is None:
+        return found, datetime.min
+    at = literal(last_at, SentOnce.__table__.c.at.type)
+    for service_id in sorted(services):
+        # Find the ticket and claim it in one statement: a ref comes back only when newly claimed.
+        place = queue_place(service_id, position).with_only_columns(Ticket.id).subquery()
+        # (WHERE true: without it SQLite would read "ON CONFLICT" as the ON of a join.)
+        ticket_ref = select(literal("ticket.near"), literal("ticket:") + cast(place.c.id, String), at).where(
+            true()
         )
-        row = session.execute(queue_place(service_id, position).add_columns(told)).first()
-        if row is None or row[1]:
+        claimed = session.scalar(_claim(session).from_select(["event", "ref", "at"], ticket_ref))
+        if claimed is None:
             continue
-        ticket = row[0]
-        ref = f"ticket:{ticket.id}"
-        data = _ticket_data(ticket)
-        data["ahead"] = position
-        found.append(_Noted("ticket.near", at, data, {}, ref))
-    return found
+        one = (
+            select(Ticket)
+            .options(joinedload(Ticket.service))
+            .where(Ticket.id == int(claimed[len("ticket:") :]))
+        )
+        found.extend(session.scalars(one))
+    return found, last_at
 
 
 @event.listens_for(Session, "before_flush")
@@ -345,21 +391,24 @@ def _write_after_flush(session: Session, _context: Any) -> None:
     noted: list[tuple[str, Any]] = session.info.pop(NOTED_KEY, [])
     if not noted:
         return
-    from queue_engine.notify.visitors import note_for_visitors  # visitor messages (SMS, e-mail); imports this
+    from queue_engine.notify.visitors import channel_state, note_for_visitors  # imports this module
 
-    note_for_visitors(session, noted)
     listeners = listening(session)
     subscriptions = listeners.subscriptions
     wanted = {name for subscription in subscriptions for name in subscription.events}
+    with session.no_autoflush:
+        visitors = channel_state(session)
+        near: tuple[list[Ticket], datetime] = ([], datetime.min)
+        if "ticket.near" in wanted or visitors.any_on:
+            near = near_tickets(session, noted, listeners.near_position)
+        note_for_visitors(session, visitors, noted, near, listeners.near_position)
     if not wanted:
         return  # nobody listens: nothing to build, nothing to write
     items: list[_Noted] = []
     with session.no_autoflush:
         for kind, obj in noted:
             if kind == "ticket_event":
-                ticket = session.get(Ticket, obj.ticket_id)
-                if ticket is None:
-                    continue
+                ticket = obj.ticket
                 name = TICKET_EVENTS.get(obj.type)
                 if name is None or name not in wanted:
                     continue
@@ -388,9 +437,10 @@ def _write_after_flush(session: Session, _context: Any) -> None:
                     _Noted("rating.bad", obj.opened_at, data, _visit_personal(visit), f"case:{obj.id}")
                 )
         if "ticket.near" in wanted:
-            near_services, last_at = queue_moves(session, noted)
-            if near_services and last_at is not None:
-                items.extend(_near_tickets(session, near_services, last_at, listeners.near_position))
+            tickets, at = near
+            for ticket in tickets:
+                data = {**_ticket_data(ticket), "ahead": listeners.near_position}
+                items.append(_Noted("ticket.near", at, data, {}, f"ticket:{ticket.id}"))
         if items:
             _fan_out(session, items, subscriptions)
 

@@ -23,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, cast, func, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from queue_engine.booking.models import Booking, BookingState
@@ -38,6 +37,7 @@ from queue_engine.notify.outbox import (
     _Noted,
     _ticket_data,
     _visit_personal,
+    claim_once,
 )
 from queue_engine.notify.visitors import channel_state, visitor_messages_for
 from queue_engine.quality.rectification import is_overdue
@@ -70,18 +70,6 @@ def set_reminder_lead_min(session: Session, minutes: int | None) -> None:
 def reminder_ref(booking: Booking) -> str:
     """The guard's ref of a booking's reminder: the booking and the slot it is for."""
     return f"booking:{booking.id}@{booking.slot_start.astimezone(UTC):%Y%m%dT%H%M}"
-
-
-def claim_once(session: Session, event_name: str, ref: str, at: datetime) -> bool:
-    """Note that an event about ``ref`` is written; False if it already was (by anyone)."""
-    insert_fn = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    inserted = session.execute(
-        insert_fn(SentOnce)
-        .values(event=event_name, ref=ref, at=at)
-        .on_conflict_do_nothing(index_elements=[SentOnce.event, SentOnce.ref])
-        .returning(SentOnce.ref)
-    ).first()
-    return inserted is not None
 
 
 def _not_sent(event_name: str, ref: Any) -> Any:

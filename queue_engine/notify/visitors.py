@@ -8,9 +8,10 @@ the transaction of the change (``note_for_visitors`` is called from the outbox's
 hook; ``visitor_messages_for`` can be called for any other event, such as the reminder).
 
 When: :func:`visitor_rule` is the one place that decides.  Nothing goes to a number that replied
-STOP; at most one "N ahead" per ticket; inside the hall's quiet hours every message but
+STOP; inside the hall's quiet hours every message but
 "called" is deferred to their end (the row's ``due_at``).  Every message is in the visitor's
-language (the ticket's or booking's ``lang``).
+language (the ticket's or booking's ``lang``).  At most one "N ahead" per ticket: the outbox's
+``near_tickets`` claims each ticket's once, for webhooks and visitors alike, across processes.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from queue_engine.core.kinds import TicketStatus
 from queue_engine.core.models import Counter, Hall, RectificationCase, Service, Ticket, TicketEvent, Visit
 from queue_engine.notify.channels_push import push_public_key, valid_subscription
 from queue_engine.notify.models import OutboxMessage
-from queue_engine.notify.outbox import enqueue, near_position, queue_moves, queue_place
+from queue_engine.notify.outbox import enqueue
 from queue_engine.notify.templates import (
     LANGS,
     VISITOR_EVENTS,
@@ -70,7 +71,6 @@ class ChannelState:
     quiet_end: time | None = None
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     templates: dict[str, Any] = field(default_factory=dict)
-    near: int = 3
     hall: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -128,7 +128,6 @@ def read_channel_state(session: Session) -> ChannelState:
         quiet_end=_hhmm(row.quiet_end),
         tz=tz,
         templates=dict(row.templates or {}),
-        near=near_position(session),
         hall={lang: str(names.get(lang) or "") for lang in LANGS},
     )
 
@@ -225,13 +224,10 @@ def visitor_rule(
     state: ChannelState,
     *,
     stopped: bool = False,
-    near_already_sent: bool = False,
 ) -> Decision:
-    """Whether (and when) a visitor gets a message: STOP, once per ticket for "N ahead", quiet hours."""
+    """Whether (and when) a visitor gets a message: STOP, then quiet hours ("called" goes at once)."""
     if stopped:
         return Decision(False, why="the number replied STOP")
-    if event == "ticket.near" and near_already_sent:
-        return Decision(False, why='"N ahead" was already sent for this ticket')
     if event == "ticket.called":
         return Decision(True)  # the visitor must go to the counter now, quiet hours or not
     until = quiet_until(at, state.tz, state.quiet_start, state.quiet_end)
@@ -331,13 +327,7 @@ def visitor_messages_for(
     for channel, recipient, on in routes:
         if channel not in channels or not recipient or not on:
             continue
-        decision = visitor_rule(
-            event,
-            at,
-            state,
-            stopped=channel == "sms" and is_stopped(session, recipient),
-            near_already_sent=event == "ticket.near" and _already(session, event, ref),
-        )
+        decision = visitor_rule(event, at, state, stopped=channel == "sms" and is_stopped(session, recipient))
         if not decision.send:
             continue
         # The values too, for a relay that must fill a provider's approved template instead.
@@ -364,17 +354,15 @@ def visitor_messages_for(
     return written
 
 
-def _near_ticket(session: Session, service_id: int, position: int) -> Ticket | None:
-    """The waiting ticket with ``position`` visitors before it, if its visitor left a number."""
-    ahead = queue_place(service_id, position).with_only_columns(Ticket.id).scalar_subquery()
-    ticket_id = session.scalar(select(VisitorContact.ticket_id).where(VisitorContact.ticket_id == ahead))
-    return session.get(Ticket, ticket_id) if ticket_id else None
-
-
-def note_for_visitors(session: Session, noted: list[tuple[str, Any]]) -> None:
-    """The outbox's after-flush call: write the visitor messages of what the flush changed."""
-    with session.no_autoflush:
-        state = channel_state(session)
+def note_for_visitors(
+    session: Session,
+    state: ChannelState,
+    noted: list[tuple[str, Any]],
+    near: tuple[list[Ticket], datetime],
+    position: int,
+) -> None:
+    """The outbox's after-flush call: write the visitor messages of what the flush changed
+    (``near``: the tickets it brought to ``position`` people ahead, claimed once, and when)."""
     if not state.any_on:
         return  # no channel configured: nothing read, nothing written
     with session.no_autoflush:
@@ -403,19 +391,11 @@ def note_for_visitors(session: Session, noted: list[tuple[str, Any]]) -> None:
                     values={"due_date": due},
                     state=state,
                 )
-        near_services, last_at = queue_moves(session, noted)
-        if last_at is not None:
-            for service_id in near_services:
-                ticket = _near_ticket(session, service_id, state.near)
-                if ticket is not None:
-                    visitor_messages_for(
-                        session,
-                        "ticket.near",
-                        last_at,
-                        ticket=ticket,
-                        values={"ahead": state.near},
-                        state=state,
-                    )
+        tickets, at = near
+        for ticket in tickets:
+            visitor_messages_for(
+                session, "ticket.near", at, ticket=ticket, values={"ahead": position}, state=state
+            )
 
 
 # -- what visitors leave and send back -------------------------------------------------------------

@@ -196,6 +196,7 @@ def finish_visit(
     ticket.finished_at = now
     visit = Visit(
         ticket_id=ticket.id,
+        ticket=ticket,
         service_id=ticket.service_id,
         counter_id=ticket.counter_id,
         staff_id=ticket.staff_id if staff_id is None else staff_id,

@@ -94,6 +94,7 @@ def enqueue(
     ticket = Ticket(
         token=secrets.token_urlsafe(16),
         service_id=service.id,
+        service=service,
         issued_service_id=service.id,
         business_date=day,
         sequence=sequence,

@@ -9,8 +9,8 @@ and the queue's new state are known, it writes the rows.  A rolled-back change t
 with it, so it sends nothing.
 
 Events wired (DESIGN §11): ``ticket.issued``, ``ticket.called``, ``ticket.near`` (once per
-ticket, when the visitors before it fall to the hall's ``near_position``, default 3: a plain
-count of the service's waiting tickets in queue order), ``ticket.finished``, ``ticket.rated``,
+ticket, when the visitors before it are the hall's ``near_position`` or fewer, default 3: a plain
+count of the service's waiting tickets in queue order; see ``near_tickets``), ``ticket.finished``, ``ticket.rated``,
 ``appointment.booked``, ``appointment.cancelled``, ``appointment.missed``, ``rating.bad``.
 """
 
@@ -286,14 +286,13 @@ def _fan_out(session: Session, noted: list[_Noted], subscriptions: Sequence[Subs
         session.execute(insert(OutboxMessage), rows)
 
 
-def queue_place(service_id: int, position: int) -> Select[Ticket]:
-    """The waiting ticket of a service with ``position`` visitors before it (the "N ahead" one)."""
+def queue_head(service_id: int, count: int) -> Select[Ticket]:
+    """The first ``count`` waiting tickets of a service, in queue order (for "N ahead")."""
     return (
         select(Ticket)
         .where(Ticket.status == TicketStatus.WAITING, Ticket.service_id == service_id)
         .order_by(Ticket.business_date.desc(), Ticket.queued_at, Ticket.id)
-        .offset(position)
-        .limit(1)
+        .limit(count)
     )
 
 
@@ -336,33 +335,30 @@ def _claim(session: Session) -> Any:
 
 def near_tickets(
     session: Session, noted: list[tuple[str, Any]], position: int
-) -> tuple[list[Ticket], datetime]:
-    """The tickets a flush brought to "``position`` people ahead", each once ever, and when.
+) -> tuple[list[tuple[Ticket, int]], datetime]:
+    """The tickets a flush brought to ``position`` or fewer people ahead, each once ever, with how
+    many are ahead of each; and when.
 
-    One place for webhooks and visitor messages alike: the ticket with ``position`` visitors
-    before it in each service the flush moved, claimed in ``notify_sent_once`` so that no other
-    transaction or process tells it again."""
+    One place for webhooks and visitor messages alike.  Each ticket is claimed in
+    ``notify_sent_once``, so that no other transaction or process tells it again; a ticket that
+    had ``position`` or fewer ahead when it was issued is claimed then.  None is skipped: one that
+    two simultaneous calls (each not seeing the other's) moved past the threshold is claimed at
+    the queue's next move."""
     services, last_at = queue_moves(session, noted)
-    found: list[Ticket] = []
+    found: list[tuple[Ticket, int]] = []
     if last_at is None:
         return found, datetime.min
     at = literal(last_at, SentOnce.__table__.c.at.type)
     for service_id in sorted(services):
-        # Find the ticket and claim it in one statement: a ref comes back only when newly claimed.
-        place = queue_place(service_id, position).with_only_columns(Ticket.id).subquery()
+        # Claim the head of the queue in one statement: refs come back only for the newly claimed.
+        head = queue_head(service_id, position + 1).with_only_columns(Ticket.id).subquery()
         # (WHERE true: without it SQLite would read "ON CONFLICT" as the ON of a join.)
-        ticket_ref = select(literal("ticket.near"), literal("ticket:") + cast(place.c.id, String), at).where(
-            true()
-        )
-        claimed = session.scalar(_claim(session).from_select(["event", "ref", "at"], ticket_ref))
-        if claimed is None:
+        refs = select(literal("ticket.near"), literal("ticket:") + cast(head.c.id, String), at).where(true())
+        claimed = set(session.scalars(_claim(session).from_select(["event", "ref", "at"], refs)))
+        if not claimed:
             continue
-        one = (
-            select(Ticket)
-            .options(joinedload(Ticket.service))
-            .where(Ticket.id == int(claimed[len("ticket:") :]))
-        )
-        found.extend(session.scalars(one))
+        tickets = session.scalars(queue_head(service_id, position + 1).options(joinedload(Ticket.service)))
+        found.extend((t, ahead) for ahead, t in enumerate(tickets) if f"ticket:{t.id}" in claimed)
     return found, last_at
 
 
@@ -398,10 +394,10 @@ def _write_after_flush(session: Session, _context: Any) -> None:
     wanted = {name for subscription in subscriptions for name in subscription.events}
     with session.no_autoflush:
         visitors = channel_state(session)
-        near: tuple[list[Ticket], datetime] = ([], datetime.min)
+        near: tuple[list[tuple[Ticket, int]], datetime] = ([], datetime.min)
         if "ticket.near" in wanted or visitors.any_on:
             near = near_tickets(session, noted, listeners.near_position)
-        note_for_visitors(session, visitors, noted, near, listeners.near_position)
+        note_for_visitors(session, visitors, noted, near)
     if not wanted:
         return  # nobody listens: nothing to build, nothing to write
     items: list[_Noted] = []
@@ -438,8 +434,8 @@ def _write_after_flush(session: Session, _context: Any) -> None:
                 )
         if "ticket.near" in wanted:
             tickets, at = near
-            for ticket in tickets:
-                data = {**_ticket_data(ticket), "ahead": listeners.near_position}
+            for ticket, ahead in tickets:
+                data = {**_ticket_data(ticket), "ahead": ahead}
                 items.append(_Noted("ticket.near", at, data, {}, f"ticket:{ticket.id}"))
         if items:
             _fan_out(session, items, subscriptions)

@@ -111,7 +111,7 @@ def email_configured() -> bool:
 
 
 def read_channel_state(session: Session) -> ChannelState:
-    """Read the settings, the hall's timezone and name and the "N ahead" threshold now."""
+    """Read the settings, the hall's timezone and name now."""
     row = settings_row(session)
     hall = session.execute(select(Hall.timezone, Hall.name).order_by(Hall.id).limit(1)).first()
     zone = (hall.timezone if hall else None) or os.environ.get("QMS_TIMEZONE") or DEFAULT_TIMEZONE
@@ -358,11 +358,10 @@ def note_for_visitors(
     session: Session,
     state: ChannelState,
     noted: list[tuple[str, Any]],
-    near: tuple[list[Ticket], datetime],
-    position: int,
+    near: tuple[list[tuple[Ticket, int]], datetime],
 ) -> None:
     """The outbox's after-flush call: write the visitor messages of what the flush changed
-    (``near``: the tickets it brought to ``position`` people ahead, claimed once, and when)."""
+    (``near``: the tickets it brought to "N ahead", claimed once, with how many are ahead, and when)."""
     if not state.any_on:
         return  # no channel configured: nothing read, nothing written
     with session.no_autoflush:
@@ -392,9 +391,9 @@ def note_for_visitors(
                     state=state,
                 )
         tickets, at = near
-        for ticket in tickets:
+        for ticket, ahead in tickets:
             visitor_messages_for(
-                session, "ticket.near", at, ticket=ticket, values={"ahead": position}, state=state
+                session, "ticket.near", at, ticket=ticket, values={"ahead": ahead}, state=state
             )
 
 

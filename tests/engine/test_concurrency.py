@@ -31,6 +31,8 @@ from queue_engine.core.errors import CounterBusy, NoTicketWaiting
 from queue_engine.core.kinds import ACTIVE_STATUSES
 from queue_engine.core.models import CounterSession, Hall, Ticket, TicketEvent
 from queue_engine.hall.calendar import hall_settings
+from queue_engine.notify.models import OutboxMessage
+from queue_engine.notify.webhooks import subscribe
 from tests.conftest import MONDAY_9AM
 
 THREAD_TIMEOUT_S = 90
@@ -280,3 +282,46 @@ def test_the_database_refuses_a_second_active_ticket_on_a_counter(
     )
     session.commit()
     assert first.status == "called"
+
+
+def test_counters_calling_at_once_tell_each_ticket_n_ahead_exactly_once(
+    session: Session, session_factory: sessionmaker[Session], make_service, make_counter
+) -> None:
+    """Four counters call and finish 60 visitors at once, a webhook listening for ``ticket.near``.
+
+    Two calls committed at the same instant each see the other's ticket still waiting: on
+    PostgreSQL both would pick the same ticket as "3 ahead" without the one-row guard, and the one
+    the two calls together moved past the threshold would never be told."""
+    a = make_service("A")
+    counters = [make_counter(str(i + 1), [a]).id for i in range(4)]
+    clock = TickingClock()
+    hall_settings(session)
+    subscribe(session, clock.now(), "http://127.0.0.1:9/hook", ["ticket.near"])
+    session.commit()
+    tickets = [issue_ticket(session, clock, "A").id for _ in range(60)]
+    session.commit()
+
+    def counter_desk(i: int) -> None:
+        with session_factory() as s:
+            while True:
+                try:
+                    ticket = call_next(s, clock, counters[i])
+                except NoTicketWaiting:
+                    s.rollback()
+                    return
+                s.commit()
+                finish_visit(s, clock, ticket.token, VisitRecord("resolved"), counter_id=counters[i])
+                s.commit()
+
+    run_threads(len(counters), counter_desk)
+
+    told = Tally(
+        session.scalars(
+            select(OutboxMessage.ref).where(
+                OutboxMessage.event == "ticket.near", OutboxMessage.channel == "webhook"
+            )
+        )
+    )
+    assert [ref for ref, n in told.items() if n > 1] == [], "a ticket told twice"
+    # The last ones reached "3 ahead" (or fewer) when they were issued; every one of them is told.
+    assert sorted(told) == sorted(f"ticket:{t}" for t in tickets)

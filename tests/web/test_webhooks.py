@@ -122,7 +122,7 @@ def test_a_rolled_back_change_sends_nothing(
     assert receiver.received == []
 
 
-def test_ticket_near_once_when_n_people_are_ahead(
+def test_ticket_near_once_when_n_or_fewer_people_are_ahead(
     app: Flask,
     clock: FakeClock,
     subscribe: Callable[..., Any],
@@ -132,19 +132,15 @@ def test_ticket_near_once_when_n_people_are_ahead(
 ) -> None:
     subscribe(["ticket.near"])
     tickets = [take_ticket("A")["number"] for _ in range(6)]
-    for _ in range(3):
-        assert call_next(1).status_code == 200
-        with app.app_context():
-            db.session.execute(
-                db.update(__import__("queue_engine.core.models", fromlist=["Ticket"]).Ticket)
-                .where(db.text("status = 'called'"))
-                .values(status="done")
-            )
-            db.session.commit()
     deliver(app, clock)
-    near = [g["data"]["ticket"]["number"] for g in receiver.accepted()]
-    # 3 ahead at issue: the 4th ticket; then each call brings one more to 3 ahead, once each.
-    assert near == tickets[3:6]
+    told = [(g["data"]["ticket"]["number"], g["data"]["ahead"]) for g in receiver.accepted()]
+    # N = 3: the first four had 3 or fewer ahead when issued, each told once with its own count.
+    assert told == [(tickets[0], 0), (tickets[1], 1), (tickets[2], 2), (tickets[3], 3)]
+    assert call_next(1).status_code == 200
+    take_ticket("A")  # the queue moves again: nobody new has 3 ahead
+    deliver(app, clock)
+    told = [(g["data"]["ticket"]["number"], g["data"]["ahead"]) for g in receiver.accepted()]
+    assert told[4:] == [(tickets[4], 3)]
 
 
 def test_personal_data_only_to_trusted_subscriptions(

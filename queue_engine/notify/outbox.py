@@ -10,8 +10,8 @@ with it, so it sends nothing.
 
 Events wired (DESIGN §11): ``ticket.issued``, ``ticket.called``, ``ticket.near`` (once per
 ticket, when the visitors before it are the hall's ``near_position`` or fewer, default 3: a plain
-count of the service's waiting tickets in queue order; see ``near_tickets``), ``ticket.finished``, ``ticket.rated``,
-``appointment.booked``, ``appointment.cancelled``, ``appointment.missed``, ``rating.bad``.
+count of the service's waiting tickets in queue order; see ``near_tickets``), ``ticket.finished``,
+``ticket.rated``, ``appointment.booked``, ``appointment.cancelled``, ``appointment.missed``, ``rating.bad``.
 """
 
 from __future__ import annotations

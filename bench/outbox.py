@@ -155,7 +155,9 @@ def bench(kind: str, url: str, threads_list: tuple[int, ...], ops: int, rounds: 
     receiver.start()
     try:
         with factory() as session:
-            receiver.secret = subscribe(session, clock.now(), receiver.url, list(EVENTS)).secret
+            receiver.secret = subscribe(
+                session, clock.now(), receiver.url, list(EVENTS), actor_id=None
+            ).secret
             session.commit()
         with factory() as session:  # a queue to call from, and warm caches
             for _ in range(20):

@@ -10,6 +10,7 @@ from kiosk.actions import commit
 from kiosk.api import bp
 from kiosk.api.models.webhooks import NewWebhook, Webhook
 from kiosk.api.operations import api_route
+from kiosk.auth import staff
 from kiosk.context import clock
 from kiosk.extensions import db_session
 from queue_engine.core.kinds import Role
@@ -33,6 +34,7 @@ def add_webhook(body: NewWebhook) -> Any:
         body.url,
         body.events,
         trusted_for_personal_data=body.trusted_for_personal_data,
+        actor_id=staff().id,
     )
     commit()
     return jsonify(subscription_record(subscription, with_secret=True)), 201
@@ -42,6 +44,6 @@ def add_webhook(body: NewWebhook) -> Any:
 @api_route(roles=(Role.ADMIN,), answers={204: None}, errors={404: "not_found"})
 def remove_webhook(subscription_id: int) -> Any:
     """Remove a subscription: nothing more is sent to it."""
-    unsubscribe(db_session(), subscription_id)
+    unsubscribe(db_session(), subscription_id, clock().now(), staff().id)
     commit()
     return "", 204

@@ -22,7 +22,12 @@ def add(url: str, events: str, trusted: bool) -> None:
     """Subscribe URL to events; prints the signing secret as the last line (shown once)."""
     try:
         subscription = subscribe(
-            db_session(), clock().now(), url, events.split(","), trusted_for_personal_data=trusted
+            db_session(),
+            clock().now(),
+            url,
+            events.split(","),
+            trusted_for_personal_data=trusted,
+            actor_id=None,
         )
         db.session.commit()
     except QueueError as error:
@@ -45,7 +50,7 @@ def list_() -> None:
 def remove(subscription_id: int) -> None:
     """Remove a subscription."""
     try:
-        unsubscribe(db_session(), subscription_id)
+        unsubscribe(db_session(), subscription_id, clock().now(), None)
         db.session.commit()
     except QueueError as error:
         db.session.rollback()

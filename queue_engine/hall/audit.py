@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,8 +22,22 @@ def audit(
     after: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Append one audit row (in the caller's transaction)."""
+    return audit_at(session, clock.now(), user_id, action, target, before=before, after=after)
+
+
+def audit_at(
+    session: Session,
+    at: datetime,
+    user_id: int | None,
+    action: str,
+    target: str = "",
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one audit row at ``at`` (for callers that hold a time, not a clock); None: the CLI."""
     entry = AuditEntry(
-        at=clock.now(), user_id=user_id, action=action[:48], target=target[:128], before=before, after=after
+        at=at, user_id=user_id, action=action[:48], target=target[:128], before=before, after=after
     )
     session.add(entry)
     return entry

@@ -32,6 +32,7 @@ from queue_engine.booking.models import Booking, BookingState
 from queue_engine.core.clock import iso
 from queue_engine.core.kinds import TicketStatus
 from queue_engine.core.models import RectificationCase, Service, Ticket, TicketEvent, Visit
+from queue_engine.hall.audit import audit_at
 from queue_engine.notify.models import NotifySettings, OutboxMessage, SentOnce, WebhookSubscription
 
 EVENTS = (
@@ -149,16 +150,26 @@ def near_position(session: Session) -> int:
     return DEFAULT_NEAR_POSITION if value is None else int(value)
 
 
-def set_near_position(session: Session, value: int) -> None:
-    """Set the hall's "N people ahead" threshold."""
+def set_near_position(session: Session, value: int, now: datetime, actor_id: int | None) -> None:
+    """Set the hall's "N people ahead" threshold (audited when it changes)."""
     if not 1 <= value <= 50:
         raise ValueError("near_position must be 1..50")
     row = session.scalars(select(NotifySettings).order_by(NotifySettings.id).limit(1)).first()
+    before = DEFAULT_NEAR_POSITION if row is None else row.near_position
     if row is None:
         session.add(NotifySettings(near_position=value))
     else:
         row.near_position = value
     forget_subscriptions(session)
+    if value != before:
+        audit_settings(session, now, actor_id, "near_position", before, value)
+
+
+def audit_settings(
+    session: Session, now: datetime, actor_id: int | None, name: str, before: Any, after: Any
+) -> None:
+    """Audit one changed notification setting (``notify_settings``)."""
+    audit_at(session, now, actor_id, "notify_settings", name, before={name: before}, after={name: after})
 
 
 # -- what each event tells -------------------------------------------------------------------------

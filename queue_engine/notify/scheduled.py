@@ -37,6 +37,7 @@ from queue_engine.notify.outbox import (
     _Noted,
     _ticket_data,
     _visit_personal,
+    audit_settings,
     claim_once,
 )
 from queue_engine.notify.visitors import channel_state, visitor_messages_for
@@ -56,15 +57,18 @@ def reminder_lead_min(session: Session, default: int = DEFAULT_REMINDER_LEAD_MIN
     return default if value is None else int(value)
 
 
-def set_reminder_lead_min(session: Session, minutes: int | None) -> None:
-    """Set the hall's reminder lead time (None: back to the environment's)."""
+def set_reminder_lead_min(session: Session, minutes: int | None, now: datetime, actor_id: int | None) -> None:
+    """Set the hall's reminder lead time (None: back to the environment's); audited when it changes."""
     if minutes is not None and not 5 <= minutes <= 7 * 24 * 60:
         raise ValueError("reminder_lead_min must be 5..10080 minutes")
     row = session.scalars(select(NotifySettings).order_by(NotifySettings.id).limit(1)).first()
+    before = None if row is None else row.reminder_lead_min
     if row is None:
         session.add(NotifySettings(near_position=3, reminder_lead_min=minutes))
     else:
         row.reminder_lead_min = minutes
+    if minutes != before:
+        audit_settings(session, now, actor_id, "reminder_lead_min", before, minutes)
 
 
 def reminder_ref(booking: Booking) -> str:

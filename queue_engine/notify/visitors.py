@@ -33,6 +33,7 @@ from queue_engine.booking.views import mask_phone
 from queue_engine.core.errors import InvalidFields, InvalidTransition
 from queue_engine.core.kinds import TicketStatus
 from queue_engine.core.models import Counter, Hall, RectificationCase, Service, Ticket, TicketEvent, Visit
+from queue_engine.hall.audit import audit_at
 from queue_engine.notify.channels_push import push_public_key, valid_subscription
 from queue_engine.notify.models import OutboxMessage
 from queue_engine.notify.outbox import enqueue
@@ -149,8 +150,13 @@ def forget_channel_state() -> None:
     _STATES.clear()
 
 
-def save_channel_settings(session: Session, values: dict[str, Any]) -> VisitorChannelSettings:
-    """Save the gateway, quiet hours and templates the admin typed (InvalidFields when wrong)."""
+def save_channel_settings(
+    session: Session, values: dict[str, Any], now: datetime, actor_id: int | None
+) -> VisitorChannelSettings:
+    """Save the gateway, quiet hours and templates the admin typed (InvalidFields when wrong).
+
+    Audited: which fields changed, and the gateway's address before and after (not the header,
+    which may hold a key)."""
     errors: dict[str, str] = {}
     url = str(values.get("sms_url", "")).strip()
     if url and not url.startswith(("http://", "https://")):
@@ -178,6 +184,7 @@ def save_channel_settings(session: Session, values: dict[str, Any]) -> VisitorCh
     if errors:
         raise InvalidFields(errors)
     row = settings_row(session)
+    before = {name: getattr(row, name) for name in AUDITED_CHANNEL_FIELDS}
     row.sms_url = url
     row.sms_method = method
     row.sms_content_type = str(values.get("sms_content_type", "application/json")).strip()[:80]
@@ -187,7 +194,30 @@ def save_channel_settings(session: Session, values: dict[str, Any]) -> VisitorCh
     row.templates = templates
     session.add(row)
     forget_channel_state()
+    changed = [name for name in AUDITED_CHANNEL_FIELDS if getattr(row, name) != before[name]]
+    if changed:
+        audit_at(
+            session,
+            now,
+            actor_id,
+            "notify_channels",
+            ",".join(changed),
+            before={"sms_url": before["sms_url"]},
+            after={"sms_url": row.sms_url, "changed": changed},
+        )
     return row
+
+
+AUDITED_CHANNEL_FIELDS = (
+    "sms_url",
+    "sms_method",
+    "sms_content_type",
+    "sms_body",
+    "sms_header",
+    "quiet_start",
+    "quiet_end",
+    "templates",
+)
 
 
 # -- the rule --------------------------------------------------------------------------------------

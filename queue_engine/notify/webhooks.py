@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import iso
 from queue_engine.core.errors import InvalidInput, NotFound
+from queue_engine.hall.audit import audit_at
 from queue_engine.notify.models import OutboxMessage, WebhookSubscription
 from queue_engine.notify.outbox import EVENTS, Sent, forget_subscriptions, register_channel, send_request
 
@@ -35,9 +36,18 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def subscribe(
-    session: Session, now: datetime, url: str, events: list[str], *, trusted_for_personal_data: bool = False
+    session: Session,
+    now: datetime,
+    url: str,
+    events: list[str],
+    *,
+    trusted_for_personal_data: bool = False,
+    actor_id: int | None,
 ) -> WebhookSubscription:
-    """Subscribe a URL to events; the new secret is on the returned row (show it once)."""
+    """Subscribe a URL to events; the new secret is on the returned row (show it once).
+
+    Audited (``add_webhook``, who, the URL, events and trust; never the secret); ``actor_id``
+    None is the command line."""
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 500:
@@ -59,7 +69,18 @@ def subscribe(
     session.add(subscription)
     session.flush()
     forget_subscriptions(session)
+    audit_at(
+        session, now, actor_id, "add_webhook", f"webhook:{subscription.id}", after=_audited(subscription)
+    )
     return subscription
+
+
+def _audited(subscription: WebhookSubscription) -> dict[str, Any]:
+    return {
+        "url": subscription.url,
+        "events": list(subscription.events or []),
+        "trusted_for_personal_data": subscription.trusted_for_personal_data,
+    }
 
 
 def subscriptions(session: Session) -> list[WebhookSubscription]:
@@ -73,13 +94,18 @@ def subscriptions(session: Session) -> list[WebhookSubscription]:
     )
 
 
-def unsubscribe(session: Session, subscription_id: int) -> WebhookSubscription:
-    """Remove a subscription: nothing more is sent to it (its delivery log stays)."""
+def unsubscribe(
+    session: Session, subscription_id: int, now: datetime, actor_id: int | None
+) -> WebhookSubscription:
+    """Remove a subscription: nothing more is sent to it (its delivery log stays); audited."""
     subscription = session.get(WebhookSubscription, subscription_id)
     if subscription is None or not subscription.active:
         raise NotFound(f"No webhook has the id {subscription_id}.")
     subscription.active = False
     forget_subscriptions(session)
+    audit_at(
+        session, now, actor_id, "remove_webhook", f"webhook:{subscription.id}", before=_audited(subscription)
+    )
     return subscription
 
 

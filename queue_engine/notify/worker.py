@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from queue_engine.core.errors import NotFound
+from queue_engine.hall.audit import audit_at
 from queue_engine.notify.models import Delivery, OutboxMessage
 from queue_engine.notify.outbox import CHANNELS, Sent
 
@@ -131,11 +132,12 @@ def deliver_due(session: Session, now: datetime, limit: int = 50, policy: RetryP
     return sent
 
 
-def send_again(session: Session, message_id: int, now: datetime) -> OutboxMessage:
-    """Put a row back in the queue, due now, with a fresh round of retries."""
+def send_again(session: Session, message_id: int, now: datetime, actor_id: int | None) -> OutboxMessage:
+    """Put a row back in the queue, due now, with a fresh round of retries (audited)."""
     message = session.get(OutboxMessage, message_id)
     if message is None:
         raise NotFound(f"No outbox row has the id {message_id}.")
+    audit_at(session, now, actor_id, "send_again", f"outbox:{message.id}", before={"status": message.status})
     message.status = "pending"
     message.due_at = now
     message.attempts = 0

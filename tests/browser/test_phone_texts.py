@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -40,7 +41,7 @@ def test_a_visitor_leaves_a_number_on_the_phone_page_and_is_texted_when_called(
 ) -> None:
     engine = create_engine(server.env["QMS_DATABASE_URL"])
     with Session(engine) as session:
-        save_channel_settings(session, {"sms_url": gateway.url})
+        save_channel_settings(session, {"sms_url": gateway.url}, datetime.now(UTC), None)
         session.commit()
     engine.dispose()
     first, mine = take(server, "D", "en"), take(server, "D", "en")

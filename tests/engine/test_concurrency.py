@@ -296,7 +296,7 @@ def test_counters_calling_at_once_tell_each_ticket_n_ahead_exactly_once(
     counters = [make_counter(str(i + 1), [a]).id for i in range(4)]
     clock = TickingClock()
     hall_settings(session)
-    subscribe(session, clock.now(), "http://127.0.0.1:9/hook", ["ticket.near"])
+    subscribe(session, clock.now(), "http://127.0.0.1:9/hook", ["ticket.near"], actor_id=None)
     session.commit()
     tickets = [issue_ticket(session, clock, "A").id for _ in range(60)]
     session.commit()

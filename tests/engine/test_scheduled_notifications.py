@@ -53,7 +53,7 @@ def listening(session, clock):
     """Two subscriptions to reminders and overdue cases: one trusted with personal data, one not."""
     made = [
         subscribe(session, clock.now(), f"http://127.0.0.1:9/{i}", ["appointment.reminder", "case.overdue"],
-                  trusted_for_personal_data=trusted)
+                  trusted_for_personal_data=trusted, actor_id=None)
         for i, trusted in enumerate((False, True))
     ]  # fmt: skip
     session.commit()
@@ -129,7 +129,7 @@ def test_a_moved_booking_is_reminded_of_its_new_slot(session, clock, bookable, l
 
 def test_the_halls_lead_time_replaces_the_default(session, clock, bookable, listening):
     book(session, clock, "A", at("11:00"), name="张三", phone="13812345678")
-    set_reminder_lead_min(session, 15)
+    set_reminder_lead_min(session, 15, clock.now(), None)
     session.commit()
     clock.set(at("10:30"))
     assert due_scheduled(session, clock, default_lead_min=60) == 0

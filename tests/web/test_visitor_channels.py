@@ -50,7 +50,7 @@ def gateway(monkeypatch: pytest.MonkeyPatch) -> Iterator[Gateway]:
 
 
 @pytest.fixture
-def texting(app: Flask, gateway: Gateway) -> Callable[..., None]:
+def texting(app: Flask, gateway: Gateway, clock: FakeClock) -> Callable[..., None]:
     """Point the hall at the gateway (JSON body, bearer header), "N ahead" = 1; more settings by keyword."""
 
     def configure(**extra: Any) -> None:
@@ -58,8 +58,10 @@ def texting(app: Flask, gateway: Gateway) -> Callable[..., None]:
             save_channel_settings(
                 db.session,
                 {"sms_url": gateway.url, "sms_header": "Authorization: Bearer {token}", **extra},
+                clock.now(),
+                None,
             )
-            set_near_position(db.session, 1)
+            set_near_position(db.session, 1, clock.now(), None)
             db.session.commit()
         forget_channel_state()
 
@@ -292,6 +294,7 @@ def test_the_admin_edits_gateway_quiet_hours_and_templates_on_a_protected_form(
         "sms_body": '{"to": "{phone}", "text": "{message}"}',
         "quiet_start": "21:00",
         "quiet_end": "08:00",
+        "sms_header": "X-Api-Key: k-5ecret",
         "near_position": "4",
         "template_en_ticket.near": "{number}: {ahead} ahead, {name}",
     }
@@ -309,6 +312,11 @@ def test_the_admin_edits_gateway_quiet_hours_and_templates_on_a_protected_form(
     assert saved.status_code == 303
     assert "https://relay.example.org/send" in again and "还有 {ahead} 人" in again
     assert 'name="near_position" value="4"' in again and 'value="21:00"' in again
+    # Audited once, as the admin: what changed and the gateway's address, never the header's key.
+    audit = client.get("/admin/audit?action=notify_channels").get_data(as_text=True)
+    assert audit.count("<code>notify_channels</code>") == 1 and "https://relay.example.org/send" in audit
+    assert "sms_header" in audit and "k-5ecret" not in audit
+    assert client.get("/admin/audit?action=notify_settings").get_data(as_text=True).count("near_position") >= 1
 
 
 def test_a_bad_rating_gets_a_follow_up_text_to_the_number_left(
@@ -391,7 +399,7 @@ def test_the_booking_reminder_is_texted_once_with_no_webhook_subscribed(
     texting()
     book(client, lang="zh", phone="13812345678")
     with app.app_context():
-        set_reminder_lead_min(db.session, 30)
+        set_reminder_lead_min(db.session, 30, clock.now(), None)
         db.session.commit()
         clock.advance(minutes=35)  # 09:35: the 10:00 slot is within the reminder's 30 minutes
         due_scheduled(db.session, clock)

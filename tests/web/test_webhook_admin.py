@@ -165,6 +165,23 @@ def test_the_settings_form_sets_n_ahead_and_the_reminder_lead(app: Flask, admin:
     page = admin.get(PAGE).get_data(as_text=True)
     assert 'name="near_position" type="number" min="1" max="50" value="5"' in page
     assert 'name="reminder_lead_min" type="number" min="5" max="10080" value="30"' in page
+    # Each change is on the audit page under the admin, before → after; the refused one is not.
+    assert audit_rows(admin) == [
+        ("admin", "reminder_lead_min", "—", "30"),
+        ("admin", "near_position", "3", "5"),
+    ]
+    admin.post(f"{PAGE}/settings", {"near_position": "5", "reminder_lead_min": "30"})  # no change
+    assert len(audit_rows(admin)) == 2
+
+
+def audit_rows(admin: Staff) -> list[tuple[str, ...]]:
+    """(who, setting, before, after) of the audit page's notification-settings rows, newest first."""
+    page = admin.get("/admin/audit?action=notify_settings").get_data(as_text=True)
+    pattern = (
+        r"<td>([^<]+)</td>\s*<td><code>notify_settings</code></td>\s*<td>([^<]+)</td>.*?"
+        r'class="old">([^<]*)</span> → <span class="new">([^<]*)</span>'
+    )
+    return [tuple(row) for row in re.findall(pattern, page, re.S)]
 
 
 def test_a_plain_post_that_worked_goes_back_to_the_page_with_its_message(admin: Staff) -> None:

@@ -20,7 +20,7 @@ from kiosk import runtime as hall_runtime
 from kiosk.auth import issue_token
 from kiosk.extensions import db
 from queue_engine import FakeClock
-from queue_engine.core.models import Service, User
+from queue_engine.core.models import AuditEntry, Service, User
 from queue_engine.notify.models import OutboxMessage
 from queue_engine.notify.worker import RetryPolicy, deliver_due
 from queue_engine.queue.tickets import issue_ticket
@@ -170,7 +170,7 @@ def test_personal_data_only_to_trusted_subscriptions(
 
 
 def test_api_lists_and_removes_without_secrets(
-    client: FlaskClient, auth: Callable[[str], dict[str, str]], subscribe: Callable[..., Any]
+    app: Flask, client: FlaskClient, auth: Callable[[str], dict[str, str]], subscribe: Callable[..., Any]
 ) -> None:
     made = subscribe(["ticket.called"])
     listed = client.get("/api/v1/webhooks", headers=auth("admin")).get_json()
@@ -184,6 +184,24 @@ def test_api_lists_and_removes_without_secrets(
     assert client.delete(f"/api/v1/webhooks/{made['id']}", headers=auth("admin")).status_code == 204
     assert client.get("/api/v1/webhooks", headers=auth("admin")).get_json() == []
     assert client.delete(f"/api/v1/webhooks/{made['id']}", headers=auth("admin")).status_code == 404
+    # Both changes are in the audit log under the admin, with the address and never the secret.
+    assert [(a, t, user) for a, t, user, _ in audited(app)] == [
+        ("add_webhook", f"webhook:{made['id']}", "admin"),
+        ("remove_webhook", f"webhook:{made['id']}", "admin"),
+    ]
+    assert all(made["url"] in text and made["secret"] not in text for *_, text in audited(app))
+
+
+def audited(app: Flask) -> list[tuple[str, str, str | None, str]]:
+    """The audit log's webhook and notification rows: action, target, username, the row as text."""
+    with app.app_context():
+        rows = db.session.execute(
+            select(AuditEntry, User.username)
+            .outerjoin(User, User.id == AuditEntry.user_id)
+            .where(AuditEntry.action.in_(("add_webhook", "remove_webhook", "notify_settings", "send_again")))
+            .order_by(AuditEntry.id)
+        ).all()
+        return [(e.action, e.target, name, f"{e.before} {e.after}") for e, name in rows]
 
 
 def test_cli_add_prints_the_secret_last_then_list_and_remove(app: Flask) -> None:
@@ -200,6 +218,11 @@ def test_cli_add_prints_the_secret_last_then_list_and_remove(app: Flask) -> None
     assert runner.invoke(args=["webhook", "remove", sub_id]).exit_code == 0
     assert runner.invoke(args=["webhook", "list"]).output.strip() == ""
     assert runner.invoke(args=["webhook", "add", "http://x", "--events", "nope"]).exit_code != 0
+    # Audited as the command line's (no user), the refused one not at all.
+    assert [(a, t, user) for a, t, user, _ in audited(app)] == [
+        ("add_webhook", f"webhook:{sub_id}", None),
+        ("remove_webhook", f"webhook:{sub_id}", None),
+    ]
 
 
 def test_only_the_trusted_receiver_gets_names_and_phones(

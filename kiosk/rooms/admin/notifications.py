@@ -12,7 +12,7 @@ from kiosk.actions import action
 from kiosk.context import clock
 from kiosk.extensions import db_session
 from kiosk.htmx import is_htmx
-from kiosk.rooms.admin.forms import REFUSED, SAVED, FormState, answer
+from kiosk.rooms.admin.forms import REFUSED, SAVED, FormState, actor_id, answer
 from kiosk.rooms.admin.setup import bp
 from queue_engine.core.errors import InvalidFields
 from queue_engine.notify.outbox import near_position, set_near_position
@@ -120,8 +120,8 @@ def update_notifications() -> Any:
         near = state.values["near_position"]
         if not near.isdigit() or not 1 <= int(near) <= 50:
             raise InvalidFields({"near_position": "A whole number from 1 to 50."})
-        save_channel_settings(db_session(), state.values)
-        set_near_position(db_session(), int(near))
+        save_channel_settings(db_session(), state.values, clock().now(), actor_id())
+        set_near_position(db_session(), int(near), clock().now(), actor_id())
     if done.error is not None:
         state.errors, state.message, state.ok = dict(done.error.errors), REFUSED, False
         return answer("admin/_notifications.html", state, _page, **_context())
@@ -136,5 +136,5 @@ def update_notifications() -> Any:
 def send_message_again(message_id: int) -> Any:
     """Put one visitor message back in the queue, due now."""
     with action():
-        send_again(db_session(), message_id, clock().now())
+        send_again(db_session(), message_id, clock().now(), actor_id())
     return redirect(url_for(".notifications"), 303)

@@ -18,7 +18,7 @@ from kiosk.actions import action
 from kiosk.context import clock
 from kiosk.extensions import db, db_session
 from kiosk.htmx import is_htmx
-from kiosk.rooms.admin.forms import FormState, checked
+from kiosk.rooms.admin.forms import FormState, actor_id, checked
 from kiosk.runtime import reminder_lead_default
 from queue_engine.core.numbers import MAX_ID
 from queue_engine.notify.models import WebhookSubscription
@@ -129,7 +129,9 @@ def add_webhook() -> Any:
     events = [e[:40] for e in request.form.getlist("events")][: len(EVENTS) + 5]
     trusted = checked(request.form, "trusted")
     with action() as done:
-        made = subscribe(db_session(), clock().now(), url, events, trusted_for_personal_data=trusted)
+        made = subscribe(
+            db_session(), clock().now(), url, events, trusted_for_personal_data=trusted, actor_id=actor_id()
+        )
         made_id, made_url, secret = made.id, made.url, made.secret
     if done.error:
         state = _form(done.message, ok=False)
@@ -148,7 +150,7 @@ def add_webhook() -> Any:
 def remove_webhook(subscription_id: int) -> Any:
     """Remove a subscription (its delivery log stays)."""
     with action() as done:
-        unsubscribe(db_session(), subscription_id)
+        unsubscribe(db_session(), subscription_id, clock().now(), actor_id())
     if done.error:
         return _answer("admin/_webhooks.html", 404, form=_form(done.message, ok=False))
     message = f"Webhook {subscription_id} removed. · 已删除 Webhook {subscription_id}。"
@@ -171,8 +173,8 @@ def save_settings() -> Any:
         state.message = "Not saved: please correct the marked fields. · 未保存：请修改标出的项。"
         return _answer("admin/_notify_settings.html", 422, settings=state)
     with action():
-        set_near_position(db_session(), near)
-        set_reminder_lead_min(db_session(), lead)
+        set_near_position(db_session(), near, clock().now(), actor_id())
+        set_reminder_lead_min(db_session(), lead, clock().now(), actor_id())
     return _answer("admin/_notify_settings.html", 200, settings=_settings("Saved. · 已保存。"))
 
 
@@ -180,7 +182,7 @@ def save_settings() -> Any:
 def send_message_again(message_id: int) -> Any:
     """Put one notification back in the queue, due now (重新发送)."""
     with action() as done:
-        message = send_again(db_session(), message_id, clock().now())
+        message = send_again(db_session(), message_id, clock().now(), actor_id())
         event = message.event
     if done.error:
         return _answer("admin/_deliveries.html", 404, log=_log(done.message, ok=False))

@@ -15,15 +15,27 @@ answers, a fresh PostgreSQL schema, both holding the demo hall plus counters 5-9
   what the rounds wrote to a real local receiver (``tests/receiver.py``: ``http.server`` in a
   thread of this process, checking every signature, answering 200).
 
+With ``--http``, the same comparison over HTTP, on the paths of the speed issue (issue 12):
+the production server (gunicorn, gthread, one worker, as ``issue_path.py``) on SQLite, 8
+keep-alive clients issuing ``POST /api/v1/tickets``, then calling and finishing over the API,
+the two modes alternating round by round.  Besides the rates it reads the server's own CPU
+time (``/proc``: user + system of the gunicorn processes) per operation, a figure the machine's
+other load moves far less than a rate.  Twice: with the server's outbox worker off (what the
+outbox adds to the request path) and on (the same process also delivering every row to a local
+receiver: the whole cost of one subscription to every event).
+
 Nothing is asserted: this measures.  Only 127.0.0.1 is ever targeted.
-Run: ``PYTHONPATH=. .venv/bin/python bench/outbox.py`` (``--quick`` for a smoke run).
+Run: ``PYTHONPATH=. .venv/bin/python bench/outbox.py`` (``--quick`` for a smoke run,
+``--http`` for the HTTP rows).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -209,14 +221,111 @@ def bench(kind: str, url: str, threads_list: tuple[int, ...], ops: int, rounds: 
     return lines
 
 
+def server_cpu_s(base: str) -> float:
+    """User + system CPU seconds of the gunicorn serving ``base`` (master and workers), from /proc."""
+    bind = f"127.0.0.1:{base.rsplit(':', 1)[1]}".encode()
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stats[int(entry.name)] = [entry.joinpath("cmdline").read_bytes().decode("latin-1")] + (
+                    entry.joinpath("stat").read_text().rsplit(")", 1)[1].split()
+                )
+            except OSError:
+                continue
+    masters = {pid for pid, found in stats.items() if "gunicorn" in found[0] and bind.decode() in found[0]}
+    mine = [found for pid, found in stats.items() if pid in masters or int(found[2]) in masters]
+    return sum(int(found[12]) + int(found[13]) for found in mine) / ticks
+
+
+def http_bench(rounds: int, ops: int, worker: bool) -> list[list[str]]:
+    """Issue and call-next + finish over HTTP, no subscription vs one to every event, alternating."""
+    from bench.engine_bench import gunicorn
+    from bench.issue_path import call_row, issue_row, prepare
+    from tests.live import server_env
+
+    lines: list[list[str]] = []
+    with tempfile.TemporaryDirectory(prefix="qms-outbox-http-") as tmp, Receiver() as receiver:
+        url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+        env = server_env(
+            url,
+            QMS_CHANGE_WATCH_SECONDS="0",
+            QMS_OUTBOX_WORKER="1" if worker else "0",
+            QMS_OUTBOX_SECONDS="0.2",
+        )
+        _app, token, _ = prepare(url, env)
+        engine = make_engine(url)
+        factory = sessionmaker(engine, expire_on_commit=False)
+        with factory() as session:
+            clock = Clock(ZoneInfo("Asia/Shanghai"))
+            receiver.secret = subscribe(
+                session, clock.now(), receiver.url, list(EVENTS), actor_id=None
+            ).secret
+            session.commit()
+        label = "worker on, delivering" if worker else "worker off"
+        rates: dict[str, list[tuple[float, float, float, float]]] = {mode: [] for mode in MODES}
+        with gunicorn(env, Path(tmp) / "gunicorn.log") as base:
+            for mode in MODES:  # a warm-up round of each, not counted
+                set_listening(factory, mode != MODES[0])
+                issue_row(base, max(16, ops // 4), "warm-up")
+                call_row(base, max(8, ops // 8), token)
+            for _ in range(rounds):
+                for mode in MODES:
+                    set_listening(factory, mode != MODES[0])
+                    cpu = server_cpu_s(base)
+                    issued = issue_row(base, ops, "issue")
+                    cpu_issue = server_cpu_s(base) - cpu
+                    cpu = server_cpu_s(base)
+                    called = call_row(base, ops // 2, token)
+                    cpu_call = server_cpu_s(base) - cpu
+                    rates[mode].append(
+                        (issued.rate, cpu_issue * 1000 / ops, called.rate, cpu_call * 1000 / (ops // 2))
+                    )
+            time.sleep(1.0 if worker else 0)
+        engine.dispose()
+        base_cpu = [statistics.median(r[i] for r in rates[MODES[0]]) for i in range(4)]
+        for mode in MODES:
+            median = [statistics.median(r[i] for r in rates[mode]) for i in range(4)]
+            lines.append(
+                [
+                    "SQLite, HTTP",
+                    label,
+                    mode,
+                    f"{median[0]:.0f}",
+                    f"{median[1]:.1f} ms ({(median[1] / base_cpu[1] - 1) * 100:+.0f}%)",
+                    f"{median[2]:.0f}",
+                    f"{median[3]:.1f} ms ({(median[3] / base_cpu[3] - 1) * 100:+.0f}%)",
+                ]
+            )
+            print(" | ".join(lines[-1]), flush=True)
+        if worker:
+            print(f"receiver accepted {len(receiver.accepted())}, bad signatures {receiver.bad_signatures}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--http", action="store_true", help="only the HTTP rows (SQLite, gunicorn)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: few operations")
     parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument("--rounds", type=int, default=6, help="rounds of each mode (default 6)")
     parser.add_argument("--ops", type=int, default=100, help="issues (and calls) per round (default 100)")
     args = parser.parse_args(argv)
     ops, rounds = (40, 1) if args.quick else (args.ops, args.rounds)
+    if args.http:
+        print(machine_line(False), "·", load_average(), flush=True)
+        table = http_bench(rounds, ops, worker=False) + http_bench(rounds, ops, worker=True)
+        print()
+        print(f"{rounds} rounds of {ops} issues and {ops // 2} calls per mode, 8 clients; median round")
+        print(
+            "| database | server | mode | issues/s | server CPU per issue | call+finish/s | server CPU per call+finish |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        for line in table:
+            print("| " + " | ".join(line) + " |")
+        print(f"load average at end: {load_average()}")
+        return 0
     threads = (1,) if args.quick else (1, 4)
     kinds = ["SQLite"]
     why = "" if args.sqlite_only else pg_unavailable(pg_base_url())

@@ -23,6 +23,11 @@ class Receiver:
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
         self.port = 0
+        # Clear ``release`` to hold each request unanswered until it is set; ``arrived`` is set
+        # when a request has come in.
+        self.release = threading.Event()
+        self.release.set()
+        self.arrived = threading.Event()
 
     def start(self, port: int = 0) -> None:
         """Listen on 127.0.0.1 (the same port again after a stop)."""
@@ -31,6 +36,8 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.arrived.set()
+                receiver.release.wait(60)
                 expected = "sha256=" + hmac.new(receiver.secret.encode(), body, hashlib.sha256).hexdigest()
                 with receiver.lock:
                     if not hmac.compare_digest(expected, self.headers.get("X-QMS-Signature", "")):
@@ -96,6 +103,11 @@ class Gateway:
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
         self.port = 0
+        # Clear ``release`` to hold each request unanswered until it is set; ``arrived`` is set
+        # when a request has come in.
+        self.release = threading.Event()
+        self.release.set()
+        self.arrived = threading.Event()
 
     def start(self) -> None:
         """Listen on 127.0.0.1."""

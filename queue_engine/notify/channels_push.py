@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid  # type: ignore[import-untyped]
 from py_vapid.utils import b64urlencode  # type: ignore[import-untyped]
 from pywebpush import WebPushException, webpush  # type: ignore[import-untyped]
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from queue_engine.notify.models import OutboxMessage
@@ -110,12 +110,21 @@ def send_push(session: Session, message: OutboxMessage, timeout_s: float) -> Sen
     except WebPushException as error:
         status = error.response.status_code if error.response is not None else None
         if status in GONE:
-            contact.push = None
-            return Sent(ok=True, status_code=status, answer="skipped: the browser dropped the subscription")
+            ticket_id = contact.ticket_id
+            return Sent(
+                ok=True,
+                status_code=status,
+                answer="skipped: the browser dropped the subscription",
+                then=lambda s: _forget_push(s, ticket_id),
+            )
         return Sent(ok=False, status_code=status, error=f"push failed: {status or error}"[:500])
     except (OSError, ValueError) as error:
         return Sent(ok=False, error=f"{type(error).__name__}: {error}"[:500])
     return Sent(ok=True, status_code=answer.status_code, answer=(answer.text or "")[:300])
+
+
+def _forget_push(session: Session, ticket_id: int | None) -> None:
+    session.execute(update(VisitorContact).where(VisitorContact.ticket_id == ticket_id).values(push=None))
 
 
 register_channel("push", send_push)

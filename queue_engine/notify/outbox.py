@@ -68,6 +68,9 @@ class Sent:
     status_code: int | None = None
     answer: str | None = None
     error: str | None = None
+    # A change the attempt calls for (a push subscription the browser dropped), written with it:
+    # a channel sends outside any transaction, so it cannot write itself.
+    then: Callable[[Session], None] | None = None
 
 
 ANSWER_EXCERPT = 300  # characters of a receiver's answer kept in the delivery log

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from queue_engine.core.db import read_only
 from queue_engine.core.errors import NotFound
 from queue_engine.hall.audit import audit_at
 from queue_engine.notify.models import Delivery, OutboxMessage
@@ -52,7 +53,9 @@ def worker_name() -> str:
 
 
 def claim_due(session: Session, now: datetime, limit: int, policy: RetryPolicy) -> list[OutboxMessage]:
-    """Claim up to ``limit`` due rows for this call (committed), oldest first."""
+    """Claim up to ``limit`` due rows for this call (committed), oldest first.
+
+    The rows come back detached from the session, loaded: sending them needs no transaction."""
     name = worker_name()
     due = (
         select(OutboxMessage.id)
@@ -75,12 +78,15 @@ def claim_due(session: Session, now: datetime, limit: int, policy: RetryPolicy) 
         .values(claimed_by=name, lease_until=now + timedelta(seconds=policy.lease_s))
         .execution_options(synchronize_session=False)
     )
-    session.commit()
-    return list(
+    claimed = list(
         session.scalars(
             select(OutboxMessage).where(OutboxMessage.claimed_by == name).order_by(OutboxMessage.id)
         )
     )
+    for message in claimed:
+        session.expunge(message)  # first: the commit would expire what was just loaded
+    session.commit()
+    return claimed
 
 
 def _attempt(session: Session, message: OutboxMessage, policy: RetryPolicy) -> Sent:
@@ -88,48 +94,67 @@ def _attempt(session: Session, message: OutboxMessage, policy: RetryPolicy) -> S
     if send is None:
         return Sent(ok=False, error=f"no channel {message.channel!r}")
     try:
-        return send(session, message, policy.timeout_s)
+        # What a channel reads (its subscription, the gateway's settings) it reads without the
+        # write lock, and the read ends before the next row: nothing is held while it waits.
+        with read_only():
+            return send(session, message, policy.timeout_s)
     except Exception as error:  # a channel's bug must not stop the worker
         return Sent(ok=False, error=f"{type(error).__name__}: {error}"[:500])
+    finally:
+        session.rollback()
 
 
 def deliver_due(session: Session, now: datetime, limit: int = 50, policy: RetryPolicy | None = None) -> int:
-    """Send the rows due at ``now`` (at most ``limit``); the number sent successfully."""
+    """Send the rows due at ``now`` (at most ``limit``); the number sent successfully.
+
+    No transaction is open while a row is sent (on SQLite the hall's one write lock is never held
+    across a receiver's answer); each attempt is then written in a short transaction of its own,
+    so that a crash loses no more than the row in flight (sent again when its lease runs out,
+    under the same ``id``)."""
     policy = policy or RetryPolicy()
     sent = 0
     for message in claim_due(session, now, limit, policy):
         result = _attempt(session, message, policy)
-        message.attempts += 1
-        session.add(
-            Delivery(
-                outbox_id=message.id,
-                at=now,
-                status_code=result.status_code,
-                answer=(result.answer or "")[:500] or None,
-                error=(result.error or "")[:500] or None,
-            )
-        )
-        message.claimed_by = None
-        message.lease_until = None
-        if result.ok:
-            message.status = "sent"
-            message.sent_at = now
-            message.last_error = None
-            sent += 1
-        else:
-            message.last_error = result.error or f"HTTP {result.status_code}"
-            delay = policy.delay_after(message.attempts)
-            permanent = result.error in ("subscription removed",) or (result.error or "").startswith(
-                "no channel"
-            )
-            if permanent:
-                message.status = "failed"
-            elif delay is None:
-                message.status = "dead"
-            else:
-                message.due_at = now + timedelta(seconds=delay)
-        session.commit()
+        sent += _record(session, message.id, result, now, policy)
     return sent
+
+
+def _record(session: Session, message_id: int, result: Sent, now: datetime, policy: RetryPolicy) -> int:
+    """Write one attempt and what it means for the row (sent, retried later, given up); 1 if sent."""
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        session.rollback()
+        return 0
+    message.attempts += 1
+    session.add(
+        Delivery(
+            outbox_id=message.id,
+            at=now,
+            status_code=result.status_code,
+            answer=(result.answer or "")[:500] or None,
+            error=(result.error or "")[:500] or None,
+        )
+    )
+    message.claimed_by = None
+    message.lease_until = None
+    if result.then is not None:
+        result.then(session)
+    if result.ok:
+        message.status = "sent"
+        message.sent_at = now
+        message.last_error = None
+    else:
+        message.last_error = result.error or f"HTTP {result.status_code}"
+        delay = policy.delay_after(message.attempts)
+        permanent = result.error in ("subscription removed",) or (result.error or "").startswith("no channel")
+        if permanent:
+            message.status = "failed"
+        elif delay is None:
+            message.status = "dead"
+        else:
+            message.due_at = now + timedelta(seconds=delay)
+    session.commit()
+    return 1 if result.ok else 0
 
 
 def send_again(session: Session, message_id: int, now: datetime, actor_id: int | None) -> OutboxMessage:

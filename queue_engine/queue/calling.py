@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from queue_engine.core.clock import Clock
 from queue_engine.core.errors import (
@@ -196,7 +197,6 @@ def finish_visit(
     ticket.finished_at = now
     visit = Visit(
         ticket_id=ticket.id,
-        ticket=ticket,
         service_id=ticket.service_id,
         counter_id=ticket.counter_id,
         staff_id=ticket.staff_id if staff_id is None else staff_id,
@@ -209,6 +209,8 @@ def finish_visit(
     )
     session.add(visit)
     session.flush()
+    # The ticket knows its visit now, without a query to load the (absent) old one.
+    set_committed_value(ticket, "visit", visit)
     if ticket.service.category == Category.COMPLAINT or visit_record.complaint_department:
         session.add(
             Complaint(

@@ -7,6 +7,7 @@ data goes only to trusted subscriptions, and the API and CLI manage subscription
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -106,6 +107,36 @@ def test_a_receiver_away_for_a_while_loses_nothing(
     receiver.start()
     assert deliver(app, clock) == 3
     assert sorted(g["data"]["ticket"]["number"] for g in receiver.accepted()) == sorted(numbers)
+
+
+def test_a_receiver_slow_to_answer_holds_up_nobody(
+    app: Flask, clock: FakeClock, subscribe: Callable[..., Any], receiver: Receiver, take_ticket: Any
+) -> None:
+    """While the worker waits for a receiver's answer, visitors still take tickets (SQLite's one
+    write lock is not held across the request)."""
+    subscribe(["ticket.issued"])
+    first = take_ticket("A")
+    receiver.release.clear()  # the receiver takes the delivery and does not answer yet
+
+    def patient_worker() -> None:  # waits for the answer longer than the kiosk is given below
+        with app.app_context():
+            deliver_due(db.session, clock.now(), policy=RetryPolicy(timeout_s=60))
+
+    worker = threading.Thread(target=patient_worker, daemon=True)
+    worker.start()
+    assert receiver.arrived.wait(30), "the worker did not send"
+    taken: list[dict[str, Any]] = []
+    kiosk = threading.Thread(target=lambda: taken.append(take_ticket("A")), daemon=True)
+    kiosk.start()
+    kiosk.join(15)
+    waited = kiosk.is_alive()
+    receiver.release.set()
+    worker.join(30)
+    kiosk.join(30)
+    assert not waited, "taking a ticket waited for the webhook receiver's answer"
+    assert [t["number"] for t in taken] == ["A002"] and first["number"] == "A001"
+    deliver(app, clock)
+    assert sorted(r["data"]["ticket"]["number"] for r in receiver.accepted()) == ["A001", "A002"]
 
 
 def test_a_rolled_back_change_sends_nothing(

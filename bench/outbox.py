@@ -318,9 +318,9 @@ def main(argv: list[str] | None = None) -> int:
         table = http_bench(rounds, ops, worker=False) + http_bench(rounds, ops, worker=True)
         print()
         print(f"{rounds} rounds of {ops} issues and {ops // 2} calls per mode, 8 clients; median round")
-        print(
-            "| database | server | mode | issues/s | server CPU per issue | call+finish/s | server CPU per call+finish |"
-        )
+        columns = ["database", "server", "mode", "issues/s", "server CPU per issue"]
+        columns += ["call+finish/s", "server CPU per call+finish"]
+        print("| " + " | ".join(columns) + " |")
         print("|---|---|---|---|---|---|---|")
         for line in table:
             print("| " + " | ".join(line) + " |")

@@ -24,7 +24,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, cast, event, func, insert, inspect, literal, select, true
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    bindparam,
+    cast,
+    event,
+    func,
+    insert,
+    inspect,
+    literal,
+    select,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
@@ -240,6 +253,20 @@ class Listening:
 
 
 LISTENING_KEY = "qms.outbox_listening"
+# One row for the setting, joined to every active subscription (none: one row of NULLs).  Built
+# once: it runs in every write transaction.
+_NEAR_SETTING = select(
+    func.coalesce(
+        select(NotifySettings.near_position).order_by(NotifySettings.id).limit(1).scalar_subquery(),
+        DEFAULT_NEAR_POSITION,
+    ).label("near")
+).subquery()
+_LISTENING = select(
+    _NEAR_SETTING.c.near,
+    WebhookSubscription.id,
+    WebhookSubscription.events,
+    WebhookSubscription.trusted_for_personal_data,
+).select_from(_NEAR_SETTING.outerjoin(WebhookSubscription, WebhookSubscription.active.is_(True)))
 
 
 def listening(session: Session) -> Listening:
@@ -250,18 +277,8 @@ def listening(session: Session) -> Listening:
     found: Listening | None = session.info.get(LISTENING_KEY)
     if found is not None:
         return found
-    near = select(NotifySettings.near_position).order_by(NotifySettings.id).limit(1).scalar_subquery()
-    # One row for the setting, joined to every active subscription (none: one row of NULLs).
-    setting = select(func.coalesce(near, DEFAULT_NEAR_POSITION).label("near")).subquery()
     with session.no_autoflush:
-        rows = session.execute(
-            select(
-                setting.c.near,
-                WebhookSubscription.id,
-                WebhookSubscription.events,
-                WebhookSubscription.trusted_for_personal_data,
-            ).select_from(setting.outerjoin(WebhookSubscription, WebhookSubscription.active.is_(True)))
-        ).all()
+        rows = session.execute(_LISTENING).all()
     found = Listening(
         tuple(Subscriber(i, frozenset(events or []), bool(trusted)) for _, i, events, trusted in rows if i),
         int(rows[0][0]),
@@ -300,7 +317,7 @@ def _fan_out(session: Session, noted: list[_Noted], subscriptions: Sequence[Subs
         session.execute(insert(OutboxMessage), rows)
 
 
-def queue_head(service_id: int, count: int) -> Select[Ticket]:
+def queue_head(service_id: Any, count: Any) -> Select[Ticket]:
     """The first ``count`` waiting tickets of a service, in queue order (for "N ahead")."""
     return (
         select(Ticket)
@@ -308,6 +325,19 @@ def queue_head(service_id: int, count: int) -> Select[Ticket]:
         .order_by(Ticket.business_date.desc(), Ticket.queued_at, Ticket.id)
         .limit(count)
     )
+
+
+# The statements of "N ahead", built once (they run on every move of a queue someone listens to):
+# the head's tickets, and claiming the head in notify_sent_once (refs back only for the new ones).
+_HEAD = queue_head(bindparam("service_id"), bindparam("head", type_=Integer)).options(
+    joinedload(Ticket.service)
+)
+_HEAD_IDS = queue_head(bindparam("service_id"), bindparam("head", type_=Integer)).with_only_columns(Ticket.id)
+_HEAD_REFS = select(
+    literal("ticket.near"),
+    literal("ticket:") + cast(_HEAD_IDS.subquery().c.id, String),
+    bindparam("at", type_=SentOnce.__table__.c.at.type),
+).where(true())  # (without a WHERE, SQLite reads "ON CONFLICT" as the ON of a join)
 
 
 def queue_moves(session: Session, noted: list[tuple[str, Any]]) -> tuple[set[int], datetime | None]:
@@ -339,12 +369,21 @@ def claim_once(session: Session, event_name: str, ref: str, at: datetime) -> boo
 
 def _claim(session: Session) -> Any:
     """``INSERT INTO notify_sent_once ... ON CONFLICT DO NOTHING RETURNING ref`` in the session's dialect."""
-    insert_fn = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return _CLAIMS[session.get_bind().dialect.name == "postgresql"]
+
+
+def _claim_statement(insert_fn: Any) -> Any:
     return (
         insert_fn(SentOnce)
         .on_conflict_do_nothing(index_elements=[SentOnce.event, SentOnce.ref])
         .returning(SentOnce.ref)
     )
+
+
+_CLAIMS = {False: _claim_statement(sqlite.insert), True: _claim_statement(postgresql.insert)}
+_CLAIM_HEADS = {
+    postgres: claim.from_select(["event", "ref", "at"], _HEAD_REFS) for postgres, claim in _CLAIMS.items()
+}
 
 
 def near_tickets(
@@ -362,17 +401,13 @@ def near_tickets(
     found: list[tuple[Ticket, int]] = []
     if last_at is None:
         return found, datetime.min
-    at = literal(last_at, SentOnce.__table__.c.at.type)
+    claim_head = _CLAIM_HEADS[session.get_bind().dialect.name == "postgresql"]
     for service_id in sorted(services):
-        # Claim the head of the queue in one statement: refs come back only for the newly claimed.
-        head = queue_head(service_id, position + 1).with_only_columns(Ticket.id).subquery()
-        # (WHERE true: without it SQLite would read "ON CONFLICT" as the ON of a join.)
-        refs = select(literal("ticket.near"), literal("ticket:") + cast(head.c.id, String), at).where(true())
-        claimed = set(session.scalars(_claim(session).from_select(["event", "ref", "at"], refs)))
-        if not claimed:
-            continue
-        tickets = session.scalars(queue_head(service_id, position + 1).options(joinedload(Ticket.service)))
-        found.extend((t, ahead) for ahead, t in enumerate(tickets) if f"ticket:{t.id}" in claimed)
+        values = {"service_id": service_id, "head": position + 1, "at": last_at}
+        claimed = set(session.connection().scalars(claim_head, values))  # Core: not an ORM bulk insert
+        if claimed:
+            tickets = session.scalars(_HEAD, values)
+            found.extend((t, ahead) for ahead, t in enumerate(tickets) if f"ticket:{t.id}" in claimed)
     return found, last_at
 
 

@@ -80,8 +80,11 @@ def set_listening(factory: sessionmaker[Session], on: bool) -> None:
         session.commit()
 
 
-def one_round(factory: sessionmaker[Session], clock: Clock, threads: int, ops: int) -> tuple[float, float]:
-    """Issue ``ops`` tickets, then call and finish ``ops`` visits: the two rates (per second)."""
+def one_round(
+    factory: sessionmaker[Session], clock: Clock, threads: int, ops: int
+) -> tuple[float, float, float, float]:
+    """Issue ``ops`` tickets, then call and finish ``ops`` visits: the two rates (per second) and
+    this process's CPU milliseconds per operation of each (on SQLite all the work is here)."""
 
     def issuer(_: int) -> Callable[[], None]:
         def op() -> None:
@@ -105,9 +108,13 @@ def one_round(factory: sessionmaker[Session], clock: Clock, threads: int, ops: i
 
         return op
 
+    cpu = time.process_time()
     issued = run_parallel(threads, ops, issuer)
+    cpu_issue = (time.process_time() - cpu) * 1000 / ops
+    cpu = time.process_time()
     called = run_parallel(threads, ops, caller)
-    return issued.rate, called.rate
+    cpu_call = (time.process_time() - cpu) * 1000 / ops
+    return issued.rate, called.rate, cpu_issue, cpu_call
 
 
 def statements(engine: Any, factory: sessionmaker[Session], clock: Clock, counter_id: int) -> tuple[int, int]:
@@ -178,10 +185,12 @@ def bench(kind: str, url: str, threads_list: tuple[int, ...], ops: int, rounds: 
         for index, mode in enumerate(MODES):
             set_listening(factory, mode != MODES[0])
             issued, called = statements(engine, factory, clock, CALL_COUNTERS[index])
-            lines.append([kind, "statements", mode, f"{issued} per issue", "", f"{called} per call-next", ""])
+            lines.append(
+                [kind, "statements", mode, f"{issued} per issue", "", "", f"{called} per call-next", "", ""]
+            )
             print(" | ".join(lines[-1]), flush=True)
         for threads in threads_list:
-            rates: dict[str, list[tuple[float, float]]] = {mode: [] for mode in MODES}
+            rates: dict[str, list[tuple[float, float, float, float]]] = {mode: [] for mode in MODES}
             for mode in MODES:  # a warm-up round of each, not counted
                 set_listening(factory, mode != MODES[0])
                 one_round(factory, clock, threads, max(10, ops // 4))
@@ -189,11 +198,9 @@ def bench(kind: str, url: str, threads_list: tuple[int, ...], ops: int, rounds: 
                 for mode in MODES:
                     set_listening(factory, mode != MODES[0])
                     rates[mode].append(one_round(factory, clock, threads, ops))
-            base_issue = statistics.median(r[0] for r in rates[MODES[0]])
-            base_call = statistics.median(r[1] for r in rates[MODES[0]])
+            base = [statistics.median(r[i] for r in rates[MODES[0]]) for i in range(4)]
             for mode in MODES:
-                issue = statistics.median(r[0] for r in rates[mode])
-                call = statistics.median(r[1] for r in rates[mode])
+                median = [statistics.median(r[i] for r in rates[mode]) for i in range(4)]
                 issues = [r[0] for r in rates[mode]]
                 calls = [r[1] for r in rates[mode]]
                 lines.append(
@@ -201,10 +208,12 @@ def bench(kind: str, url: str, threads_list: tuple[int, ...], ops: int, rounds: 
                         kind,
                         str(threads),
                         mode,
-                        f"{issue:.0f} ({min(issues):.0f}-{max(issues):.0f})",
-                        f"{(issue / base_issue - 1) * 100:+.1f}%",
-                        f"{call:.0f} ({min(calls):.0f}-{max(calls):.0f})",
-                        f"{(call / base_call - 1) * 100:+.1f}%",
+                        f"{median[0]:.0f} ({min(issues):.0f}-{max(issues):.0f})",
+                        f"{(median[0] / base[0] - 1) * 100:+.1f}%",
+                        f"{median[2]:.2f} ms ({(median[2] / base[2] - 1) * 100:+.0f}%)",
+                        f"{median[1]:.0f} ({min(calls):.0f}-{max(calls):.0f})",
+                        f"{(median[1] / base[1] - 1) * 100:+.1f}%",
+                        f"{median[3]:.2f} ms ({(median[3] / base[3] - 1) * 100:+.0f}%)",
                     ]
                 )
                 print(" | ".join(lines[-1]), flush=True)
@@ -214,7 +223,7 @@ def bench(kind: str, url: str, threads_list: tuple[int, ...], ops: int, rounds: 
               f"({sent / seconds:.0f}/s); receiver accepted {got}, bad signatures {receiver.bad_signatures}",
               flush=True)  # fmt: skip
         rate = f"{sent / seconds:.0f}/s"
-        lines.append([kind, "1 worker", "deliveries", f"{sent}", f"{seconds:.2f} s", rate, ""])
+        lines.append([kind, "1 worker", "deliveries", f"{sent}", f"{seconds:.2f} s", "", rate, "", ""])
     finally:
         receiver.stop()
         engine.dispose()
@@ -340,8 +349,10 @@ def main(argv: list[str] | None = None) -> int:
             table += bench(kind, url, threads, ops, rounds)
     print()
     print(f"{rounds} rounds of {ops} per mode; median round (slowest-fastest)")
-    print("| database | threads | mode | issues/s | vs none | call+finish/s | vs none |")
-    print("|---|---|---|---|---|---|---|")
+    columns = ["database", "threads", "mode", "issues/s", "vs none", "CPU per issue"]
+    columns += ["call+finish/s", "vs none", "CPU per call+finish"]
+    print("| " + " | ".join(columns) + " |")
+    print("|---" * len(columns) + "|")
     for line in table:
         print("| " + " | ".join(line) + " |")
     return 0

@@ -460,6 +460,8 @@ def _write_after_flush(session: Session, _context: Any) -> None:
                 data = _ticket_data(ticket)
                 if obj.type == "rated":
                     data["score"] = obj.data.get("score")
+                elif obj.type == "called" and ticket.counter is not None:
+                    data["counter"] = {"id": ticket.counter.id, "name": ticket.counter.name}
                 personal = _visit_personal(ticket.visit) if obj.type == "finished" else {}
                 items.append(_Noted(name, obj.at, data, personal, f"ticket:{ticket.id}"))
             elif kind not in wanted:

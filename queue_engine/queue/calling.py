@@ -51,6 +51,7 @@ def _mark_called(
     ticket.started_at = None
     ticket.call_count = 1
     ticket.counter_id = counter.id
+    ticket.counter = counter  # whoever reads the change after the flush (the outbox) has its name
     ticket.staff_id = staff_id
     record(session, ticket, "called", now, counter_id=counter.id, staff_id=staff_id, **data)
     return ticket

@@ -76,6 +76,7 @@ def test_called_ticket_is_posted_signed_with_the_events_id(
     assert [g["event"] for g in got] == ["ticket.issued", "ticket.called"]
     assert got[1]["data"]["ticket"]["number"] == ticket["number"]
     assert got[1]["data"]["ticket"]["counter_id"] == 1
+    assert got[1]["data"]["counter"] == {"id": 1, "name": "1"}  # what a text or a screen would say
     assert {"id", "event", "at", "data"} <= set(got[0])
     assert deliver(app, clock) == 0  # nothing sent twice
 

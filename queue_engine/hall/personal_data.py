@@ -20,6 +20,7 @@ from queue_engine.core.errors import InvalidInput
 from queue_engine.core.models import Visit
 from queue_engine.hall.audit import audit
 from queue_engine.hall.retention import ERASED
+from queue_engine.notify.outbox import erase_personal_payloads
 from queue_engine.notify.visitor_models import VisitorContact
 from queue_engine.notify.visitors import erase_contacts_of
 
@@ -130,6 +131,7 @@ def erase_person(session: Session, clock: Clock, user_id: int, query: str) -> in
     for b in found.bookings:
         b.name = b.phone = ERASED
     contacts = erase_contacts_of(session, found.query)  # numbers left for texts, and their messages
+    contacts += erase_personal_payloads(session, value=found.query)  # and in webhook notifications
     count = len(found.visits) + len(found.bookings) + contacts
     audit(session, clock, user_id, "personal_data.erase", f"records:{count}", after=_ids(found))
     return count

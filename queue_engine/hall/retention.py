@@ -1,7 +1,8 @@
 """Personal data kept no longer than the hall's retention period (DESIGN §13, PIPL).
 
 After ``days`` days a visit's name, contact and description and a booking's name and phone
-number (and the numbers and addresses visitors left for messages) are erased; every
+number (and the numbers and addresses visitors left for messages, and the names and numbers in
+webhook notifications to trusted receivers) are erased; every
 figure (counts, times, ratings, outcomes) stays. ``0`` keeps them.
 """
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from queue_engine.booking.models import Booking
 from queue_engine.core.clock import Clock
 from queue_engine.core.models import Visit
+from queue_engine.notify.outbox import erase_personal_payloads
 from queue_engine.notify.visitors import erase_old_contacts
 
 ERASED = ""
@@ -40,5 +42,5 @@ def erase_old_personal_data(session: Session, clock: Clock, days: int) -> int:
         .values(name=ERASED, phone=ERASED)
         .execution_options(synchronize_session=False)
     )
-    contacts = erase_old_contacts(session, before)
+    contacts = erase_old_contacts(session, before) + erase_personal_payloads(session, before=before)
     return int(visits.rowcount or 0) + int(bookings.rowcount or 0) + contacts  # type: ignore[attr-defined]

@@ -188,6 +188,29 @@ def audit_settings(
     audit_at(session, now, actor_id, "notify_settings", name, before={name: before}, after={name: after})
 
 
+def erase_personal_payloads(
+    session: Session, *, before: datetime | None = None, value: str | None = None
+) -> int:
+    """Take the personal data (``data.personal``) out of the webhook rows written before
+    ``before``, or out of those naming ``value`` (a phone number, a name): the retention period
+    and one person's erasure reach the outbox too.  The number of rows changed."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.channel == "webhook", cast(OutboxMessage.payload, String).like('%"personal"%')
+    )
+    if before is not None:
+        query = query.where(OutboxMessage.created_at < before)
+    erased = 0
+    for message in session.scalars(query.order_by(OutboxMessage.id)):
+        personal = (message.payload or {}).get("personal")
+        if not isinstance(personal, dict):
+            continue
+        if value is not None and value.strip() not in {str(v).strip() for v in personal.values()}:
+            continue
+        message.payload = {key: item for key, item in message.payload.items() if key != "personal"}
+        erased += 1
+    return erased
+
+
 # -- what each event tells -------------------------------------------------------------------------
 
 

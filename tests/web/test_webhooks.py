@@ -22,6 +22,8 @@ from kiosk.auth import issue_token
 from kiosk.extensions import db
 from queue_engine import FakeClock
 from queue_engine.core.models import AuditEntry, Service, User
+from queue_engine.hall.personal_data import erase_person
+from queue_engine.hall.retention import erase_old_personal_data
 from queue_engine.notify.models import OutboxMessage
 from queue_engine.notify.worker import RetryPolicy, deliver_due
 from queue_engine.queue.tickets import issue_ticket
@@ -296,6 +298,22 @@ def test_only_the_trusted_receiver_gets_names_and_phones(
         assert not any(word in text for word in ("张三", "13812345678", "李四", "13987654321"))
     assert plain["appointment.booked"]["appointment"]["code"] == booked.get_json()["code"]
     assert plain["ticket.finished"]["ticket"]["number"] == ticket["number"]
+
+    # What the outbox kept of them goes too: one person's erasure, then the retention period.
+    def kept() -> str:
+        with app.app_context():
+            return str(db.session.scalars(select(OutboxMessage.payload).order_by(OutboxMessage.id)).all())
+
+    assert "李四" in kept() and "张三" in kept()
+    with app.app_context():
+        erase_person(db.session, clock, 1, "13987654321")
+        db.session.commit()
+    assert "李四" not in kept() and "13987654321" not in kept() and "张三" in kept()
+    clock.advance(days=200)
+    with app.app_context():
+        erase_old_personal_data(db.session, clock, 180)
+        db.session.commit()
+    assert "张三" not in kept() and "13812345678" not in kept() and ticket["number"] in kept()
 
 
 def test_the_servers_worker_sends_a_booking_reminder_once_by_itself(

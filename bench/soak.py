@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -259,7 +260,27 @@ def note(what: str) -> None:
     FAILURES[what] = FAILURES.get(what, 0) + 1
 
 
-def play_hour(url: str, headers: dict[str, str], seconds: float, rate: float) -> tuple[int, int, int]:
+def play_hours(
+    url: str, headers: dict[str, str], seconds: float, rate: float, clients: int
+) -> tuple[int, int, int]:
+    """``play_hour`` from ``clients`` threads at once, each with its own counters: the totals."""
+    if clients == 1:
+        return play_hour(url, headers, seconds, rate, COUNTERS)
+    with ThreadPoolExecutor(clients) as pool:
+        done = list(
+            pool.map(
+                lambda i: play_hour(
+                    url, headers, seconds, rate / clients, COUNTERS[i % 4 :: clients] or COUNTERS
+                ),
+                range(clients),
+            )
+        )
+    return sum(d[0] for d in done), sum(d[1] for d in done), sum(d[2] for d in done)
+
+
+def play_hour(
+    url: str, headers: dict[str, str], seconds: float, rate: float, counters: tuple[int, ...]
+) -> tuple[int, int, int]:
     """Visitors take tickets and the counters call and finish them, for ``seconds``."""
     http = requests.Session()
     issued = called = failed = 0
@@ -280,7 +301,7 @@ def play_hour(url: str, headers: dict[str, str], seconds: float, rate: float) ->
                         FAILURES.get(f"issue {answer.status_code}", 0) + 1
                     )
             else:
-                counter = COUNTERS[(n // 2) % 4]
+                counter = counters[(n // 2) % len(counters)]
                 answer = http.post(
                     f"{url}/api/v1/counters/{counter}/call-next", json={}, headers=headers, timeout=TIMEOUT_S
                 )
@@ -334,6 +355,8 @@ def run(args: argparse.Namespace, workdir: Path) -> tuple[list[HourRow], Reading
         probe = Probe(pid if probing else None)
         probed: list[str] = []
         idle = read_worker(pid)
+        if probing:
+            probed.append(format_probe(probe.read("before the sockets")))
         say(f"server up: worker {pid}, {idle.rss_mib:.0f} MiB, {idle.threads} threads")
         http = requests.Session()
         tokens = []
@@ -369,7 +392,9 @@ def run(args: argparse.Namespace, workdir: Path) -> tuple[list[HourRow], Reading
         if probing:
             probed.append(format_probe(probe.read("connected")))
         for hour in range(1, args.hours + 1):
-            issued, called, failed = play_hour(server.url, headers, args.hour_seconds, args.rate)
+            issued, called, failed = play_hours(
+                server.url, headers, args.hour_seconds, args.rate, args.http_clients
+            )
             time.sleep(1.0)  # let the last events arrive
             events = drops = 0
             DROPS.clear()
@@ -426,6 +451,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hours", type=int, default=8)
     parser.add_argument("--hour-seconds", type=float, default=30.0)
     parser.add_argument("--rate", type=float, default=4.0, help="HTTP operations per second")
+    parser.add_argument(
+        "--http-clients", type=int, default=1, help="threads playing the visitors and counters at once"
+    )
     parser.add_argument("--client-procs", type=int, default=4, help="client processes the sockets share")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--probe", action="store_true", help="the server reports what its memory holds")
@@ -459,7 +487,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average at start {start_load}, "
         f"at end {load_average()}; took {time.monotonic() - started:.0f} s",
         f"{args.boards} boards + {args.phones} phones; {args.hours} hours of {args.hour_seconds:.0f} s at "
-        f"{args.rate:.0f} HTTP operations/s; clients in {args.client_procs} processes; "
+        f"{args.rate:.0f} HTTP operations/s from {args.http_clients} HTTP client(s); "
+        f"clients in {args.client_procs} processes; "
         f"server knobs: {', '.join(f'{k} {v}' for k, v in knobs.items() if v) or 'none (as production)'}",
         "",
         f"Once connected: {connected.rss_mib:.1f} MiB, {connected.threads} threads, {connected.fds} fds",

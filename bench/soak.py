@@ -23,7 +23,8 @@ after each hour its heap (glibc's in use and free), SQLite's allocations, the Py
 type and the per-socket tables (a second table; every reading in bench/results/soak-probe/);
 ``--tracemalloc N`` adds tracemalloc snapshots (N frames) there, ``--sqlite-cache-kib N`` sets
 each connection's ``PRAGMA cache_size = -N``; ``--server-env NAME=VALUE`` sets a variable for
-the server alone (glibc's ``MALLOC_ARENA_MAX``, ``GLIBC_TUNABLES``).
+the server alone (glibc's ``MALLOC_ARENA_MAX``, ``GLIBC_TUNABLES``); ``--http-clients N`` plays
+the visitors and counters from N threads at once.  What the figures said: bench/README.md.
 """
 
 from __future__ import annotations

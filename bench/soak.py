@@ -458,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client-procs", type=int, default=4, help="client processes the sockets share")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--probe", action="store_true", help="the server reports what its memory holds")
-    parser.add_argument("--tracemalloc", type=int, default=0, metavar="FRAMES", help="with --probe")
+    parser.add_argument("--tracemalloc", type=int, default=0, metavar="FRAMES", help="and snapshots (probes)")
     parser.add_argument("--sqlite-cache-kib", type=int, default=0, help="PRAGMA cache_size = -N")
     parser.add_argument(
         "--server-env",

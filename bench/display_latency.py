@@ -259,7 +259,9 @@ class Server:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], websockets: int, log: Path, control_socket_flag: bool) -> Iterator[Server]:
+def gunicorn(
+    env: dict[str, str], websockets: int, log: Path, control_socket_flag: bool, app: str = "kiosk.wsgi:app"
+) -> Iterator[Server]:
     """The production server on a free port, with a thread for every WebSocket it will hold."""
     port = free_port()
     threads = websockets + SPARE_THREADS
@@ -272,7 +274,7 @@ def gunicorn(env: dict[str, str], websockets: int, log: Path, control_socket_fla
         command.append("--no-control-socket")  # two masters would share ~/.gunicorn/gunicorn.ctl
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [*command, "kiosk.wsgi:app"],
+            [*command, app],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     server = Server(f"http://127.0.0.1:{port}", process, log)

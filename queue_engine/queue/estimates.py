@@ -26,7 +26,7 @@ from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
-from queue_engine.core.kinds import ACTIVE_STATUSES, CounterState, PriorityPolicy, TicketStatus
+from queue_engine.core.kinds import ACTIVE_STATUSES, CounterState, PriorityPolicy, Source, TicketStatus
 from queue_engine.core.models import Counter, CounterSession, Service, Ticket, counter_services
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.queue.ordering import in_call_order, normal_streak
@@ -151,6 +151,12 @@ def service_loads(session: Session, clock: Clock, *, only: int | None = None) ->
 # capped mean handling time.  A ticket's estimate is the
 # moment it is called, its place the number of tickets called before it at counters that can
 # serve it.  One pass gives every waiting ticket both.
+#
+# A booked ticket checked in before its slot queues from the slot's start: the walk-ins who
+# come in until then are called before it.  When such a ticket waits, the pass foresees them:
+# each linked service's walk-ins arrive at its rate of the last half hour, each callable from
+# its arrival only (a counter with nobody else to call calls the booked ticket at once, as
+# ``call_next`` does).  They take counters' time but are nobody's place: not there yet.
 
 FORWARD_RECENT = 40  # finished tickets per service the handling time is taken from
 TURNAROUND_S = 15.0  # a counter's time between one visit's end and its next call
@@ -196,6 +202,7 @@ class Queued:
 
 
 PENDING_ID = 2**62  # the id a ticket not yet written stands in with (it will get the highest id)
+ARRIVALS_WINDOW_S = 1800.0  # the recent walk-ins whose rate foresees those still to come
 
 
 def forecast(session: Session, clock: Clock, *, linked_to: int | None = None) -> dict[int, Forecast]:
@@ -211,7 +218,8 @@ def _forecast(
     session: Session, clock: Clock, pending: Queued | None, *, linked_to: int | None = None
 ) -> dict[int, Forecast]:
     focus = pending.service_id if pending is not None else linked_to
-    return _pass(_read_queue(session, clock, focus, pending is not None), pending)
+    pending_at = pending.queued_at if pending is not None else None
+    return _pass(_read_queue(session, clock, focus, pending_at), pending)
 
 
 @dataclass
@@ -226,10 +234,17 @@ class _QueueState:
     streak: int = 0
     handling: dict[int, float] | None = None
     free_at: dict[int, float] | None = None
+    now: datetime | None = None
+    walk_in_rates: dict[int, float] | None = None  # per service, per second; read when needed
 
 
-def _read_queue(session: Session, clock: Clock, focus: int | None, pending: bool) -> _QueueState:
-    """The reads of a pass over every service, or over ``focus`` and the services linked to it."""
+def _read_queue(
+    session: Session, clock: Clock, focus: int | None, pending_at: datetime | None
+) -> _QueueState:
+    """The reads of a pass over every service, or over ``focus`` and the services linked to it.
+
+    ``pending_at``: the queue time of a ticket not yet written that will stand in the pass.
+    """
     now = clock.now()
     today = clock.today()
     serves: dict[int, set[int]] = {}
@@ -260,7 +275,7 @@ def _read_queue(session: Session, clock: Clock, focus: int | None, pending: bool
             .order_by(Ticket.queued_at, Ticket.id)
         )
     ]
-    if not waiting and not pending:
+    if not waiting and pending_at is None:
         return _QueueState(service_ids, waiting, serves)  # nothing to play: read no more
     hall = hall_settings(session)
     policy, every_n = hall.priority_policy, hall.priority_every_n
@@ -283,7 +298,43 @@ def _read_queue(session: Session, clock: Clock, focus: int | None, pending: bool
             expected = handling.get(service_id, DEFAULT_HANDLING_S)
             elapsed = (now - _aware(called, now)).total_seconds()
             free_at[counter_id] = max(free_at[counter_id], expected - elapsed, expected * 0.2)
-    return _QueueState(service_ids, waiting, serves, policy, every_n, streak, handling, free_at)
+    latest = max([_aware(q.queued_at, now) for q in waiting] + ([pending_at] if pending_at else []))
+    # Only a booked ticket queued from a slot still to come has walk-ins to foresee.
+    rates = walk_in_rates(session, clock, service_ids) if latest > now else None
+    return _QueueState(service_ids, waiting, serves, policy, every_n, streak, handling, free_at, now, rates)
+
+
+def walk_in_rates(session: Session, clock: Clock, service_ids: list[int]) -> dict[int, float]:
+    """Each service's walk-ins per second over the last half hour (services with none: absent)."""
+    now = clock.now()
+    found = session.execute(
+        select(Ticket.issued_service_id, func.count())
+        .where(
+            Ticket.business_date == clock.today(),
+            Ticket.issued_at >= now - timedelta(seconds=ARRIVALS_WINDOW_S),
+            Ticket.issued_at <= now,
+            Ticket.source != Source.APPOINTMENT,
+            Ticket.issued_service_id.in_(service_ids),
+        )
+        .group_by(Ticket.issued_service_id)
+    )
+    return {service_id: count / ARRIVALS_WINDOW_S for service_id, count in found}
+
+
+def _foreseen_walk_ins(state: _QueueState, until: datetime) -> list[Queued]:
+    """The walk-ins expected from now until ``until``, each service's evenly spaced at its rate."""
+    if not state.walk_in_rates or state.now is None:
+        return []
+    span = (until - state.now).total_seconds()
+    foreseen: list[Queued] = []
+    for service_id, rate in sorted(state.walk_in_rates.items()):
+        gap = 1.0 / rate
+        offset = gap / 2  # the n-th arrival in the middle of its share of the span
+        while offset < span:
+            arrives = state.now + timedelta(seconds=offset)
+            foreseen.append(Queued(PENDING_ID + 1 + len(foreseen), service_id, False, arrives))
+            offset += gap
+    return foreseen
 
 
 def _pass(state: _QueueState, pending: Queued | None) -> dict[int, Forecast]:
@@ -292,11 +343,17 @@ def _pass(state: _QueueState, pending: Queued | None) -> dict[int, Forecast]:
     if pending is not None:
         keys = [(_aware(q.queued_at, pending.queued_at), q.id) for q in waiting]
         waiting.insert(bisect.bisect(keys, (pending.queued_at, pending.id)), pending)
-    if not waiting or state.handling is None or state.free_at is None:
+    if not waiting or state.handling is None or state.free_at is None or state.now is None:
         return {}
+    now = state.now
+    arrivals: dict[int, float] = {}
+    foreseen = _foreseen_walk_ins(state, max(_aware(q.queued_at, now) for q in waiting))
+    if foreseen:
+        arrivals = {q.id: (q.queued_at - now).total_seconds() for q in foreseen}
+        waiting = sorted(waiting + foreseen, key=lambda q: (_aware(q.queued_at, now), q.id))
     order = in_call_order(waiting, state.policy, state.every_n, state.streak)
     only = None if pending is None else pending.id
-    return _play_forward(order, state.serves, state.free_at, state.handling, only=only)
+    return _play_forward(order, state.serves, state.free_at, state.handling, arrivals, only=only)
 
 
 DEFAULT_PAUSE_S = 900.0  # a pause's expected length with no history (15 minutes)
@@ -336,12 +393,18 @@ def _play_forward(
     serves: dict[int, set[int]],
     free_at: dict[int, float],
     handling: dict[int, float],
+    arrivals: dict[int, float],
     only: int | None = None,
 ) -> dict[int, Forecast]:
-    """Play the calls forward; with ``only``, stop once that ticket is called and give it alone."""
-    queues: dict[int, deque[tuple[int, Queued]]] = {}
+    """Play the calls forward; with ``only``, stop once that ticket is called and give it alone.
+
+    ``arrivals``: the foreseen walk-ins (by id), each callable from its arrival (seconds from now).
+    """
+    queues: dict[int, deque[tuple[int, Queued]]] = {}  # the waiting, per service, in call order
+    coming: dict[int, deque[tuple[int, Queued]]] = {}  # the foreseen, per service, in call order
     for rank, ticket in enumerate(order):
-        queues.setdefault(ticket.service_id, deque()).append((rank, ticket))
+        lane = coming if ticket.id in arrivals else queues
+        lane.setdefault(ticket.service_id, deque()).append((rank, ticket))
     served_by: dict[int, list[int]] = {}
     for counter_id, services in serves.items():
         for service_id in services:
@@ -353,9 +416,17 @@ def _play_forward(
     while heap:
         at, counter_id = heapq.heappop(heap)
         heads = [queues[s][0] for s in serves[counter_id] if queues.get(s)]
+        due = [coming[s][0] for s in serves[counter_id] if coming.get(s)]
+        heads += [head for head in due if arrivals[head[1].id] <= at]
         if not heads:
+            if due:  # nobody here yet: the counter calls the first to come
+                heapq.heappush(heap, (min(arrivals[head[1].id] for head in due), counter_id))
             continue  # nobody left this counter can call
         _rank, ticket = min(heads, key=lambda head: head[0])
+        if ticket.id in arrivals:
+            coming[ticket.service_id].popleft()
+            heapq.heappush(heap, (at + handling.get(ticket.service_id, DEFAULT_HANDLING_S), counter_id))
+            continue
         queues[ticket.service_id].popleft()
         if only is None or ticket.id == only:
             ahead = sum(calls[c] for c in served_by[ticket.service_id])
@@ -413,7 +484,7 @@ def new_ticket_estimates(session: Session, clock: Clock, service_ids: list[int])
     for service_id in service_ids:
         if service_id in found:
             continue
-        state = _read_queue(session, clock, service_id, True)
+        state = _read_queue(session, clock, service_id, now)
         for linked in [s for s in state.service_ids if s in wanted and s not in found]:
             estimate = _pass(state, Queued(PENDING_ID, linked, False, now)).get(PENDING_ID)
             found[linked] = estimate.wait_s if estimate is not None else 0

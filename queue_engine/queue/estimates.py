@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, union_all
@@ -69,37 +69,59 @@ def mean_handling_times(session: Session, clock: Clock, service_ids: list[int]) 
     Each service's last ``RECENT_TICKETS`` are read by ``ix_tickets_recent_done`` (service,
     status, finish time), so the cost does not grow with the week's tickets.
     """
-    spans = _recent_spans(session, clock, service_ids, RECENT_TICKETS)
-    return {sid: sum(found) / len(found) if found else DEFAULT_HANDLING_S for sid, found in spans.items()}
+    recent = _recent_tickets(session, clock, service_ids, RECENT_TICKETS)
+    return {
+        sid: sum(found.spans) / len(found.spans) if found.spans else DEFAULT_HANDLING_S
+        for sid, found in recent.items()
+    }
 
 
-def _recent_spans(
-    session: Session, clock: Clock, service_ids: list[int], per_service: int
-) -> dict[int, list[float]]:
-    """Call-to-finish seconds of each service's last ``per_service`` finished tickets of the week,
-    in one statement (each part read by ``ix_tickets_recent_done``: service, status, finish time,
-    so the cost does not grow with the week's tickets)."""
-    spans: dict[int, list[float]] = {service_id: [] for service_id in service_ids}
+@dataclass
+class _Recent:
+    """What a service's recent tickets tell: how long its visits took, and who gave up waiting."""
+
+    spans: list[float] = field(default_factory=list)  # call to finish, of its last finished tickets
+    waits: list[float] = field(default_factory=list)  # issue to call, of the same tickets
+    first_finish: datetime | None = None  # the earliest finish among them
+    gave_up: list[tuple[datetime, float]] = field(default_factory=list)  # (when, seconds waited)
+
+
+def _recent_tickets(
+    session: Session, clock: Clock, service_ids: list[int], per_service: int, *, cancelled: bool = False
+) -> dict[int, _Recent]:
+    """Each service's last ``per_service`` finished tickets of the week (and, with ``cancelled``,
+    its last cancelled ones), in one statement (the finished read by ``ix_tickets_recent_done``:
+    service, status, finish time, so the cost does not grow with the week's tickets)."""
+    found: dict[int, _Recent] = {service_id: _Recent() for service_id in service_ids}
     if not service_ids:
-        return spans
+        return found
     # Finished today or in the 6 days before (a ticket finishes on its business day).
     since, _ = clock.day_bounds(clock.today() - timedelta(days=RECENT_DAYS - 1))
+    ends = {TicketStatus.DONE: Ticket.finished_at}
+    if cancelled:
+        ends[TicketStatus.CANCELLED] = Ticket.closed_at
     recent = [
-        select(Ticket.service_id, Ticket.called_at, Ticket.finished_at)
-        .where(
-            Ticket.service_id == service_id,
-            Ticket.status == TicketStatus.DONE,
-            Ticket.finished_at >= since,
-        )
-        .order_by(Ticket.finished_at.desc())
+        select(Ticket.service_id, Ticket.status, Ticket.issued_at, Ticket.called_at, end.label("ended_at"))
+        .where(Ticket.service_id == service_id, Ticket.status == status, end >= since)
+        .order_by(end.desc())
         .limit(per_service)
         .subquery()
+        for status, end in ends.items()
         for service_id in service_ids
     ]
-    for service_id, called, done in session.execute(union_all(*(select(part) for part in recent))):
-        if called and done:
-            spans[service_id].append((done - called).total_seconds())
-    return spans
+    for service_id, status, issued, called, ended in session.execute(
+        union_all(*(select(part) for part in recent))
+    ):
+        tickets = found[service_id]
+        if status == TicketStatus.CANCELLED:
+            if issued and ended:
+                tickets.gave_up.append((ended, (ended - issued).total_seconds()))
+        elif called and ended:
+            tickets.spans.append((ended - called).total_seconds())
+            if issued:
+                tickets.waits.append(max((called - issued).total_seconds(), 0.0))
+            tickets.first_finish = min(ended, tickets.first_finish or ended)
+    return found
 
 
 def service_loads(session: Session, clock: Clock, *, only: int | None = None) -> dict[int, ServiceLoad]:
@@ -173,8 +195,58 @@ class Forecast:
 
 def robust_handling_times(session: Session, clock: Clock, service_ids: list[int]) -> dict[int, float]:
     """Each service's capped mean call-to-finish time of its recent finished tickets, plus turnaround."""
-    spans = _recent_spans(session, clock, service_ids, FORWARD_RECENT)
-    return {sid: _capped_mean(found) + TURNAROUND_S for sid, found in spans.items()}
+    return _handling_of(_recent_tickets(session, clock, service_ids, FORWARD_RECENT))
+
+
+def _handling_of(recent: dict[int, _Recent]) -> dict[int, float]:
+    return {sid: _capped_mean(found.spans) + TURNAROUND_S for sid, found in recent.items()}
+
+
+@dataclass(frozen=True)
+class Patience:
+    """How long visitors wait before giving up: the share still waiting after each wait (Kaplan-Meier).
+
+    Read from the recent tickets of some services: those cancelled gave up after their wait,
+    those called had not given up by their call (a lower bound of their patience).  Beyond the
+    longest wait seen, nobody more is expected to give up.
+    """
+
+    waits: tuple[float, ...] = ()  # the waits after which someone gave up, ascending
+    still: tuple[float, ...] = ()  # the share still waiting just after each
+
+    def staying(self, waited: float) -> float:
+        """The share of visitors still waiting after ``waited`` seconds."""
+        i = bisect.bisect_right(self.waits, waited)
+        return self.still[i - 1] if i else 1.0
+
+    def stays(self, waited: float, more: float) -> float:
+        """The chance that a visitor who has waited ``waited`` seconds still waits ``more`` later."""
+        now = self.staying(waited)
+        return self.staying(waited + more) / now if now > 0 else 1.0
+
+
+def patience_of(recent: dict[int, _Recent]) -> Patience:
+    """The visitors' patience from the services' recent tickets (pooled: patience is the visitors').
+
+    The finished tickets' waits, and the cancellations since the earliest of their finishes.
+    """
+    seen: list[tuple[float, bool]] = []  # (wait, gave up)
+    for tickets in recent.values():
+        if tickets.first_finish is None:
+            continue
+        seen += [(wait, False) for wait in tickets.waits]
+        seen += [(wait, True) for at, wait in tickets.gave_up if at >= tickets.first_finish]
+    seen.sort()
+    waits: list[float] = []
+    still: list[float] = []
+    share, at_risk = 1.0, len(seen)
+    for wait, gave_up in seen:
+        if gave_up:
+            share *= 1 - 1 / at_risk
+            waits.append(wait)
+            still.append(share)
+        at_risk -= 1
+    return Patience(tuple(waits), tuple(still))
 
 
 def _capped_mean(values: list[float]) -> float:
@@ -199,6 +271,7 @@ class Queued:
     service_id: int
     priority: bool
     queued_at: datetime
+    issued_at: datetime | None = None  # None: not issued yet (a stand-in or a foreseen walk-in)
 
 
 PENDING_ID = 2**62  # the id a ticket not yet written stands in with (it will get the highest id)
@@ -236,6 +309,7 @@ class _QueueState:
     free_at: dict[int, float] | None = None
     now: datetime | None = None
     walk_in_rates: dict[int, float] | None = None  # per service, per second; read when needed
+    patience: Patience = field(default_factory=Patience)
 
 
 def _read_queue(
@@ -266,7 +340,7 @@ def _read_queue(
     waiting = [
         Queued(*row)
         for row in session.execute(
-            select(Ticket.id, Ticket.service_id, Ticket.priority, Ticket.queued_at)
+            select(Ticket.id, Ticket.service_id, Ticket.priority, Ticket.queued_at, Ticket.issued_at)
             .where(
                 Ticket.status == TicketStatus.WAITING,
                 Ticket.business_date == today,
@@ -280,7 +354,8 @@ def _read_queue(
     hall = hall_settings(session)
     policy, every_n = hall.priority_policy, hall.priority_every_n
     streak = normal_streak(session, service_ids, today, every_n) if policy == PriorityPolicy.EVERY_N else 0
-    handling = robust_handling_times(session, clock, service_ids)
+    recent = _recent_tickets(session, clock, service_ids, FORWARD_RECENT, cancelled=True)
+    handling = _handling_of(recent)
     free_at: dict[int, float] = dict.fromkeys(serves, 0.0)
     if paused.keys() & serves.keys():
         # A paused counter is expected back after the hall's usual pause (its recent mean).
@@ -301,7 +376,9 @@ def _read_queue(
     latest = max([_aware(q.queued_at, now) for q in waiting] + ([pending_at] if pending_at else []))
     # Only a booked ticket queued from a slot still to come has walk-ins to foresee.
     rates = walk_in_rates(session, clock, service_ids) if latest > now else None
-    return _QueueState(service_ids, waiting, serves, policy, every_n, streak, handling, free_at, now, rates)
+    state = _QueueState(service_ids, waiting, serves, policy, every_n, streak, handling, free_at, now)
+    state.walk_in_rates, state.patience = rates, patience_of(recent)
+    return state
 
 
 def walk_in_rates(session: Session, clock: Clock, service_ids: list[int]) -> dict[int, float]:
@@ -346,6 +423,8 @@ def _pass(state: _QueueState, pending: Queued | None) -> dict[int, Forecast]:
     if not waiting or state.handling is None or state.free_at is None or state.now is None:
         return {}
     now = state.now
+    # Seconds each has waited so far (a stand-in: none yet).
+    waited = {q.id: (now - _aware(q.issued_at, now)).total_seconds() for q in waiting if q.issued_at}
     arrivals: dict[int, float] = {}
     foreseen = _foreseen_walk_ins(state, max(_aware(q.queued_at, now) for q in waiting))
     if foreseen:
@@ -353,7 +432,9 @@ def _pass(state: _QueueState, pending: Queued | None) -> dict[int, Forecast]:
         waiting = sorted(waiting + foreseen, key=lambda q: (_aware(q.queued_at, now), q.id))
     order = in_call_order(waiting, state.policy, state.every_n, state.streak)
     only = None if pending is None else pending.id
-    return _play_forward(order, state.serves, state.free_at, state.handling, arrivals, only=only)
+    return _play_forward(
+        order, state.serves, state.free_at, state.handling, arrivals, state.patience, waited, only=only
+    )
 
 
 DEFAULT_PAUSE_S = 900.0  # a pause's expected length with no history (15 minutes)
@@ -394,11 +475,15 @@ def _play_forward(
     free_at: dict[int, float],
     handling: dict[int, float],
     arrivals: dict[int, float],
+    patience: Patience,
+    waited: dict[int, float],
     only: int | None = None,
 ) -> dict[int, Forecast]:
     """Play the calls forward; with ``only``, stop once that ticket is called and give it alone.
 
     ``arrivals``: the foreseen walk-ins (by id), each callable from its arrival (seconds from now).
+    A visit ahead takes its handling time times the chance its visitor, who has ``waited`` so
+    far, is still there when called (``patience``); it is still counted in the places.
     """
     queues: dict[int, deque[tuple[int, Queued]]] = {}  # the waiting, per service, in call order
     coming: dict[int, deque[tuple[int, Queued]]] = {}  # the foreseen, per service, in call order
@@ -423,10 +508,13 @@ def _play_forward(
                 heapq.heappush(heap, (min(arrivals[head[1].id] for head in due), counter_id))
             continue  # nobody left this counter can call
         _rank, ticket = min(heads, key=lambda head: head[0])
+        visit = handling.get(ticket.service_id, DEFAULT_HANDLING_S)
         if ticket.id in arrivals:
             coming[ticket.service_id].popleft()
-            heapq.heappush(heap, (at + handling.get(ticket.service_id, DEFAULT_HANDLING_S), counter_id))
+            visit *= patience.stays(0.0, at - arrivals[ticket.id])
+            heapq.heappush(heap, (at + visit, counter_id))
             continue
+        visit *= patience.stays(waited.get(ticket.id, 0.0), at)
         queues[ticket.service_id].popleft()
         if only is None or ticket.id == only:
             ahead = sum(calls[c] for c in served_by[ticket.service_id])
@@ -434,7 +522,7 @@ def _play_forward(
             if only is not None:
                 return found
         calls[counter_id] += 1
-        heapq.heappush(heap, (at + handling.get(ticket.service_id, DEFAULT_HANDLING_S), counter_id))
+        heapq.heappush(heap, (at + visit, counter_id))
     # Tickets no open counter serves: as if one counter opened now for their service.
     for service_id, left in queues.items():
         mean = handling.get(service_id, DEFAULT_HANDLING_S)

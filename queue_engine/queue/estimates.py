@@ -81,46 +81,64 @@ class _Recent:
     """What a service's recent tickets tell: how long its visits took, and who gave up waiting."""
 
     spans: list[float] = field(default_factory=list)  # call to finish, of its last finished tickets
-    waits: list[float] = field(default_factory=list)  # issue to call, of the same tickets
-    first_finish: datetime | None = None  # the earliest finish among them
-    gave_up: list[tuple[datetime, float]] = field(default_factory=list)  # (when, seconds waited)
+    waits: list[tuple[datetime, float]] = field(default_factory=list)  # (finish, issue to call) of those
+    gave_up: list[tuple[datetime, float]] = field(default_factory=list)  # (cancelled, seconds waited)
+    since: datetime | None = None  # what its tickets read cover: from its earliest finish on
 
 
 def _recent_tickets(
     session: Session, clock: Clock, service_ids: list[int], per_service: int, *, cancelled: bool = False
 ) -> dict[int, _Recent]:
     """Each service's last ``per_service`` finished tickets of the week (and, with ``cancelled``,
-    its last cancelled ones), in one statement (the finished read by ``ix_tickets_recent_done``:
-    service, status, finish time, so the cost does not grow with the week's tickets)."""
+    the services' last ``per_service`` cancelled ones), in one statement (the finished read by
+    ``ix_tickets_recent_done``: service, status, finish time, so the cost does not grow with the
+    week's tickets)."""
     found: dict[int, _Recent] = {service_id: _Recent() for service_id in service_ids}
     if not service_ids:
         return found
     # Finished today or in the 6 days before (a ticket finishes on its business day).
     since, _ = clock.day_bounds(clock.today() - timedelta(days=RECENT_DAYS - 1))
-    ends = {TicketStatus.DONE: Ticket.finished_at}
-    if cancelled:
-        ends[TicketStatus.CANCELLED] = Ticket.closed_at
+    columns = (Ticket.service_id, Ticket.status, Ticket.issued_at, Ticket.called_at)
     recent = [
-        select(Ticket.service_id, Ticket.status, Ticket.issued_at, Ticket.called_at, end.label("ended_at"))
-        .where(Ticket.service_id == service_id, Ticket.status == status, end >= since)
-        .order_by(end.desc())
+        select(*columns, Ticket.finished_at.label("ended_at"))
+        .where(
+            Ticket.service_id == service_id, Ticket.status == TicketStatus.DONE, Ticket.finished_at >= since
+        )
+        .order_by(Ticket.finished_at.desc())
         .limit(per_service)
         .subquery()
-        for status, end in ends.items()
         for service_id in service_ids
     ]
+    if cancelled:
+        recent.append(
+            select(*columns, Ticket.closed_at.label("ended_at"))
+            .where(
+                Ticket.service_id.in_(service_ids),
+                Ticket.status == TicketStatus.CANCELLED,
+                Ticket.closed_at >= since,
+            )
+            .order_by(Ticket.closed_at.desc())
+            .limit(per_service)
+            .subquery()
+        )
+    oldest_cancel: datetime | None = None
+    gave_up = 0
     for service_id, status, issued, called, ended in session.execute(
         union_all(*(select(part) for part in recent))
     ):
         tickets = found[service_id]
         if status == TicketStatus.CANCELLED:
-            if issued and ended:
-                tickets.gave_up.append((ended, (ended - issued).total_seconds()))
+            gave_up += 1
+            oldest_cancel = min(ended, oldest_cancel or ended)
+            tickets.gave_up.append((ended, (ended - issued).total_seconds()))
         elif called and ended:
             tickets.spans.append((ended - called).total_seconds())
-            if issued:
-                tickets.waits.append(max((called - issued).total_seconds(), 0.0))
-            tickets.first_finish = min(ended, tickets.first_finish or ended)
+            tickets.waits.append((ended, max((called - issued).total_seconds(), 0.0)))
+            tickets.since = min(ended, tickets.since or ended)
+    if gave_up == per_service and oldest_cancel is not None:
+        # The cancellations read stop at their limit: before the oldest of them, some are missing.
+        for tickets in found.values():
+            tickets.since = max(tickets.since, oldest_cancel) if tickets.since else None
     return found
 
 
@@ -228,14 +246,15 @@ class Patience:
 def patience_of(recent: dict[int, _Recent]) -> Patience:
     """The visitors' patience from the services' recent tickets (pooled: patience is the visitors').
 
-    The finished tickets' waits, and the cancellations since the earliest of their finishes.
+    Per service, over the span its tickets read cover: the finished tickets' waits and the
+    cancellations.
     """
     seen: list[tuple[float, bool]] = []  # (wait, gave up)
     for tickets in recent.values():
-        if tickets.first_finish is None:
+        if tickets.since is None:
             continue
-        seen += [(wait, False) for wait in tickets.waits]
-        seen += [(wait, True) for at, wait in tickets.gave_up if at >= tickets.first_finish]
+        seen += [(wait, False) for at, wait in tickets.waits if at >= tickets.since]
+        seen += [(wait, True) for at, wait in tickets.gave_up if at >= tickets.since]
     seen.sort()
     waits: list[float] = []
     still: list[float] = []
@@ -271,7 +290,6 @@ class Queued:
     service_id: int
     priority: bool
     queued_at: datetime
-    issued_at: datetime | None = None  # None: not issued yet (a stand-in or a foreseen walk-in)
 
 
 PENDING_ID = 2**62  # the id a ticket not yet written stands in with (it will get the highest id)
@@ -340,7 +358,7 @@ def _read_queue(
     waiting = [
         Queued(*row)
         for row in session.execute(
-            select(Ticket.id, Ticket.service_id, Ticket.priority, Ticket.queued_at, Ticket.issued_at)
+            select(Ticket.id, Ticket.service_id, Ticket.priority, Ticket.queued_at)
             .where(
                 Ticket.status == TicketStatus.WAITING,
                 Ticket.business_date == today,
@@ -373,7 +391,8 @@ def _read_queue(
             expected = handling.get(service_id, DEFAULT_HANDLING_S)
             elapsed = (now - _aware(called, now)).total_seconds()
             free_at[counter_id] = max(free_at[counter_id], expected - elapsed, expected * 0.2)
-    latest = max([_aware(q.queued_at, now) for q in waiting] + ([pending_at] if pending_at else []))
+    # The waiting are in queue order: the last one queues latest.
+    latest = max([_aware(q.queued_at, now) for q in waiting[-1:]] + ([pending_at] if pending_at else []))
     # Only a booked ticket queued from a slot still to come has walk-ins to foresee.
     rates = walk_in_rates(session, clock, service_ids) if latest > now else None
     state = _QueueState(service_ids, waiting, serves, policy, every_n, streak, handling, free_at, now)
@@ -423,8 +442,11 @@ def _pass(state: _QueueState, pending: Queued | None) -> dict[int, Forecast]:
     if not waiting or state.handling is None or state.free_at is None or state.now is None:
         return {}
     now = state.now
-    # Seconds each has waited so far (a stand-in: none yet).
-    waited = {q.id: (now - _aware(q.issued_at, now)).total_seconds() for q in waiting if q.issued_at}
+    # Seconds each has waited so far, from its queue time (a booking checked in early: none yet);
+    # only needed when someone gave up lately.
+    waited = {}
+    if state.patience.waits:
+        waited = {q.id: max((now - _aware(q.queued_at, now)).total_seconds(), 0.0) for q in waiting}
     arrivals: dict[int, float] = {}
     foreseen = _foreseen_walk_ins(state, max(_aware(q.queued_at, now) for q in waiting))
     if foreseen:
@@ -501,7 +523,7 @@ def _play_forward(
     while heap:
         at, counter_id = heapq.heappop(heap)
         heads = [queues[s][0] for s in serves[counter_id] if queues.get(s)]
-        due = [coming[s][0] for s in serves[counter_id] if coming.get(s)]
+        due = [coming[s][0] for s in serves[counter_id] if coming.get(s)] if coming else []
         heads += [head for head in due if arrivals[head[1].id] <= at]
         if not heads:
             if due:  # nobody here yet: the counter calls the first to come
@@ -511,10 +533,12 @@ def _play_forward(
         visit = handling.get(ticket.service_id, DEFAULT_HANDLING_S)
         if ticket.id in arrivals:
             coming[ticket.service_id].popleft()
-            visit *= patience.stays(0.0, at - arrivals[ticket.id])
+            if patience.waits:
+                visit *= patience.stays(0.0, at - arrivals[ticket.id])
             heapq.heappush(heap, (at + visit, counter_id))
             continue
-        visit *= patience.stays(waited.get(ticket.id, 0.0), at)
+        if patience.waits:
+            visit *= patience.stays(waited.get(ticket.id, 0.0), at)
         queues[ticket.service_id].popleft()
         if only is None or ticket.id == only:
             ahead = sum(calls[c] for c in served_by[ticket.service_id])

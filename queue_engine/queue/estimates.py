@@ -188,9 +188,11 @@ def service_loads(session: Session, clock: Clock, *, only: int | None = None) ->
 # expected to end (now, if idle; a paused one when the hall's usual pause is over) and then
 # calls, as ``call_next`` does, the first ticket of the one call order
 # (``ordering.in_call_order``) among the services it serves; the visit takes that service's
-# capped mean handling time.  A ticket's estimate is the
-# moment it is called, its place the number of tickets called before it at counters that can
-# serve it.  One pass gives every waiting ticket both.
+# capped mean handling time, times the chance its visitor has not given up by then (the
+# visitors' patience, ``Patience``: in a long queue some ahead cancel).  A ticket's estimate is
+# the moment it is called, its place the number of tickets called before it at counters that
+# can serve it (those who may give up included: they are there now).  One pass gives every
+# waiting ticket both.
 #
 # A booked ticket checked in before its slot queues from the slot's start: the walk-ins who
 # come in until then are called before it.  When such a ticket waits, the pass foresees them:
@@ -198,7 +200,8 @@ def service_loads(session: Session, clock: Clock, *, only: int | None = None) ->
 # its arrival only (a counter with nobody else to call calls the booked ticket at once, as
 # ``call_next`` does).  They take counters' time but are nobody's place: not there yet.
 
-FORWARD_RECENT = 40  # finished tickets per service the handling time is taken from
+FORWARD_RECENT = 40  # finished tickets per service the handling time is taken from (and cancelled
+# tickets of the linked services the patience is taken from)
 TURNAROUND_S = 15.0  # a counter's time between one visit's end and its next call
 OUTLIER_FACTOR = 4.0  # a handling time counts at most this many times the median
 

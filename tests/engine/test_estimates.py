@@ -7,8 +7,10 @@ service's last 20 finished tickets of the past 7 days (300 s if none); estimate 
 ahead < idle, else m * (ahead - idle + 1) / c.
 
 What screens show (the phone, the API, the kiosk) is the forward pass (issue 17): the calls
-ahead played forward over the open counters, each visit the service's trimmed mean of its last
-40 handling times plus 15 s turnaround (315 s with no history).
+ahead played forward over the open counters, each visit the service's capped mean of its last
+40 handling times plus 15 s turnaround (315 s with no history), times the chance its visitor
+has not given up by then (1 with nobody cancelled lately); a booking checked in before its slot
+also waits for the walk-ins foreseen until the slot.
 """
 
 from __future__ import annotations

@@ -214,12 +214,8 @@ class Forecast:
     ahead: int
 
 
-def robust_handling_times(session: Session, clock: Clock, service_ids: list[int]) -> dict[int, float]:
+def robust_handling_times(recent: dict[int, _Recent]) -> dict[int, float]:
     """Each service's capped mean call-to-finish time of its recent finished tickets, plus turnaround."""
-    return _handling_of(_recent_tickets(session, clock, service_ids, FORWARD_RECENT))
-
-
-def _handling_of(recent: dict[int, _Recent]) -> dict[int, float]:
     return {sid: _capped_mean(found.spans) + TURNAROUND_S for sid, found in recent.items()}
 
 
@@ -376,7 +372,7 @@ def _read_queue(
     policy, every_n = hall.priority_policy, hall.priority_every_n
     streak = normal_streak(session, service_ids, today, every_n) if policy == PriorityPolicy.EVERY_N else 0
     recent = _recent_tickets(session, clock, service_ids, FORWARD_RECENT, cancelled=True)
-    handling = _handling_of(recent)
+    handling = robust_handling_times(recent)
     free_at: dict[int, float] = dict.fromkeys(serves, 0.0)
     if paused.keys() & serves.keys():
         # A paused counter is expected back after the hall's usual pause (its recent mean).
@@ -451,7 +447,11 @@ def _pass(state: _QueueState, pending: Queued | None) -> dict[int, Forecast]:
     if state.patience.waits:
         waited = {q.id: max((now - _aware(q.queued_at, now)).total_seconds(), 0.0) for q in waiting}
     arrivals: dict[int, float] = {}
-    foreseen = _foreseen_walk_ins(state, max(_aware(q.queued_at, now) for q in waiting))
+    foreseen = (
+        _foreseen_walk_ins(state, max(_aware(q.queued_at, now) for q in waiting))
+        if state.walk_in_rates
+        else []
+    )
     if foreseen:
         arrivals = {q.id: (q.queued_at - now).total_seconds() for q in foreseen}
         waiting = sorted(waiting + foreseen, key=lambda q: (_aware(q.queued_at, now), q.id))

@@ -17,12 +17,13 @@ on the same days.  For a ticket with ``ahead`` waiting tickets of its service be
 from __future__ import annotations
 
 import bisect
+import functools
 import heapq
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import BindParameter, Executable, bindparam, func, select, union_all
 from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
@@ -76,28 +77,10 @@ def mean_handling_times(session: Session, clock: Clock, service_ids: list[int]) 
     }
 
 
-@dataclass
-class _Recent:
-    """What a service's recent tickets tell: how long its visits took, and who gave up waiting."""
-
-    spans: list[float] = field(default_factory=list)  # call to finish, of its last finished tickets
-    waits: list[tuple[datetime, float]] = field(default_factory=list)  # (finish, issue to call) of those
-    gave_up: list[tuple[datetime, float]] = field(default_factory=list)  # (cancelled, seconds waited)
-    since: datetime | None = None  # what its tickets read cover: from its earliest finish on
-
-
-def _recent_tickets(
-    session: Session, clock: Clock, service_ids: list[int], per_service: int, *, cancelled: bool = False
-) -> dict[int, _Recent]:
-    """Each service's last ``per_service`` finished tickets of the week (and, with ``cancelled``,
-    the services' last ``per_service`` cancelled ones), in one statement (the finished read by
-    ``ix_tickets_recent_done``: service, status, finish time, so the cost does not grow with the
-    week's tickets)."""
-    found: dict[int, _Recent] = {service_id: _Recent() for service_id in service_ids}
-    if not service_ids:
-        return found
-    # Finished today or in the 6 days before (a ticket finishes on its business day).
-    since, _ = clock.day_bounds(clock.today() - timedelta(days=RECENT_DAYS - 1))
+@functools.lru_cache(maxsize=256)
+def _recent_statement(service_ids: tuple[int, ...], per_service: int, cancelled: bool) -> Executable:
+    """``_recent_tickets``'s statement, built once per set of services (building it is most of its cost)."""
+    since: BindParameter[datetime] = bindparam("since")
     columns = (Ticket.service_id, Ticket.status, Ticket.issued_at, Ticket.called_at)
     recent = [
         select(*columns, Ticket.finished_at.label("ended_at"))
@@ -121,11 +104,35 @@ def _recent_tickets(
             .limit(per_service)
             .subquery()
         )
+    return union_all(*(select(part) for part in recent))
+
+
+@dataclass
+class _Recent:
+    """What a service's recent tickets tell: how long its visits took, and who gave up waiting."""
+
+    spans: list[float] = field(default_factory=list)  # call to finish, of its last finished tickets
+    waits: list[tuple[datetime, float]] = field(default_factory=list)  # (finish, issue to call) of those
+    gave_up: list[tuple[datetime, float]] = field(default_factory=list)  # (cancelled, seconds waited)
+    since: datetime | None = None  # what its tickets read cover: from its earliest finish on
+
+
+def _recent_tickets(
+    session: Session, clock: Clock, service_ids: list[int], per_service: int, *, cancelled: bool = False
+) -> dict[int, _Recent]:
+    """Each service's last ``per_service`` finished tickets of the week (and, with ``cancelled``,
+    the services' last ``per_service`` cancelled ones), in one statement (the finished read by
+    ``ix_tickets_recent_done``: service, status, finish time, so the cost does not grow with the
+    week's tickets)."""
+    found: dict[int, _Recent] = {service_id: _Recent() for service_id in service_ids}
+    if not service_ids:
+        return found
+    # Finished today or in the 6 days before (a ticket finishes on its business day).
+    since, _ = clock.day_bounds(clock.today() - timedelta(days=RECENT_DAYS - 1))
     oldest_cancel: datetime | None = None
     gave_up = 0
-    for service_id, status, issued, called, ended in session.execute(
-        union_all(*(select(part) for part in recent))
-    ):
+    statement = _recent_statement(tuple(service_ids), per_service, cancelled)
+    for service_id, status, issued, called, ended in session.execute(statement, {"since": since}):
         tickets = found[service_id]
         if status == TicketStatus.CANCELLED:
             gave_up += 1

@@ -17,16 +17,17 @@ on the same days.  For a ticket with ``ahead`` waiting tickets of its service be
 from __future__ import annotations
 
 import bisect
+import functools
 import heapq
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import BindParameter, Executable, bindparam, func, select, union_all
 from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
-from queue_engine.core.kinds import ACTIVE_STATUSES, CounterState, PriorityPolicy, TicketStatus
+from queue_engine.core.kinds import ACTIVE_STATUSES, CounterState, PriorityPolicy, Source, TicketStatus
 from queue_engine.core.models import Counter, CounterSession, Service, Ticket, counter_services
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.queue.ordering import in_call_order, normal_streak
@@ -69,37 +70,83 @@ def mean_handling_times(session: Session, clock: Clock, service_ids: list[int]) 
     Each service's last ``RECENT_TICKETS`` are read by ``ix_tickets_recent_done`` (service,
     status, finish time), so the cost does not grow with the week's tickets.
     """
-    spans = _recent_spans(session, clock, service_ids, RECENT_TICKETS)
-    return {sid: sum(found) / len(found) if found else DEFAULT_HANDLING_S for sid, found in spans.items()}
+    recent = _recent_tickets(session, clock, service_ids, RECENT_TICKETS)
+    return {
+        sid: sum(found.spans) / len(found.spans) if found.spans else DEFAULT_HANDLING_S
+        for sid, found in recent.items()
+    }
 
 
-def _recent_spans(
-    session: Session, clock: Clock, service_ids: list[int], per_service: int
-) -> dict[int, list[float]]:
-    """Call-to-finish seconds of each service's last ``per_service`` finished tickets of the week,
-    in one statement (each part read by ``ix_tickets_recent_done``: service, status, finish time,
-    so the cost does not grow with the week's tickets)."""
-    spans: dict[int, list[float]] = {service_id: [] for service_id in service_ids}
-    if not service_ids:
-        return spans
-    # Finished today or in the 6 days before (a ticket finishes on its business day).
-    since, _ = clock.day_bounds(clock.today() - timedelta(days=RECENT_DAYS - 1))
+@functools.lru_cache(maxsize=256)
+def _recent_statement(service_ids: tuple[int, ...], per_service: int, cancelled: bool) -> Executable:
+    """``_recent_tickets``'s statement, built once per set of services (building it is most of its cost)."""
+    since: BindParameter[datetime] = bindparam("since")
+    columns = (Ticket.service_id, Ticket.status, Ticket.issued_at, Ticket.called_at)
     recent = [
-        select(Ticket.service_id, Ticket.called_at, Ticket.finished_at)
+        select(*columns, Ticket.finished_at.label("ended_at"))
         .where(
-            Ticket.service_id == service_id,
-            Ticket.status == TicketStatus.DONE,
-            Ticket.finished_at >= since,
+            Ticket.service_id == service_id, Ticket.status == TicketStatus.DONE, Ticket.finished_at >= since
         )
         .order_by(Ticket.finished_at.desc())
         .limit(per_service)
         .subquery()
         for service_id in service_ids
     ]
-    for service_id, called, done in session.execute(union_all(*(select(part) for part in recent))):
-        if called and done:
-            spans[service_id].append((done - called).total_seconds())
-    return spans
+    if cancelled:
+        recent.append(
+            select(*columns, Ticket.closed_at.label("ended_at"))
+            .where(
+                Ticket.service_id.in_(service_ids),
+                Ticket.status == TicketStatus.CANCELLED,
+                Ticket.closed_at >= since,
+            )
+            .order_by(Ticket.closed_at.desc())
+            .limit(per_service)
+            .subquery()
+        )
+    return union_all(*(select(part) for part in recent))
+
+
+@dataclass
+class _Recent:
+    """What a service's recent tickets tell: how long its visits took, and who gave up waiting."""
+
+    spans: list[float] = field(default_factory=list)  # call to finish, of its last finished tickets
+    waits: list[tuple[datetime, float]] = field(default_factory=list)  # (finish, issue to call) of those
+    gave_up: list[tuple[datetime, float]] = field(default_factory=list)  # (cancelled, seconds waited)
+    since: datetime | None = None  # what its tickets read cover: from its earliest finish on
+
+
+def _recent_tickets(
+    session: Session, clock: Clock, service_ids: list[int], per_service: int, *, cancelled: bool = False
+) -> dict[int, _Recent]:
+    """Each service's last ``per_service`` finished tickets of the week (and, with ``cancelled``,
+    the services' last ``per_service`` cancelled ones), in one statement (the finished read by
+    ``ix_tickets_recent_done``: service, status, finish time, so the cost does not grow with the
+    week's tickets)."""
+    found: dict[int, _Recent] = {service_id: _Recent() for service_id in service_ids}
+    if not service_ids:
+        return found
+    # Finished today or in the 6 days before (a ticket finishes on its business day).
+    since, _ = clock.day_bounds(clock.today() - timedelta(days=RECENT_DAYS - 1))
+    oldest_cancel: datetime | None = None
+    gave_up = 0
+    statement = _recent_statement(tuple(service_ids), per_service, cancelled)
+    for service_id, status, issued, called, ended in session.execute(statement, {"since": since}):
+        tickets = found[service_id]
+        if status == TicketStatus.CANCELLED:
+            gave_up += 1
+            oldest_cancel = min(ended, oldest_cancel or ended)
+            tickets.gave_up.append((ended, (ended - issued).total_seconds()))
+        elif called and ended:
+            tickets.spans.append((ended - called).total_seconds())
+            tickets.waits.append((ended, max((called - issued).total_seconds(), 0.0)))
+            tickets.since = min(ended, tickets.since or ended)
+    if gave_up == per_service and oldest_cancel is not None:
+        # The cancellations read stop at their limit: before the oldest of them, some are missing.
+        for tickets in found.values():
+            tickets.since = max(tickets.since, oldest_cancel) if tickets.since else None
+    return found
 
 
 def service_loads(session: Session, clock: Clock, *, only: int | None = None) -> dict[int, ServiceLoad]:
@@ -148,11 +195,20 @@ def service_loads(session: Session, clock: Clock, *, only: int | None = None) ->
 # expected to end (now, if idle; a paused one when the hall's usual pause is over) and then
 # calls, as ``call_next`` does, the first ticket of the one call order
 # (``ordering.in_call_order``) among the services it serves; the visit takes that service's
-# capped mean handling time.  A ticket's estimate is the
-# moment it is called, its place the number of tickets called before it at counters that can
-# serve it.  One pass gives every waiting ticket both.
+# capped mean handling time, times the chance its visitor has not given up by then (the
+# visitors' patience, ``Patience``: in a long queue some ahead cancel).  A ticket's estimate is
+# the moment it is called, its place the number of tickets called before it at counters that
+# can serve it (those who may give up included: they are there now).  One pass gives every
+# waiting ticket both.
+#
+# A booked ticket checked in before its slot queues from the slot's start: the walk-ins who
+# come in until then are called before it.  When such a ticket waits, the pass foresees them:
+# each linked service's walk-ins arrive at its rate of the last half hour, each callable from
+# its arrival only (a counter with nobody else to call calls the booked ticket at once, as
+# ``call_next`` does).  They take counters' time but are nobody's place: not there yet.
 
-FORWARD_RECENT = 40  # finished tickets per service the handling time is taken from
+FORWARD_RECENT = 40  # finished tickets per service the handling time is taken from (and cancelled
+# tickets of the linked services the patience is taken from)
 TURNAROUND_S = 15.0  # a counter's time between one visit's end and its next call
 OUTLIER_FACTOR = 4.0  # a handling time counts at most this many times the median
 
@@ -165,10 +221,57 @@ class Forecast:
     ahead: int
 
 
-def robust_handling_times(session: Session, clock: Clock, service_ids: list[int]) -> dict[int, float]:
+def robust_handling_times(recent: dict[int, _Recent]) -> dict[int, float]:
     """Each service's capped mean call-to-finish time of its recent finished tickets, plus turnaround."""
-    spans = _recent_spans(session, clock, service_ids, FORWARD_RECENT)
-    return {sid: _capped_mean(found) + TURNAROUND_S for sid, found in spans.items()}
+    return {sid: _capped_mean(found.spans) + TURNAROUND_S for sid, found in recent.items()}
+
+
+@dataclass(frozen=True)
+class Patience:
+    """How long visitors wait before giving up: the share still waiting after each wait (Kaplan-Meier).
+
+    Read from the recent tickets of some services: those cancelled gave up after their wait,
+    those called had not given up by their call (a lower bound of their patience).  Beyond the
+    longest wait seen, nobody more is expected to give up.
+    """
+
+    waits: tuple[float, ...] = ()  # the waits after which someone gave up, ascending
+    still: tuple[float, ...] = ()  # the share still waiting just after each
+
+    def staying(self, waited: float) -> float:
+        """The share of visitors still waiting after ``waited`` seconds."""
+        i = bisect.bisect_right(self.waits, waited)
+        return self.still[i - 1] if i else 1.0
+
+    def stays(self, waited: float, more: float) -> float:
+        """The chance that a visitor who has waited ``waited`` seconds still waits ``more`` later."""
+        now = self.staying(waited)
+        return self.staying(waited + more) / now if now > 0 else 1.0
+
+
+def patience_of(recent: dict[int, _Recent]) -> Patience:
+    """The visitors' patience from the services' recent tickets (pooled: patience is the visitors').
+
+    Per service, over the span its tickets read cover: the finished tickets' waits and the
+    cancellations.
+    """
+    seen: list[tuple[float, bool]] = []  # (wait, gave up)
+    for tickets in recent.values():
+        if tickets.since is None:
+            continue
+        seen += [(wait, False) for at, wait in tickets.waits if at >= tickets.since]
+        seen += [(wait, True) for at, wait in tickets.gave_up if at >= tickets.since]
+    seen.sort()
+    waits: list[float] = []
+    still: list[float] = []
+    share, at_risk = 1.0, len(seen)
+    for wait, gave_up in seen:
+        if gave_up:
+            share *= 1 - 1 / at_risk
+            waits.append(wait)
+            still.append(share)
+        at_risk -= 1
+    return Patience(tuple(waits), tuple(still))
 
 
 def _capped_mean(values: list[float]) -> float:
@@ -196,6 +299,7 @@ class Queued:
 
 
 PENDING_ID = 2**62  # the id a ticket not yet written stands in with (it will get the highest id)
+ARRIVALS_WINDOW_S = 1800.0  # the recent walk-ins whose rate foresees those still to come
 
 
 def forecast(session: Session, clock: Clock, *, linked_to: int | None = None) -> dict[int, Forecast]:
@@ -211,7 +315,8 @@ def _forecast(
     session: Session, clock: Clock, pending: Queued | None, *, linked_to: int | None = None
 ) -> dict[int, Forecast]:
     focus = pending.service_id if pending is not None else linked_to
-    return _pass(_read_queue(session, clock, focus, pending is not None), pending)
+    pending_at = pending.queued_at if pending is not None else None
+    return _pass(_read_queue(session, clock, focus, pending_at), pending)
 
 
 @dataclass
@@ -226,10 +331,18 @@ class _QueueState:
     streak: int = 0
     handling: dict[int, float] | None = None
     free_at: dict[int, float] | None = None
+    now: datetime | None = None
+    walk_in_rates: dict[int, float] | None = None  # per service, per second; read when needed
+    patience: Patience = field(default_factory=Patience)
 
 
-def _read_queue(session: Session, clock: Clock, focus: int | None, pending: bool) -> _QueueState:
-    """The reads of a pass over every service, or over ``focus`` and the services linked to it."""
+def _read_queue(
+    session: Session, clock: Clock, focus: int | None, pending_at: datetime | None
+) -> _QueueState:
+    """The reads of a pass over every service, or over ``focus`` and the services linked to it.
+
+    ``pending_at``: the queue time of a ticket not yet written that will stand in the pass.
+    """
     now = clock.now()
     today = clock.today()
     serves: dict[int, set[int]] = {}
@@ -260,12 +373,13 @@ def _read_queue(session: Session, clock: Clock, focus: int | None, pending: bool
             .order_by(Ticket.queued_at, Ticket.id)
         )
     ]
-    if not waiting and not pending:
+    if not waiting and pending_at is None:
         return _QueueState(service_ids, waiting, serves)  # nothing to play: read no more
     hall = hall_settings(session)
     policy, every_n = hall.priority_policy, hall.priority_every_n
     streak = normal_streak(session, service_ids, today, every_n) if policy == PriorityPolicy.EVERY_N else 0
-    handling = robust_handling_times(session, clock, service_ids)
+    recent = _recent_tickets(session, clock, service_ids, FORWARD_RECENT, cancelled=True)
+    handling = robust_handling_times(recent)
     free_at: dict[int, float] = dict.fromkeys(serves, 0.0)
     if paused.keys() & serves.keys():
         # A paused counter is expected back after the hall's usual pause (its recent mean).
@@ -283,7 +397,46 @@ def _read_queue(session: Session, clock: Clock, focus: int | None, pending: bool
             expected = handling.get(service_id, DEFAULT_HANDLING_S)
             elapsed = (now - _aware(called, now)).total_seconds()
             free_at[counter_id] = max(free_at[counter_id], expected - elapsed, expected * 0.2)
-    return _QueueState(service_ids, waiting, serves, policy, every_n, streak, handling, free_at)
+    # The waiting are in queue order: the last one queues latest.
+    latest = max([_aware(q.queued_at, now) for q in waiting[-1:]] + ([pending_at] if pending_at else []))
+    # Only a booked ticket queued from a slot still to come has walk-ins to foresee.
+    rates = walk_in_rates(session, clock, service_ids) if latest > now else None
+    state = _QueueState(service_ids, waiting, serves, policy, every_n, streak, handling, free_at, now)
+    state.walk_in_rates, state.patience = rates, patience_of(recent)
+    return state
+
+
+def walk_in_rates(session: Session, clock: Clock, service_ids: list[int]) -> dict[int, float]:
+    """Each service's walk-ins per second over the last half hour (services with none: absent)."""
+    now = clock.now()
+    found = session.execute(
+        select(Ticket.issued_service_id, func.count())
+        .where(
+            Ticket.business_date == clock.today(),
+            Ticket.issued_at >= now - timedelta(seconds=ARRIVALS_WINDOW_S),
+            Ticket.issued_at <= now,
+            Ticket.source != Source.APPOINTMENT,
+            Ticket.issued_service_id.in_(service_ids),
+        )
+        .group_by(Ticket.issued_service_id)
+    )
+    return {service_id: count / ARRIVALS_WINDOW_S for service_id, count in found}
+
+
+def _foreseen_walk_ins(state: _QueueState, until: datetime) -> list[Queued]:
+    """The walk-ins expected from now until ``until``, each service's evenly spaced at its rate."""
+    if not state.walk_in_rates or state.now is None:
+        return []
+    span = (until - state.now).total_seconds()
+    foreseen: list[Queued] = []
+    for service_id, rate in sorted(state.walk_in_rates.items()):
+        gap = 1.0 / rate
+        offset = gap / 2  # the n-th arrival in the middle of its share of the span
+        while offset < span:
+            arrives = state.now + timedelta(seconds=offset)
+            foreseen.append(Queued(PENDING_ID + 1 + len(foreseen), service_id, False, arrives))
+            offset += gap
+    return foreseen
 
 
 def _pass(state: _QueueState, pending: Queued | None) -> dict[int, Forecast]:
@@ -292,11 +445,28 @@ def _pass(state: _QueueState, pending: Queued | None) -> dict[int, Forecast]:
     if pending is not None:
         keys = [(_aware(q.queued_at, pending.queued_at), q.id) for q in waiting]
         waiting.insert(bisect.bisect(keys, (pending.queued_at, pending.id)), pending)
-    if not waiting or state.handling is None or state.free_at is None:
+    if not waiting or state.handling is None or state.free_at is None or state.now is None:
         return {}
+    now = state.now
+    # Seconds each has waited so far, from its queue time (a booking checked in early: none yet);
+    # only needed when someone gave up lately.
+    waited = {}
+    if state.patience.waits:
+        waited = {q.id: max((now - _aware(q.queued_at, now)).total_seconds(), 0.0) for q in waiting}
+    arrivals: dict[int, float] = {}
+    foreseen = (
+        _foreseen_walk_ins(state, max(_aware(q.queued_at, now) for q in waiting))
+        if state.walk_in_rates
+        else []
+    )
+    if foreseen:
+        arrivals = {q.id: (q.queued_at - now).total_seconds() for q in foreseen}
+        waiting = sorted(waiting + foreseen, key=lambda q: (_aware(q.queued_at, now), q.id))
     order = in_call_order(waiting, state.policy, state.every_n, state.streak)
     only = None if pending is None else pending.id
-    return _play_forward(order, state.serves, state.free_at, state.handling, only=only)
+    return _play_forward(
+        order, state.serves, state.free_at, state.handling, arrivals, state.patience, waited, only=only
+    )
 
 
 DEFAULT_PAUSE_S = 900.0  # a pause's expected length with no history (15 minutes)
@@ -336,12 +506,22 @@ def _play_forward(
     serves: dict[int, set[int]],
     free_at: dict[int, float],
     handling: dict[int, float],
+    arrivals: dict[int, float],
+    patience: Patience,
+    waited: dict[int, float],
     only: int | None = None,
 ) -> dict[int, Forecast]:
-    """Play the calls forward; with ``only``, stop once that ticket is called and give it alone."""
-    queues: dict[int, deque[tuple[int, Queued]]] = {}
+    """Play the calls forward; with ``only``, stop once that ticket is called and give it alone.
+
+    ``arrivals``: the foreseen walk-ins (by id), each callable from its arrival (seconds from now).
+    A visit ahead takes its handling time times the chance its visitor, who has ``waited`` so
+    far, is still there when called (``patience``); it is still counted in the places.
+    """
+    queues: dict[int, deque[tuple[int, Queued]]] = {}  # the waiting, per service, in call order
+    coming: dict[int, deque[tuple[int, Queued]]] = {}  # the foreseen, per service, in call order
     for rank, ticket in enumerate(order):
-        queues.setdefault(ticket.service_id, deque()).append((rank, ticket))
+        lane = coming if ticket.id in arrivals else queues
+        lane.setdefault(ticket.service_id, deque()).append((rank, ticket))
     served_by: dict[int, list[int]] = {}
     for counter_id, services in serves.items():
         for service_id in services:
@@ -353,9 +533,22 @@ def _play_forward(
     while heap:
         at, counter_id = heapq.heappop(heap)
         heads = [queues[s][0] for s in serves[counter_id] if queues.get(s)]
+        due = [coming[s][0] for s in serves[counter_id] if coming.get(s)] if coming else []
+        heads += [head for head in due if arrivals[head[1].id] <= at]
         if not heads:
+            if due:  # nobody here yet: the counter calls the first to come
+                heapq.heappush(heap, (min(arrivals[head[1].id] for head in due), counter_id))
             continue  # nobody left this counter can call
         _rank, ticket = min(heads, key=lambda head: head[0])
+        visit = handling.get(ticket.service_id, DEFAULT_HANDLING_S)
+        if ticket.id in arrivals:
+            coming[ticket.service_id].popleft()
+            if patience.waits:
+                visit *= patience.stays(0.0, at - arrivals[ticket.id])
+            heapq.heappush(heap, (at + visit, counter_id))
+            continue
+        if patience.waits:
+            visit *= patience.stays(waited.get(ticket.id, 0.0), at)
         queues[ticket.service_id].popleft()
         if only is None or ticket.id == only:
             ahead = sum(calls[c] for c in served_by[ticket.service_id])
@@ -363,7 +556,7 @@ def _play_forward(
             if only is not None:
                 return found
         calls[counter_id] += 1
-        heapq.heappush(heap, (at + handling.get(ticket.service_id, DEFAULT_HANDLING_S), counter_id))
+        heapq.heappush(heap, (at + visit, counter_id))
     # Tickets no open counter serves: as if one counter opened now for their service.
     for service_id, left in queues.items():
         mean = handling.get(service_id, DEFAULT_HANDLING_S)
@@ -413,7 +606,7 @@ def new_ticket_estimates(session: Session, clock: Clock, service_ids: list[int])
     for service_id in service_ids:
         if service_id in found:
             continue
-        state = _read_queue(session, clock, service_id, True)
+        state = _read_queue(session, clock, service_id, now)
         for linked in [s for s in state.service_ids if s in wanted and s not in found]:
             estimate = _pass(state, Queued(PENDING_ID, linked, False, now)).get(PENDING_ID)
             found[linked] = estimate.wait_s if estimate is not None else 0

@@ -7,8 +7,10 @@ service's last 20 finished tickets of the past 7 days (300 s if none); estimate 
 ahead < idle, else m * (ahead - idle + 1) / c.
 
 What screens show (the phone, the API, the kiosk) is the forward pass (issue 17): the calls
-ahead played forward over the open counters, each visit the service's trimmed mean of its last
-40 handling times plus 15 s turnaround (315 s with no history).
+ahead played forward over the open counters, each visit the service's capped mean of its last
+40 handling times plus 15 s turnaround (315 s with no history), times the chance its visitor
+has not given up by then (1 with nobody cancelled lately); a booking checked in before its slot
+also waits for the walk-ins foreseen until the slot.
 """
 
 from __future__ import annotations
@@ -358,3 +360,75 @@ def test_the_kiosk_promises_each_service_what_its_next_ticket_keeps(
     for code in "ABC":
         (ticket,) = _issue(session, clock, code, 1)
         assert ticket.estimated_wait_s_at_issue is not None
+
+
+def test_forward_foresees_the_walk_ins_before_a_booked_tickets_slot(
+    session, clock, make_service, make_counter
+):
+    """A booking checked in 20 minutes early queues from its slot: the walk-ins coming until then go first.
+
+    Six walk-ins came in the last half hour (one per 300 s) and wait; the one counter calls them
+    at 0, 315, ... 1575 s.  At that rate four more come before the slot (at 150, 450, 750 and
+    1050 s), so the booked visitor is called after ten visits, at 3150 s, not after six (1890 s,
+    before issue 17's booked fix: 2-6 minutes too short in the simulated halls).
+    """
+    from queue_engine.booking.bookings import book, check_in
+    from queue_engine.booking.models import BookingSettings
+
+    a = make_service("A")
+    session.add(
+        BookingSettings(service_id=a.id, bookable=True, slot_minutes=20, capacity=2, cutoff_minutes=0)
+    )
+    open_counter(session, clock, make_counter("1", [a]).id, None)
+    now = clock.now()
+    walk_ins = []
+    for n in range(6):
+        clock.set(now - timedelta(seconds=300 * (5 - n)))
+        walk_ins.append(issue_ticket(session, clock, "A"))
+    booking = book(session, clock, "A", now + timedelta(minutes=20), name="张三", phone="13812345678")
+    booked = check_in(session, clock, booking)
+    session.commit()
+    assert booked.estimated_wait_s_at_issue == 3150
+    found = forecast(session, clock)
+    assert [found[t.id].wait_s for t in walk_ins] == [0, 315, 630, 945, 1260, 1575]
+    assert (found[booked.id].wait_s, found[booked.id].ahead) == (3150, 6)  # the coming are no one's place yet
+
+
+def test_forward_expects_some_visitors_ahead_to_give_up(
+    session, clock, make_service, make_counter, configure_hall
+):
+    """Today one visitor in two still waiting after 10 minutes gave up: a visit ahead that late counts half.
+
+    A's finished tickets waited 0, 0 and 1200 s, one cancelled after 600 s (a Kaplan-Meier share
+    still waiting of 1/2 from 600 s on).  Of the three waiting, the third is called 630 s from now,
+    having waited 640 s by then: its visit counts 157.5 s, so the new ticket is called at 788 s,
+    not 945 s (each visit 300 s + 15 s of turnaround).
+    """
+    from queue_engine import cancel
+
+    configure_hall(priority_policy=PriorityPolicy.PRIORITY_FIRST)
+    a = make_service("A")
+    desk = make_counter("1", [a]).id
+    open_counter(session, clock, desk, None)
+    late = issue_ticket(session, clock, "A")
+    leaves = issue_ticket(session, clock, "A")
+    for _ in range(2):  # a priority visitor called at once, served in 300 s
+        first = issue_ticket(session, clock, "A", priority=True)
+        call_next(session, clock, desk)
+        clock.advance(seconds=300)
+        finish_visit(session, clock, first.token, VisitRecord("resolved"))
+    cancel(session, clock, leaves.token)  # after 600 s
+    clock.advance(seconds=600)
+    call_next(session, clock, desk)  # the late one, after 1200 s
+    clock.advance(seconds=300)
+    finish_visit(session, clock, late.token, VisitRecord("resolved"))
+    session.commit()
+    tickets = _issue(session, clock, "A", 4)
+    found = forecast(session, clock)
+    assert [(found[t.id].wait_s, found[t.id].ahead) for t in tickets] == [
+        (0, 0),
+        (315, 1),
+        (630, 2),
+        (788, 3),
+    ]
+    assert tickets[-1].estimated_wait_s_at_issue == 788

@@ -17,12 +17,13 @@ answers, a fresh PostgreSQL schema, both holding the demo hall plus counters 5-9
 
 With ``--http``, the same comparison over HTTP, on the paths of the speed issue (issue 12):
 the production server (gunicorn, gthread, one worker, as ``issue_path.py``) on SQLite, 8
-keep-alive clients issuing ``POST /api/v1/tickets``, then calling and finishing over the API,
-the two modes alternating round by round.  Besides the rates it reads the server's own CPU
-time (``/proc``: user + system of the gunicorn processes) per operation, a figure the machine's
-other load moves far less than a rate.  Twice: with the server's outbox worker off (what the
-outbox adds to the request path) and on (the same process also delivering every row to a local
-receiver: the whole cost of one subscription to every event).
+keep-alive clients issuing ``POST /api/v1/tickets``, then calling and finishing as many over
+the API (so that the queue stays as long), the two modes alternating round by round (AB BA).
+Besides the rates it reads the server's own CPU time (``/proc``: user + system of the gunicorn
+processes) per operation, a figure the machine's other load moves far less than a rate.
+Twice: with the server's outbox worker off (what the outbox adds to the request path) and on
+(the same process also delivering every row to a local receiver: the whole cost of one
+subscription to every event).
 
 Nothing is asserted: this measures.  Only 127.0.0.1 is ever targeted.
 Run: ``PYTHONPATH=. .venv/bin/python bench/outbox.py`` (``--quick`` for a smoke run,
@@ -194,8 +195,8 @@ def bench(kind: str, url: str, threads_list: tuple[int, ...], ops: int, rounds: 
             for mode in MODES:  # a warm-up round of each, not counted
                 set_listening(factory, mode != MODES[0])
                 one_round(factory, clock, threads, max(10, ops // 4))
-            for _ in range(rounds):
-                for mode in MODES:
+            for index in range(rounds):
+                for mode in MODES if index % 2 == 0 else MODES[::-1]:  # AB BA ...
                     set_listening(factory, mode != MODES[0])
                     rates[mode].append(one_round(factory, clock, threads, ops))
             base = [statistics.median(r[i] for r in rates[MODES[0]]) for i in range(4)]
@@ -279,17 +280,20 @@ def http_bench(rounds: int, ops: int, worker: bool) -> list[list[str]]:
                 set_listening(factory, mode != MODES[0])
                 issue_row(base, max(16, ops // 4), "warm-up")
                 call_row(base, max(8, ops // 8), token)
-            for _ in range(rounds):
-                for mode in MODES:
+            for index in range(rounds):
+                # Every call+finish takes one ticket off the queue an issue put on, so that the
+                # queue (which an issue's estimate reads) stays as long; the order of the modes
+                # alternates (AB BA ...), so that neither always meets the longer day.
+                for mode in MODES if index % 2 == 0 else MODES[::-1]:
                     set_listening(factory, mode != MODES[0])
                     cpu = server_cpu_s(base)
                     issued = issue_row(base, ops, "issue")
                     cpu_issue = server_cpu_s(base) - cpu
                     cpu = server_cpu_s(base)
-                    called = call_row(base, ops // 2, token)
+                    called = call_row(base, ops, token)
                     cpu_call = server_cpu_s(base) - cpu
                     rates[mode].append(
-                        (issued.rate, cpu_issue * 1000 / ops, called.rate, cpu_call * 1000 / (ops // 2))
+                        (issued.rate, cpu_issue * 1000 / ops, called.rate, cpu_call * 1000 / ops)
                     )
             time.sleep(1.0 if worker else 0)
         engine.dispose()
@@ -326,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         print(machine_line(False), "·", load_average(), flush=True)
         table = http_bench(rounds, ops, worker=False) + http_bench(rounds, ops, worker=True)
         print()
-        print(f"{rounds} rounds of {ops} issues and {ops // 2} calls per mode, 8 clients; median round")
+        print(f"{rounds} rounds of {ops} issues and {ops} calls per mode, 8 clients; median round")
         columns = ["database", "server", "mode", "issues/s", "server CPU per issue"]
         columns += ["call+finish/s", "server CPU per call+finish"]
         print("| " + " | ".join(columns) + " |")

@@ -39,7 +39,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from queue_engine.booking.models import Booking, BookingState
 from queue_engine.core.clock import iso
@@ -214,11 +214,12 @@ def erase_personal_payloads(
 # -- what each event tells -------------------------------------------------------------------------
 
 
-def _ticket_data(ticket: Ticket) -> dict[str, Any]:
+def _ticket_data(ticket: Any, service_code: str | None = None) -> dict[str, Any]:
+    """What an event tells of a ticket (a Ticket, or a row of its columns with ``service_code``)."""
     return {
         "ticket": {
             "number": ticket.number,
-            "service": ticket.service.code,
+            "service": service_code or ticket.service.code,
             "status": ticket.status,
             "counter_id": ticket.counter_id,
             "source": ticket.source,
@@ -325,6 +326,9 @@ def _forget_listening_after_commit(session: Session) -> None:
     session.info.pop(LISTENING_KEY, None)
 
 
+_OUTBOX_INSERT = insert(OutboxMessage)  # run on the connection: Core, not the ORM bulk path
+
+
 def _fan_out(session: Session, noted: list[_Noted], subscriptions: Sequence[Subscriber]) -> None:
     """Write one row per event and subscription that wants it (one INSERT for them all)."""
     rows: list[dict[str, Any]] = []
@@ -337,7 +341,8 @@ def _fan_out(session: Session, noted: list[_Noted], subscriptions: Sequence[Subs
                 data["personal"] = dict(item.personal)
             rows.append(_row(item.event, data, item.at, subscription_id=subscription.id, ref=item.ref))
     if rows:
-        session.execute(insert(OutboxMessage), rows)
+        # Core, not the ORM's bulk insert: its bookkeeping cost more than the INSERT itself.
+        session.connection().execute(_OUTBOX_INSERT, rows)
 
 
 def queue_head(service_id: Any, day: Any, count: Any) -> Select[Ticket]:
@@ -357,8 +362,19 @@ def queue_head(service_id: Any, day: Any, count: Any) -> Select[Ticket]:
 
 # The statements of "N ahead", built once (they run on every move of a queue someone listens to):
 # the head's tickets, and claiming the head in notify_sent_once (refs back only for the new ones).
-_HEAD = queue_head(bindparam("service_id"), bindparam("day"), bindparam("head", type_=Integer)).options(
-    joinedload(Ticket.service)
+_HEAD = (
+    queue_head(bindparam("service_id"), bindparam("day"), bindparam("head", type_=Integer))
+    .with_only_columns(
+        Ticket.id,
+        Ticket.number,
+        Ticket.status,
+        Ticket.counter_id,
+        Ticket.source,
+        Ticket.lang,
+        Ticket.issued_at,
+        Service.code.label("service_code"),
+    )
+    .join(Service, Service.id == Ticket.service_id)
 )
 _HEAD_IDS = queue_head(bindparam("service_id"), bindparam("day"), bindparam("head", type_=Integer))
 _HEAD_IDS = _HEAD_IDS.with_only_columns(Ticket.id)
@@ -415,11 +431,19 @@ _CLAIM_HEADS = {
 }
 
 
+@dataclass(frozen=True)
+class Near:
+    """A ticket a flush brought to "N ahead": its id, how many are ahead, what the event tells."""
+
+    ticket_id: int
+    ahead: int
+    data: dict[str, Any]
+
+
 def near_tickets(
     session: Session, noted: list[tuple[str, Any]], position: int
-) -> tuple[list[tuple[Ticket, int]], datetime]:
-    """The tickets a flush brought to ``position`` or fewer people ahead, each once ever, with how
-    many are ahead of each; and when.
+) -> tuple[list[Near], datetime]:
+    """The tickets a flush brought to ``position`` or fewer people ahead, each once ever, and when.
 
     One place for webhooks and visitor messages alike.  Each ticket is claimed in
     ``notify_sent_once``, so that no other transaction or process tells it again; a ticket that
@@ -427,7 +451,7 @@ def near_tickets(
     two simultaneous calls (each not seeing the other's) moved past the threshold is claimed at
     the queue's next move."""
     queues, last_at = queue_moves(session, noted)
-    found: list[tuple[Ticket, int]] = []
+    found: list[Near] = []
     if last_at is None:
         return found, datetime.min
     claim_head = _CLAIM_HEADS[session.get_bind().dialect.name == "postgresql"]
@@ -435,8 +459,12 @@ def near_tickets(
         values = {"service_id": service_id, "day": day, "head": position + 1, "at": last_at}
         claimed = set(session.connection().scalars(claim_head, values))  # Core: not an ORM bulk insert
         if claimed:
-            tickets = session.scalars(_HEAD, values)
-            found.extend((t, ahead) for ahead, t in enumerate(tickets) if f"ticket:{t.id}" in claimed)
+            rows = session.execute(_HEAD, values)  # columns, not Ticket objects: the cheap read
+            found.extend(
+                Near(row.id, ahead, {**_ticket_data(row, row.service_code), "ahead": ahead})
+                for ahead, row in enumerate(rows)
+                if f"ticket:{row.id}" in claimed
+            )
     return found, last_at
 
 
@@ -472,7 +500,7 @@ def _write_after_flush(session: Session, _context: Any) -> None:
     wanted = {name for subscription in subscriptions for name in subscription.events}
     with session.no_autoflush:
         visitors = channel_state(session)
-        near: tuple[list[tuple[Ticket, int]], datetime] = ([], datetime.min)
+        near: tuple[list[Near], datetime] = ([], datetime.min)
         if "ticket.near" in wanted or visitors.any_on:
             near = near_tickets(session, noted, listeners.near_position)
         note_for_visitors(session, visitors, noted, near)
@@ -513,10 +541,8 @@ def _write_after_flush(session: Session, _context: Any) -> None:
                     _Noted("rating.bad", obj.opened_at, data, _visit_personal(visit), f"case:{obj.id}")
                 )
         if "ticket.near" in wanted:
-            tickets, at = near
-            for ticket, ahead in tickets:
-                data = {**_ticket_data(ticket), "ahead": ahead}
-                items.append(_Noted("ticket.near", at, data, {}, f"ticket:{ticket.id}"))
+            told, at = near
+            items.extend(_Noted("ticket.near", at, n.data, {}, f"ticket:{n.ticket_id}") for n in told)
         if items:
             _fan_out(session, items, subscriptions)
 

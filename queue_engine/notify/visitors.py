@@ -36,7 +36,7 @@ from queue_engine.core.models import Counter, Hall, RectificationCase, Service, 
 from queue_engine.hall.audit import audit_at
 from queue_engine.notify.channels_push import push_public_key, valid_subscription
 from queue_engine.notify.models import OutboxMessage
-from queue_engine.notify.outbox import enqueue
+from queue_engine.notify.outbox import Near, enqueue
 from queue_engine.notify.templates import (
     LANGS,
     VISITOR_EVENTS,
@@ -388,7 +388,7 @@ def note_for_visitors(
     session: Session,
     state: ChannelState,
     noted: list[tuple[str, Any]],
-    near: tuple[list[tuple[Ticket, int]], datetime],
+    near: tuple[list[Near], datetime],
 ) -> None:
     """The outbox's after-flush call: write the visitor messages of what the flush changed
     (``near``: the tickets it brought to "N ahead", claimed once, with how many are ahead, and when)."""
@@ -420,11 +420,11 @@ def note_for_visitors(
                     values={"due_date": due},
                     state=state,
                 )
-        tickets, at = near
-        for ticket, ahead in tickets:
-            visitor_messages_for(
-                session, "ticket.near", at, ticket=ticket, values={"ahead": ahead}, state=state
-            )
+        told, at = near
+        for one in told:
+            ticket = session.get(Ticket, one.ticket_id)
+            values = {"ahead": one.ahead}
+            visitor_messages_for(session, "ticket.near", at, ticket=ticket, values=values, state=state)
 
 
 # -- what visitors leave and send back -------------------------------------------------------------

@@ -218,6 +218,7 @@ def bench(kind: str, url: str, threads_list: tuple[int, ...], ops: int, rounds: 
                     ]
                 )
                 print(" | ".join(lines[-1]), flush=True)
+        set_listening(factory, True)  # the last round may have been the unsubscribed one
         waiting = pending(factory)
         sent, seconds, got = deliveries(factory, receiver, limit=min(waiting, 3000))
         print(f"{kind}: one worker sent {sent} of {waiting} pending in {seconds:.2f} s "

@@ -13,7 +13,7 @@ from queue_engine.core.models import AuditEntry
 
 def audit(
     session: Session,
-    clock: Clock,
+    when: Clock | datetime,
     user_id: int | None,
     action: str,
     target: str = "",
@@ -21,21 +21,9 @@ def audit(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one audit row (in the caller's transaction)."""
-    return audit_at(session, clock.now(), user_id, action, target, before=before, after=after)
-
-
-def audit_at(
-    session: Session,
-    at: datetime,
-    user_id: int | None,
-    action: str,
-    target: str = "",
-    *,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Append one audit row at ``at`` (for callers that hold a time, not a clock); None: the CLI."""
+    """Append one audit row (in the caller's transaction), at the clock's now or at a time the
+    caller holds; ``user_id`` None: the command line."""
+    at = when.now() if isinstance(when, Clock) else when
     entry = AuditEntry(
         at=at, user_id=user_id, action=action[:48], target=target[:128], before=before, after=after
     )

@@ -45,7 +45,7 @@ from queue_engine.booking.models import Booking, BookingState
 from queue_engine.core.clock import iso
 from queue_engine.core.kinds import TicketStatus
 from queue_engine.core.models import RectificationCase, Service, Ticket, TicketEvent, Visit
-from queue_engine.hall.audit import audit_at
+from queue_engine.hall.audit import audit
 from queue_engine.notify.models import NotifySettings, OutboxMessage, SentOnce, WebhookSubscription
 
 EVENTS = (
@@ -185,7 +185,7 @@ def audit_settings(
     session: Session, now: datetime, actor_id: int | None, name: str, before: Any, after: Any
 ) -> None:
     """Audit one changed notification setting (``notify_settings``)."""
-    audit_at(session, now, actor_id, "notify_settings", name, before={name: before}, after={name: after})
+    audit(session, now, actor_id, "notify_settings", name, before={name: before}, after={name: after})
 
 
 def erase_personal_payloads(

@@ -33,7 +33,7 @@ from queue_engine.booking.views import mask_phone
 from queue_engine.core.errors import InvalidFields, InvalidTransition
 from queue_engine.core.kinds import TicketStatus
 from queue_engine.core.models import Counter, Hall, RectificationCase, Service, Ticket, TicketEvent, Visit
-from queue_engine.hall.audit import audit_at
+from queue_engine.hall.audit import audit
 from queue_engine.notify.channels_push import push_public_key, valid_subscription
 from queue_engine.notify.models import OutboxMessage
 from queue_engine.notify.outbox import Near, enqueue
@@ -196,7 +196,7 @@ def save_channel_settings(
     forget_channel_state()
     changed = [name for name in AUDITED_CHANNEL_FIELDS if getattr(row, name) != before[name]]
     if changed:
-        audit_at(
+        audit(
             session,
             now,
             actor_id,

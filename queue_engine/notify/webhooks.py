@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import iso
 from queue_engine.core.errors import InvalidInput, NotFound
-from queue_engine.hall.audit import audit_at
+from queue_engine.hall.audit import audit
 from queue_engine.notify.models import OutboxMessage, WebhookSubscription
 from queue_engine.notify.outbox import EVENTS, Sent, forget_subscriptions, register_channel, send_request
 
@@ -69,9 +69,7 @@ def subscribe(
     session.add(subscription)
     session.flush()
     forget_subscriptions(session)
-    audit_at(
-        session, now, actor_id, "add_webhook", f"webhook:{subscription.id}", after=_audited(subscription)
-    )
+    audit(session, now, actor_id, "add_webhook", f"webhook:{subscription.id}", after=_audited(subscription))
     return subscription
 
 
@@ -103,7 +101,7 @@ def unsubscribe(
         raise NotFound(f"No webhook has the id {subscription_id}.")
     subscription.active = False
     forget_subscriptions(session)
-    audit_at(
+    audit(
         session, now, actor_id, "remove_webhook", f"webhook:{subscription.id}", before=_audited(subscription)
     )
     return subscription

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from queue_engine.core.db import read_only
 from queue_engine.core.errors import NotFound
-from queue_engine.hall.audit import audit_at
+from queue_engine.hall.audit import audit
 from queue_engine.notify.models import Delivery, OutboxMessage
 from queue_engine.notify.outbox import CHANNELS, Sent
 
@@ -162,7 +162,7 @@ def send_again(session: Session, message_id: int, now: datetime, actor_id: int |
     message = session.get(OutboxMessage, message_id)
     if message is None:
         raise NotFound(f"No outbox row has the id {message_id}.")
-    audit_at(session, now, actor_id, "send_again", f"outbox:{message.id}", before={"status": message.status})
+    audit(session, now, actor_id, "send_again", f"outbox:{message.id}", before={"status": message.status})
     message.status = "pending"
     message.due_at = now
     message.attempts = 0

@@ -199,12 +199,13 @@ def erase_personal_payloads(
     )
     if before is not None:
         query = query.where(OutboxMessage.created_at < before)
+    wanted = value.strip() if value is not None else None
     erased = 0
     for message in session.scalars(query.order_by(OutboxMessage.id)):
         personal = (message.payload or {}).get("personal")
         if not isinstance(personal, dict):
             continue
-        if value is not None and value.strip() not in {str(v).strip() for v in personal.values()}:
+        if wanted is not None and wanted not in {str(v).strip() for v in personal.values()}:
             continue
         message.payload = {key: item for key, item in message.payload.items() if key != "personal"}
         erased += 1
@@ -376,8 +377,9 @@ _HEAD = (
     )
     .join(Service, Service.id == Ticket.service_id)
 )
-_HEAD_IDS = queue_head(bindparam("service_id"), bindparam("day"), bindparam("head", type_=Integer))
-_HEAD_IDS = _HEAD_IDS.with_only_columns(Ticket.id)
+_HEAD_IDS = queue_head(
+    bindparam("service_id"), bindparam("day"), bindparam("head", type_=Integer)
+).with_only_columns(Ticket.id)
 _HEAD_REFS = select(
     literal("ticket.near"),
     literal("ticket:") + cast(_HEAD_IDS.subquery().c.id, String),
@@ -414,7 +416,11 @@ def claim_once(session: Session, event_name: str, ref: str, at: datetime) -> boo
 
 def _claim(session: Session) -> Any:
     """``INSERT INTO notify_sent_once ... ON CONFLICT DO NOTHING RETURNING ref`` in the session's dialect."""
-    return _CLAIMS[session.get_bind().dialect.name == "postgresql"]
+    return _CLAIMS[_on_postgresql(session)]
+
+
+def _on_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def _claim_statement(insert_fn: Any) -> Any:
@@ -454,7 +460,7 @@ def near_tickets(
     found: list[Near] = []
     if last_at is None:
         return found, datetime.min
-    claim_head = _CLAIM_HEADS[session.get_bind().dialect.name == "postgresql"]
+    claim_head = _CLAIM_HEADS[_on_postgresql(session)]
     for service_id, day in sorted(queues):
         values = {"service_id": service_id, "day": day, "head": position + 1, "at": last_at}
         claimed = set(session.connection().scalars(claim_head, values))  # Core: not an ORM bulk insert

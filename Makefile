@@ -9,6 +9,10 @@ PORT ?= 5000
 export PORT
 # Each open WebSocket (board, kiosk, counter, visitor's phone) holds one server thread.
 QMS_THREADS ?= 1000
+# pytest runs the suite in this many processes (pytest-xdist), a test file to each at a time:
+# most of a test's time is spent waiting on a server, a browser or a database, so two processes
+# keep both cores busy. PYTEST_WORKERS=0 runs it in one.
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test setup assets translations system-deps db lint bench clean
 
@@ -29,7 +33,7 @@ run: setup assets db
 		--bind $(HOST):$(PORT) kiosk.wsgi:app
 
 test: setup assets system-deps lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 setup: $(VENV)/.stamp-installed
 

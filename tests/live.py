@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_PASSWORD = "demo-pass-123"
@@ -67,8 +69,21 @@ class LiveServer:
         return done.stdout
 
     def token(self, username: str) -> dict[str, str]:
-        """Bearer headers for a user (issue-token prints the token as its last line)."""
-        return {"Authorization": f"Bearer {self.flask('issue-token', username).strip().splitlines()[-1]}"}
+        """Bearer headers for a user: a new API token, as `flask issue-token` gives (the same
+        function, on the same database, without starting a process: tests/web/test_cli.py runs
+        the command itself)."""
+        from kiosk.auth import issue_token
+        from queue_engine.core.db import make_engine
+        from queue_engine.core.models import User
+
+        engine = make_engine(self.env["QMS_DATABASE_URL"])
+        try:
+            with Session(engine) as session:
+                token = issue_token(session.scalars(select(User).where(User.username == username)).one())
+                session.commit()
+        finally:
+            engine.dispose()
+        return {"Authorization": f"Bearer {token}"}
 
 
 def server_env(database_url: str, **extra: str) -> dict[str, str]:

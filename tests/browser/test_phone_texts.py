@@ -13,20 +13,37 @@ import requests
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from queue_engine.notify.visitors import STATE_SECONDS, save_channel_settings
+from queue_engine.notify.visitors import save_channel_settings
 from tests.browser.conftest import shot
-from tests.live import LiveServer
+from tests.live import LiveServer, live_server, prepare_database, server_env
 from tests.receiver import Gateway
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def gateway() -> Iterator[Gateway]:
     found = Gateway()
     found.start()
     yield found
     found.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, gateway: Gateway) -> Iterator[LiveServer]:
+    """The demo hall with the SMS gateway set before the server starts: a server process reads
+    the channel settings again only every STATE_SECONDS, so settings saved under a running one
+    would show on the phone page only that much later."""
+    folder = tmp_path_factory.mktemp("live")
+    env = server_env(f"sqlite:///{folder / 'qms.sqlite3'}")
+    prepare_database(env)
+    engine = create_engine(env["QMS_DATABASE_URL"])
+    with Session(engine) as session:
+        save_channel_settings(session, {"sms_url": gateway.url}, datetime.now(UTC), None)
+        session.commit()
+    engine.dispose()
+    with live_server(env, prepare=False, log=folder / "server.log") as running:
+        yield running
 
 
 def take(server: LiveServer, code: str, lang: str) -> dict[str, str]:
@@ -39,20 +56,10 @@ def take(server: LiveServer, code: str, lang: str) -> dict[str, str]:
 def test_a_visitor_leaves_a_number_on_the_phone_page_and_is_texted_when_called(
     server: LiveServer, new_page: object, gateway: Gateway
 ) -> None:
-    engine = create_engine(server.env["QMS_DATABASE_URL"])
-    with Session(engine) as session:
-        save_channel_settings(session, {"sms_url": gateway.url}, datetime.now(UTC), None)
-        session.commit()
-    engine.dispose()
     first, mine = take(server, "D", "en"), take(server, "D", "en")
     page = new_page(390, 844, is_mobile=True, has_touch=True)  # type: ignore[operator]
-    # A server process reads the channel settings again at most every STATE_SECONDS (the shared
-    # server of these tests may have read them before this test changed them).
-    deadline = time.monotonic() + STATE_SECONDS + 5
     page.goto(f"{server.url}/t/{mine['token']}")
-    while page.locator("#sms-ask").count() == 0 and time.monotonic() < deadline:
-        time.sleep(1)
-        page.reload()
+    page.locator("#sms-ask").wait_for(timeout=10_000)
 
     page.fill("#sms-ask input[name=phone]", "13812345678")
     page.click("#sms-ask button[type=submit]")

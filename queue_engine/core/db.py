@@ -87,12 +87,13 @@ def configure_engine(engine: Engine) -> Engine:
     SQLite's default deferred transactions let two writers read the same "last number" and
     then fail or collide when they write; beginning every transaction IMMEDIATE serialises
     number allocation and call-next; the process's writers to one file queue for it in
-    ``WriterQueue`` instead of sleeping in the busy handler.  Read-only work (``reading``, ``read_only``: every GET, every
-    screen's snapshot) begins DEFERRED instead and reads beside the writer (WAL), from one
-    snapshot of the database.  On PostgreSQL the engine locks rows; read-only work runs at
-    REPEATABLE READ there, so that it too reads one snapshot: at READ COMMITTED a later
-    statement of the same screen could see a row an earlier one loaded as it was before (a
-    ticket called in between), and the session would hand back the older copy.
+    ``WriterQueue`` instead of sleeping in the busy handler.  Read-only work (``reading``,
+    ``read_only``: every GET, every screen's snapshot) begins DEFERRED instead and reads
+    beside the writer (WAL), from one snapshot of the database.  On PostgreSQL the engine
+    locks rows; read-only work runs at REPEATABLE READ there, so that it too reads one
+    snapshot: at READ COMMITTED a later statement of the same screen could see a row an
+    earlier one loaded as it was before (a ticket called in between), and the session would
+    hand back the older copy.
     """
     if engine in _configured:
         return engine

@@ -34,35 +34,42 @@ class WriterQueue:
     queue hands the lock from one of the process's writers to the next without a sleep.  It only
     orders; SQLite's lock still guards the data: a writer of another process (the CLI) still waits
     in the busy handler, and a writer that waited the busy timeout here goes on without its turn.
+    A thread that already holds the turn through another connection does not wait for itself: its
+    second writer goes on without a turn, to the busy handler, as before the queue.
     """
 
     def __init__(self) -> None:
         self._mutex = threading.Lock()
         self._holder: object | None = None
+        self._holder_thread: int | None = None
         self._waiting: deque[tuple[threading.Lock, object]] = deque()
 
     def enter(self, owner: object, timeout_s: float) -> bool:
         """Wait for ``owner``'s turn (True), or give up after ``timeout_s`` (False)."""
+        thread = threading.get_ident()
         with self._mutex:
             if self._holder is None:
-                self._holder = owner
+                self._holder, self._holder_thread = owner, thread
                 return True
+            if self._holder_thread == thread:
+                return False
             turn = threading.Lock()
             turn.acquire()
             self._waiting.append((turn, owner))
-        if turn.acquire(timeout=timeout_s):
-            return True
+        handed = turn.acquire(timeout=timeout_s)
         with self._mutex:
-            if (turn, owner) in self._waiting:
+            if not handed and (turn, owner) in self._waiting:
                 self._waiting.remove((turn, owner))
                 return False
-        return True  # handed the turn just as the wait ended
+            self._holder_thread = thread  # handed the turn (perhaps just as the wait ended)
+        return True
 
     def leave(self, owner: object) -> None:
         """``owner``'s transaction ended: the next writer's turn (nothing when it held none)."""
         with self._mutex:
             if self._holder is not owner:
                 return
+            self._holder_thread = None  # the next holder's thread notes itself once it wakes
             if self._waiting:
                 turn, self._holder = self._waiting.popleft()
                 turn.release()

@@ -113,3 +113,23 @@ def test_writers_of_two_engines_on_one_file_share_the_queue(sqlite_path: Path) -
     assert numbers == [f"A{n:03d}" for n in range(1, 8 * 16 + 1)]
     assert len(refusals) == 8 * 4
     assert queue_is_free(sqlite_path)
+
+
+def test_a_thread_holding_its_turn_does_not_wait_for_itself(sqlite_path: Path) -> None:
+    """A second writer of the same thread goes on without a turn (to SQLite's busy handler)."""
+    writers, first, second = writer_queue(str(sqlite_path)), object(), object()
+    answers: list[bool] = []
+
+    def both() -> None:
+        assert writers.enter(first, timeout_s=30)
+        answers.append(writers.enter(second, timeout_s=30))
+        writers.leave(second)  # held nothing: changes nothing
+        answers.append(queue_is_free(sqlite_path))
+        writers.leave(first)
+
+    worker = threading.Thread(target=both, daemon=True)
+    worker.start()
+    worker.join(20)
+    assert not worker.is_alive(), "the thread waited for itself"
+    assert answers == [False, False]
+    assert queue_is_free(sqlite_path)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from typing import Any
@@ -21,17 +24,83 @@ _configured: WeakSet[Engine] = WeakSet()
 _read_only: ContextVar[bool] = ContextVar("qms_read_only", default=False)
 
 
+class WriterQueue:
+    """The writers of one SQLite file in this process, let in one at a time, first come first served.
+
+    SQLite has one write lock and no queue for it: a writer that finds it taken sleeps in the
+    busy handler (1, 2, 5, 10 ... 100 ms) and may wake long after the lock came free, or lose it
+    again to a newcomer, so with a few threads writing at once the tail is the sleeps, not the
+    work.  Taken before ``BEGIN IMMEDIATE`` and given up once the transaction has ended, this
+    queue hands the lock from one of the process's writers to the next without a sleep.  It only
+    orders; SQLite's lock still guards the data: a writer of another process (the CLI) still waits
+    in the busy handler, and a writer that waited the busy timeout here goes on without its turn.
+    A thread that already holds the turn through another connection does not wait for itself: its
+    second writer goes on without a turn, to the busy handler, as before the queue.
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._holder: object | None = None
+        self._holder_thread: int | None = None
+        self._waiting: deque[tuple[threading.Lock, object]] = deque()
+
+    def enter(self, owner: object, timeout_s: float) -> bool:
+        """Wait for ``owner``'s turn (True), or give up after ``timeout_s`` (False)."""
+        thread = threading.get_ident()
+        with self._mutex:
+            if self._holder is None:
+                self._holder, self._holder_thread = owner, thread
+                return True
+            if self._holder_thread == thread:
+                return False
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append((turn, owner))
+        handed = turn.acquire(timeout=timeout_s)
+        with self._mutex:
+            if not handed and (turn, owner) in self._waiting:
+                self._waiting.remove((turn, owner))
+                return False
+            self._holder_thread = thread  # handed the turn (perhaps just as the wait ended)
+        return True
+
+    def leave(self, owner: object) -> None:
+        """``owner``'s transaction ended: the next writer's turn (nothing when it held none)."""
+        with self._mutex:
+            if self._holder is not owner:
+                return
+            self._holder_thread = None  # the next holder's thread notes itself once it wakes
+            if self._waiting:
+                turn, self._holder = self._waiting.popleft()
+                turn.release()
+            else:
+                self._holder = None
+
+
+_writer_queues: dict[str, WriterQueue] = {}
+_writer_queues_mutex = threading.Lock()
+
+
+def writer_queue(path: str) -> WriterQueue:
+    """This process's queue of writers to one SQLite file (every engine on the file shares it)."""
+    key = os.path.realpath(path)
+    with _writer_queues_mutex:
+        return _writer_queues.setdefault(key, WriterQueue())
+
+
 def configure_engine(engine: Engine) -> Engine:
     """Make an engine safe for the queue: on SQLite, WAL + busy timeout + BEGIN IMMEDIATE.
 
     SQLite's default deferred transactions let two writers read the same "last number" and
     then fail or collide when they write; beginning every transaction IMMEDIATE serialises
-    number allocation and call-next.  Read-only work (``reading``, ``read_only``: every GET, every
-    screen's snapshot) begins DEFERRED instead and reads beside the writer (WAL), from one
-    snapshot of the database.  On PostgreSQL the engine locks rows; read-only work runs at
-    REPEATABLE READ there, so that it too reads one snapshot: at READ COMMITTED a later
-    statement of the same screen could see a row an earlier one loaded as it was before (a
-    ticket called in between), and the session would hand back the older copy.
+    number allocation and call-next; the process's writers to one file queue for it in
+    ``WriterQueue`` instead of sleeping in the busy handler.  Read-only work (``reading``,
+    ``read_only``: every GET, every screen's snapshot) begins DEFERRED instead and reads
+    beside the writer (WAL), from one snapshot of the database.  On PostgreSQL the engine
+    locks rows; read-only work runs at REPEATABLE READ there, so that it too reads one
+    snapshot: at READ COMMITTED a later statement of the same screen could see a row an
+    earlier one loaded as it was before (a ticket called in between), and the session would
+    hand back the older copy.
     """
     if engine in _configured:
         return engine
@@ -41,6 +110,9 @@ def configure_engine(engine: Engine) -> Engine:
         return engine
     if engine.dialect.name != "sqlite":
         return engine
+
+    database = engine.url.database
+    writers = writer_queue(database) if database not in (None, "", ":memory:") else None
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -59,9 +131,55 @@ def configure_engine(engine: Engine) -> Engine:
         # A connection marked read-only (``reading``) never takes the write lock: WAL lets it
         # read beside the one writer, so a look that runs every second delays no request.
         deferred = connection.get_execution_options().get(READ_ONLY_OPTION) or _read_only.get()
-        connection.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
+        if deferred:
+            connection.exec_driver_sql("BEGIN DEFERRED")
+            return
+        if writers is None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        owner = connection.connection.dbapi_connection
+        writers.enter(owner, SQLITE_BUSY_TIMEOUT_MS / 1000)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writers.leave(owner)
+            raise
 
+    if writers is not None:
+        _leave_when_transactions_end(engine, writers)
     return engine
+
+
+def _leave_when_transactions_end(engine: Engine, writers: WriterQueue) -> None:
+    """A connection's turn in the writer queue ends with its transaction, however it ends.
+
+    SQLAlchemy's "commit" and "rollback" events come before the database's own COMMIT, so the
+    turn is given up in the dialect's ``do_commit`` / ``do_rollback`` once they have returned
+    (these also end a transaction the pool resets), and when a connection is closed or
+    invalidated (a lost connection rolls back with it).
+    """
+    dialect = engine.dialect
+
+    def after(step: Callable[[Any], None]) -> Callable[[Any], None]:
+        def ended(pooled: Any) -> None:
+            try:
+                step(pooled)
+            finally:
+                writers.leave(getattr(pooled, "dbapi_connection", pooled))
+
+        return ended
+
+    # An instance attribute: this engine's dialect only (every engine has its own).
+    dialect.do_commit = after(dialect.do_commit)  # type: ignore[method-assign,assignment]
+    dialect.do_rollback = after(dialect.do_rollback)  # type: ignore[method-assign,assignment]
+
+    @event.listens_for(engine, "invalidate")
+    def _on_invalidate(dbapi_connection: Any, _record: Any, _error: Any) -> None:
+        writers.leave(dbapi_connection)
+
+    @event.listens_for(engine, "close")
+    def _on_close(dbapi_connection: Any, _record: Any) -> None:
+        writers.leave(dbapi_connection)
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from queue_engine.core.clock import parse_hhmm
 from queue_engine.core.models import Hall
 
 HALL_OF_TRANSACTION = "qms_hall_of_transaction"
+_HALL_ROW = select(Hall).order_by(Hall.id).limit(1)
 
 
 def hall_settings(session: Session) -> Hall:
@@ -19,8 +20,7 @@ def hall_settings(session: Session) -> Hall:
     cached = session.info.get(HALL_OF_TRANSACTION)
     if cached is not None and cached[0] is _transaction(session):
         return cached[1]  # type: ignore[no-any-return]
-    query = select(Hall).order_by(Hall.id).limit(1)
-    hall = session.scalars(query).first()
+    hall = session.scalars(_HALL_ROW).first()
     if hall is None:
         # The first requests of a new hall race to create the row: a fixed id and ON CONFLICT
         # DO NOTHING leave exactly one, whoever wins (a plain INSERT gave one row per racer).
@@ -30,7 +30,7 @@ def hall_settings(session: Session) -> Hall:
             .values(id=1, name={"zh": "政务服务大厅", "en": "Service Hall"}, opening_hours={})
             .on_conflict_do_nothing(index_elements=[Hall.id])
         )
-        hall = session.scalars(query).one()
+        hall = session.scalars(_HALL_ROW).one()
     session.info[HALL_OF_TRANSACTION] = (_transaction(session), hall)
     return hall
 

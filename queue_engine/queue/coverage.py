@@ -16,16 +16,17 @@ from queue_engine.core.errors import ServiceNotServed
 from queue_engine.core.kinds import ACTIVE_STATUSES
 from queue_engine.core.models import Counter, Service, Ticket, counter_services
 
+_SERVED = (
+    select(counter_services.c.service_id)
+    .join(Counter, Counter.id == counter_services.c.counter_id)
+    .where(Counter.active.is_(True))
+    .distinct()
+)
+
 
 def served_service_ids(session: Session) -> set[int]:
     """The ids of the services at least one active counter serves (the one rule)."""
-    query = (
-        select(counter_services.c.service_id)
-        .join(Counter, Counter.id == counter_services.c.counter_id)
-        .where(Counter.active.is_(True))
-        .distinct()
-    )
-    return set(session.scalars(query))
+    return set(session.scalars(_SERVED))
 
 
 def unserved_services(session: Session) -> list[Service]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -15,6 +17,24 @@ def format_number(prefix: str, sequence: int) -> str:
     return f"{prefix}{sequence:03d}"
 
 
+def _take_next(insert_fn: Any) -> Any:
+    table = ServiceDaySequence
+    stmt = insert_fn(table).values(
+        service_id=bindparam("service_id"),
+        business_date=bindparam("day"),
+        series=bindparam("series"),
+        last_sequence=bindparam("start"),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[table.service_id, table.business_date, table.series],
+        set_={"last_sequence": table.last_sequence + 1},
+    ).returning(table.last_sequence)
+
+
+# Built once per dialect: the statement is the same for every ticket of every service.
+_TAKE_NEXT = {"postgresql": _take_next(postgresql.insert), "sqlite": _take_next(sqlite.insert)}
+
+
 def next_sequence(session: Session, service: Service, day: date, series: str = "") -> int:
     """Take the next sequence of a service's day in a series ("" walk-in, "Y" booked), atomically.
 
@@ -22,14 +42,6 @@ def next_sequence(session: Session, service: Service, day: date, series: str = "
     the (service, day) row lock until commit, so concurrent issuers, in any process, queue
     behind it; on SQLite the IMMEDIATE transaction already serialises writers.
     """
-    dialect = session.get_bind().dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = ServiceDaySequence
-    stmt = insert_fn(table).values(
-        service_id=service.id, business_date=day, series=series, last_sequence=service.start_number
-    )
-    upsert = stmt.on_conflict_do_update(
-        index_elements=[table.service_id, table.business_date, table.series],
-        set_={"last_sequence": table.last_sequence + 1},
-    ).returning(table.last_sequence)
-    return int(session.execute(upsert).scalar_one())
+    upsert = _TAKE_NEXT["postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"]
+    parameters = {"service_id": service.id, "day": day, "series": series, "start": service.start_number}
+    return int(session.execute(upsert, parameters).scalar_one())

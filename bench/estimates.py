@@ -36,7 +36,7 @@ from queue_engine.core.db import make_engine  # noqa: E402
 from queue_engine.core.kinds import Role, Source  # noqa: E402
 from queue_engine.core.models import Base, Counter, Service, User  # noqa: E402
 from queue_engine.queue import estimates  # noqa: E402
-from queue_engine.queue.counters import open_counter  # noqa: E402
+from queue_engine.queue.counters import close_counter, open_counter, pause_counter, resume_counter  # noqa: E402
 from queue_engine.queue.estimates import forecast, service_loads  # noqa: E402
 from queue_engine.queue.ordering import tickets_ahead, waiting_query  # noqa: E402
 from queue_engine.queue.snapshots import service_list, ticket_view, waiting_positions  # noqa: E402
@@ -89,10 +89,35 @@ def _best_ms(work: Any, repeat: int = 5) -> float:
     return best
 
 
+def _pause_history(session: Session, clock: FakeClock, on_duty: list[tuple[Counter, User]]) -> None:
+    """A week of duty before the clock's day: each counter lunches 45 minutes (from 11:45 or
+    12:30, in two shifts) and takes a 10-minute break at 15:30, so the pass reads pauses."""
+    today = clock.today()
+
+    def at(day: date, hour: int, minute: int) -> None:
+        clock.set(datetime(day.year, day.month, day.day, hour, minute, tzinfo=TZ))
+
+    for back in range(estimates.RECENT_DAYS, 0, -1):
+        day = today - timedelta(days=back)
+        for i, (counter, clerk) in enumerate(on_duty):
+            at(day, 8, 30)
+            open_counter(session, clock, counter.id, clerk.id)
+            for hour, minute, length in ((11, 45, 45) if i % 2 == 0 else (12, 30, 45), (15, 30, 10)):
+                at(day, hour, minute)
+                pause_counter(session, clock, counter.id, clerk.id)
+                clock.advance(minutes=length)
+                resume_counter(session, clock, counter.id, clerk.id)
+            at(day, 17, 30)
+            close_counter(session, clock, counter.id, clerk.id, "")
+    at(today, 10, 0)
+    session.flush()
+
+
 def cost(workdir: Path, waiting: int = 500) -> dict[str, float]:
     """Milliseconds to estimate ``waiting`` waiting tickets in the large hall.
 
-    Old: the loads, then each ticket's place and estimate.  New: the one forward pass; the
+    The counters have a week's pauses behind them (``_pause_history``).  Old: the loads, then
+    each ticket's place and estimate.  New: the one forward pass; the
     publisher's batch (one pass, every service room's list); one ticket's page (a pass over its
     linked services); the kiosk's list (``estimate_at_issue`` per service).
     """
@@ -103,8 +128,10 @@ def cost(workdir: Path, waiting: int = 500) -> dict[str, float]:
         clock = FakeClock(tz=TZ)
         clock.set(datetime(2026, 11, 23, 10, 0, tzinfo=TZ))
         clerks = list(session.scalars(select(User).where(User.role == Role.CLERK).order_by(User.id)))
-        counters = session.scalars(select(Counter).order_by(Counter.id))
-        for counter, clerk in zip(counters, clerks, strict=False):
+        counters = list(session.scalars(select(Counter).order_by(Counter.id)))
+        on_duty = list(zip(counters, clerks, strict=False))
+        _pause_history(session, clock, on_duty)
+        for counter, clerk in on_duty:
             open_counter(session, clock, counter.id, clerk.id)
         services = list(session.scalars(select(Service).order_by(Service.id)))
         for n in range(waiting):

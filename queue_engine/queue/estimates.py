@@ -510,14 +510,15 @@ class UsualPauses:
     mean_s: float | None = None  # the mean length of the week's pauses, today's ended ones included
     midnight: datetime | None = None  # today's local midnight
 
-    def _day_s(self, moment: datetime) -> float:
+    def day_s(self, moment: datetime) -> float:
+        """Seconds from today's local midnight to ``moment``."""
         assert self.midnight is not None
         return (_aware(moment, self.midnight) - self.midnight).total_seconds()
 
     def length_s(self, counter_id: int, since: datetime) -> float | None:
         """How long a pause the counter started at ``since`` is expected to last (None: unknown)."""
         if self.midnight is not None:
-            start = self._day_s(since)
+            start = self.day_s(since)
             for pause in self.usual.get(counter_id, []):
                 if abs(start - pause.start_s) <= PAUSE_WINDOW_S:
                     return pause.length_s
@@ -527,7 +528,7 @@ class UsualPauses:
         """Per counter, its usual pauses not taken today and not over, in seconds from ``now``."""
         if self.midnight is None:
             return {}
-        clock_s = self._day_s(now)
+        clock_s = self.day_s(now)
         found: dict[int, list[tuple[float, float]]] = {}
         for counter_id, pauses in self.usual.items():
             taken = self.today.get(counter_id, [])
@@ -557,18 +558,70 @@ def _recurring(pauses: list[tuple[date, float, float]], days: int) -> list[Usual
 
 
 def usual_pauses(session: Session, clock: Clock, counter_ids: list[int]) -> UsualPauses:
-    """The counters' usual pauses, from their pauses and days on duty of the past week."""
+    """The counters' usual pauses, from their pauses and days on duty of the past week, and
+    their pauses of today."""
     today = clock.today()
-    since = clock.day_bounds(today - timedelta(days=RECENT_DAYS))[0]
     midnight = clock.day_bounds(today)[0]
     found = UsualPauses(midnight=clock.local(midnight))
     if not counter_ids:
         return found
-    past, lengths = _past_pauses(session, clock, counter_ids, since, found)
+    week = _past_week(session, clock, tuple(sorted(counter_ids)))
+    found.usual = dict(week.usual)
+    total, count = week.lengths
+    for counter_id, started, ended in session.execute(
+        select(CounterPause.counter_id, CounterPause.started_at, CounterPause.ended_at).where(
+            CounterPause.counter_id.in_(counter_ids), CounterPause.started_at >= midnight
+        )
+    ):
+        found.today.setdefault(counter_id, []).append(found.day_s(started))
+        if ended is not None:
+            total, count = total + (ended - started).total_seconds(), count + 1
+    found.mean_s = total / count if count else None
+    return found
+
+
+@dataclass(frozen=True)
+class _Week:
+    """What the days before today tell: each counter's usual pauses; the pauses' total length, count."""
+
+    usual: dict[int, list[UsualPause]]
+    lengths: tuple[float, int]
+
+
+_WEEKS: dict[tuple[object, ...], _Week] = {}  # the last few reads of the past week (see _past_week)
+
+
+def _past_week(session: Session, clock: Clock, counter_ids: tuple[int, ...]) -> _Week:
+    """The counters' usual pauses from the days before today.
+
+    Those days do not change while today goes on, so their reading is kept, keyed by the
+    database, the day, the counters and the newest pause and duty stretch (a new row, today's
+    included, reads them again): the pass runs on every change, the week is read a few times a day.
+    """
+    today = clock.today()
+    newest = session.execute(
+        select(func.max(CounterPause.id), select(func.max(CounterSession.id)).scalar_subquery())
+    ).one()
+    key = (str(session.get_bind().engine.url), clock.tz, today, counter_ids, *newest)
+    week = _WEEKS.get(key)
+    if week is None:
+        week = _read_week(session, clock, list(counter_ids))
+        if len(_WEEKS) >= 32:
+            _WEEKS.clear()
+        _WEEKS[key] = week
+    return week
+
+
+def _read_week(session: Session, clock: Clock, counter_ids: list[int]) -> _Week:
+    today = clock.today()
+    since = clock.day_bounds(today - timedelta(days=RECENT_DAYS))[0]
+    midnight = clock.day_bounds(today)[0]
+    past = _past_pauses(session, clock, counter_ids, since, midnight)
+    lengths = [length for pauses in past.values() for _day, _start, length in pauses]
     on_duty = _duty_days(session, clock, counter_ids, since, midnight)
-    for counter_id, days in on_duty.items():
-        found.usual[counter_id] = _recurring(past.get(counter_id, []), len(days))
-    found.mean_s = sum(lengths) / len(lengths) if lengths else None
+    usual = {
+        counter_id: _recurring(past.get(counter_id, []), len(days)) for counter_id, days in on_duty.items()
+    }
     newcomers = [c for c in counter_ids if c not in on_duty]
     if newcomers:
         # Counters with no day on duty this week: the hall's most common usual pause, if any.
@@ -577,7 +630,7 @@ def usual_pauses(session: Session, clock: Clock, counter_ids: list[int]) -> Usua
                 select(Counter.id).where(Counter.active.is_(True), Counter.id.not_in(counter_ids))
             )
         )
-        hall_past = _past_pauses(session, clock, others, since, UsualPauses())[0] | past
+        hall_past = _past_pauses(session, clock, others, since, midnight) | past
         hall_days = {
             day
             for days in (_duty_days(session, clock, others, since, midnight) | on_duty).values()
@@ -585,8 +638,8 @@ def usual_pauses(session: Session, clock: Clock, counter_ids: list[int]) -> Usua
         }
         hall = _recurring([p for pauses in hall_past.values() for p in pauses], len(hall_days))[:1]
         for counter_id in newcomers:
-            found.usual[counter_id] = hall
-    return found
+            usual[counter_id] = hall
+    return _Week(usual, (sum(lengths), len(lengths)))
 
 
 def _duty_days(
@@ -608,34 +661,32 @@ def _duty_days(
 
 
 def _past_pauses(
-    session: Session, clock: Clock, counter_ids: list[int], since: datetime, found: UsualPauses
-) -> tuple[dict[int, list[tuple[date, float, float]]], list[float]]:
-    """Each counter's ended pauses before today (day, start in its day, length), and the week's
-    lengths (today's ended ones too); today's starts go into ``found.today``."""
-    today = clock.today()
+    session: Session, clock: Clock, counter_ids: list[int], since: datetime, until: datetime
+) -> dict[int, list[tuple[date, float, float]]]:
+    """Each counter's ended pauses started between ``since`` and ``until``: (day, start in its
+    local day, length)."""
     past: dict[int, list[tuple[date, float, float]]] = {}
-    lengths: list[float] = []
     if not counter_ids:
-        return past, lengths
+        return past
     for counter_id, day, started, ended in session.execute(
         select(
             CounterPause.counter_id,
             CounterPause.business_date,
             CounterPause.started_at,
             CounterPause.ended_at,
-        ).where(CounterPause.counter_id.in_(counter_ids), CounterPause.started_at >= since)
+        ).where(
+            CounterPause.counter_id.in_(counter_ids),
+            CounterPause.started_at >= since,
+            CounterPause.started_at < until,
+            CounterPause.ended_at.is_not(None),
+        )
     ):
+        if ended is None:
+            continue  # none (the statement reads ended ones): for the type checker
         local = clock.local(started)
         start_s = (local - local.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds()
-        if day == today:
-            found.today.setdefault(counter_id, []).append(start_s)
-        if ended is None:
-            continue
-        length = (ended - started).total_seconds()
-        lengths.append(length)
-        if day != today:
-            past.setdefault(counter_id, []).append((day, start_s, length))
-    return past, lengths
+        past.setdefault(counter_id, []).append((day, start_s, (ended - started).total_seconds()))
+    return past
 
 
 def usual_pause_s(session: Session, clock: Clock) -> float:
@@ -701,11 +752,9 @@ def _play_forward(
     found: dict[int, Forecast] = {}
     while heap:
         at, counter_id = heapq.heappop(heap)
-        if pauses and counter_id in pauses:
-            back = next((end for start, end in pauses[counter_id] if start <= at < end), None)
-            if back is not None:
-                heapq.heappush(heap, (back, counter_id))
-                continue
+        if pauses and counter_id in pauses and (back := _in_pause(pauses[counter_id], at)):
+            heapq.heappush(heap, (back, counter_id))  # free inside its usual pause: back at its end
+            continue
         heads = [queues[s][0] for s in serves[counter_id] if queues.get(s)]
         due = [coming[s][0] for s in serves[counter_id] if coming.get(s)] if coming else []
         heads += [head for head in due if arrivals[head[1].id] <= at]
@@ -738,6 +787,14 @@ def _play_forward(
             if only is None or ticket.id == only:
                 found[ticket.id] = Forecast(round(mean * n), n)
     return found
+
+
+def _in_pause(pauses: list[tuple[float, float]], at: float) -> float:
+    """The end of the pause ``at`` falls in (0.0: in none; a pause ends after it starts)."""
+    for start, end in pauses:
+        if start <= at < end:
+            return end
+    return 0.0
 
 
 # Which estimate ``estimate_at_issue`` keeps: "forward" (the hall's), or "service_load" (the

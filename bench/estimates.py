@@ -9,6 +9,9 @@ walk-in and booked tickets (the demo hall's A takes bookings; in the large hall 
 services are made bookable the same way, as an admin would).  Then the cost of estimating 500
 waiting tickets: the forward pass alone, and what the screens build from it in one publish
 batch (every service room's list) and for one ticket's page, and the kiosk's list.
+With ``--warmup N`` the N calendar days before the measured ones are simulated first and
+not measured: the estimator learns the counters' usual pauses from a hall's past days, which
+the first measured day otherwise lacks.
 Run: ``PYTHONPATH=. .venv/bin/python bench/estimates.py``.
 """
 
@@ -63,8 +66,12 @@ HALLS = {
 KINDS = (("all", None), ("walk-in", "walk_in"), ("booked", "booked"))
 
 
-def run(hall: str, load: float, method: str, days: int, workdir: Path) -> dict[str, Any]:
-    """One simulated history with one estimator; its accuracy over the days."""
+def run(hall: str, load: float, method: str, days: int, workdir: Path, warmup: int = 0) -> dict[str, Any]:
+    """One simulated history with one estimator; its accuracy over the days.
+
+    ``warmup``: calendar days simulated before them and not measured, so the estimator starts
+    from a hall's history (its counters' usual pauses) as a hall in use would.
+    """
     engine = make_engine(f"sqlite:///{workdir / f'{hall}-{load}-{method}.sqlite3'}")
     Base.metadata.create_all(engine)
     estimates.AT_ISSUE_METHOD = method
@@ -72,8 +79,9 @@ def run(hall: str, load: float, method: str, days: int, workdir: Path) -> dict[s
         with Session(engine) as session:
             HALLS[hall](session)
             session.commit()
-            simulate(session, TZ, SimulationSettings(days=days, seed=1, end=END, load=load))
-            return estimate_accuracy(session, END - timedelta(days=days + 3), END)
+            simulate(session, TZ, SimulationSettings(days=days + warmup, seed=1, end=END, load=load))
+            first = END - timedelta(days=days - 1) if warmup else END - timedelta(days=days + 3)
+            return estimate_accuracy(session, first, END)
     finally:
         estimates.AT_ISSUE_METHOD = "forward"
         engine.dispose()
@@ -173,6 +181,10 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--halls", default="demo,large")
     parser.add_argument("--loads", default="0.9,1.3")
+    parser.add_argument(
+        "--warmup", type=int, default=0, help="calendar days simulated before the measured days, not measured"
+    )
+    parser.add_argument("--no-cost", action="store_true", help="the accuracy table only")
     args = parser.parse_args()
     head = "close · median error · bias"
     print(f"| load | hall | service | tickets | kind | old: {head} | new: {head} |")
@@ -181,8 +193,8 @@ def main() -> None:
         workdir = Path(tmp)
         for load in (float(x) for x in args.loads.split(",")):
             for hall in args.halls.split(","):
-                old = run(hall, load, "service_load", args.days, workdir)
-                new = run(hall, load, "forward", args.days, workdir)
+                old = run(hall, load, "service_load", args.days, workdir, args.warmup)
+                new = run(hall, load, "forward", args.days, workdir, args.warmup)
                 rows = [("all", old, new)] + [
                     (code, old["services"][code], new["services"].get(code, {})) for code in old["services"]
                 ]
@@ -193,6 +205,8 @@ def main() -> None:
                             continue  # no booked tickets in this service
                         cells = (load, hall, code, ko["tickets"], kind, fmt(ko), fmt(kn))
                         print("| " + " | ".join(str(c) for c in cells) + " |", flush=True)
+        if args.no_cost:
+            return
         ms = cost(workdir)
         print(
             f"\nEstimating 500 waiting tickets (large hall): old {ms['old']:.1f} ms; forward pass "

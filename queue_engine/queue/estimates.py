@@ -690,7 +690,9 @@ def _past_pauses(
 
 
 def usual_pause_s(session: Session, clock: Clock) -> float:
-    """The mean length of the counters' pauses over the past week (15 minutes with none)."""
+    """The mean length of the counters' pauses over the past week, from their duty stretches (15
+    minutes with none): a pause's length when no pause of the week is on record (``counter_pauses``
+    began with migration 0014)."""
     since, _ = clock.day_bounds(clock.today() - timedelta(days=RECENT_DAYS - 1))
     seconds, count = session.execute(
         select(func.sum(CounterSession.paused_seconds), func.sum(CounterSession.pause_count)).where(

@@ -24,7 +24,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import BindParameter, Executable, bindparam, func, select, union_all
+from sqlalchemy import BindParameter, Executable, bindparam, func, select, true, union_all
 from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
@@ -558,21 +558,20 @@ def _recurring(pauses: list[tuple[date, float, float]], days: int) -> list[Usual
 
 
 def usual_pauses(session: Session, clock: Clock, counter_ids: list[int]) -> UsualPauses:
-    """The counters' usual pauses, from their pauses and days on duty of the past week, and
-    their pauses of today."""
+    """The counters' usual pauses, from the pauses and days on duty of the past week, and their
+    pauses of today (one statement, with the past week's reading kept: ``_past_week``)."""
     today = clock.today()
     midnight = clock.day_bounds(today)[0]
     found = UsualPauses(midnight=clock.local(midnight))
     if not counter_ids:
         return found
-    week = _past_week(session, clock, tuple(sorted(counter_ids)))
-    found.usual = dict(week.usual)
+    rows = session.execute(_today_statement(), {"midnight": midnight, "ids": counter_ids}).all()
+    week = _past_week(session, clock, (rows[0][0], rows[0][1]))
+    found.usual = {c: week.usual[c] if c in week.usual else week.hall for c in counter_ids}
     total, count = week.lengths
-    for counter_id, started, ended in session.execute(
-        select(CounterPause.counter_id, CounterPause.started_at, CounterPause.ended_at).where(
-            CounterPause.counter_id.in_(counter_ids), CounterPause.started_at >= midnight
-        )
-    ):
+    for _pause, _duty, counter_id, started, ended in rows:
+        if counter_id is None:
+            continue  # no pause today: the one row carries only the newest ids
         found.today.setdefault(counter_id, []).append(found.day_s(started))
         if ended is not None:
             total, count = total + (ended - started).total_seconds(), count + 1
@@ -580,66 +579,83 @@ def usual_pauses(session: Session, clock: Clock, counter_ids: list[int]) -> Usua
     return found
 
 
+@functools.cache
+def _today_statement() -> Executable:
+    """The newest pause and duty stretch begun before today (what the past week's reading is
+    kept by) beside each of today's pauses of some counters: at least one row."""
+    midnight: BindParameter[datetime] = bindparam("midnight")
+    newest = select(
+        select(CounterPause.id)
+        .where(CounterPause.started_at < midnight)
+        .order_by(CounterPause.id.desc())
+        .limit(1)
+        .scalar_subquery()
+        .label("pause"),
+        select(CounterSession.id)
+        .where(CounterSession.opened_at < midnight)
+        .order_by(CounterSession.id.desc())
+        .limit(1)
+        .scalar_subquery()
+        .label("duty"),
+    ).subquery()
+    today = (
+        select(CounterPause.counter_id, CounterPause.started_at, CounterPause.ended_at)
+        .where(
+            CounterPause.counter_id.in_(bindparam("ids", expanding=True)), CounterPause.started_at >= midnight
+        )
+        .subquery()
+    )
+    return select(
+        newest.c.pause, newest.c.duty, today.c.counter_id, today.c.started_at, today.c.ended_at
+    ).select_from(newest.outerjoin(today, true()))
+
+
 @dataclass(frozen=True)
 class _Week:
-    """What the days before today tell: each counter's usual pauses; the pauses' total length, count."""
+    """What the days before today tell: each active counter's usual pauses (those on duty), the
+    hall's most common one (for the others) and the pauses' total length and count."""
 
     usual: dict[int, list[UsualPause]]
+    hall: list[UsualPause]
     lengths: tuple[float, int]
 
 
-_WEEKS: dict[tuple[object, ...], _Week] = {}  # the last few reads of the past week (see _past_week)
+_WEEKS: dict[tuple[object, ...], _Week] = {}  # the last few readings of the past week (see _past_week)
 
 
-def _past_week(session: Session, clock: Clock, counter_ids: tuple[int, ...]) -> _Week:
-    """The counters' usual pauses from the days before today.
+def _past_week(session: Session, clock: Clock, newest: tuple[int | None, int | None]) -> _Week:
+    """The active counters' usual pauses from the days before today.
 
     Those days do not change while today goes on, so their reading is kept, keyed by the
-    database, the day, the counters and the newest pause and duty stretch (a new row, today's
-    included, reads them again): the pass runs on every change, the week is read a few times a day.
+    database, the day and the newest pause and duty stretch begun before today (a restored or
+    simulated history reads them again): the pass runs on every change, the week is read once
+    a day per process.
     """
-    today = clock.today()
-    newest = session.execute(
-        select(func.max(CounterPause.id), select(func.max(CounterSession.id)).scalar_subquery())
-    ).one()
-    key = (str(session.get_bind().engine.url), clock.tz, today, counter_ids, *newest)
+    key = (str(session.get_bind().engine.url), clock.tz, clock.today(), *newest)
     week = _WEEKS.get(key)
     if week is None:
-        week = _read_week(session, clock, list(counter_ids))
+        week = _read_week(session, clock)
         if len(_WEEKS) >= 32:
             _WEEKS.clear()
         _WEEKS[key] = week
     return week
 
 
-def _read_week(session: Session, clock: Clock, counter_ids: list[int]) -> _Week:
+def _read_week(session: Session, clock: Clock) -> _Week:
     today = clock.today()
     since = clock.day_bounds(today - timedelta(days=RECENT_DAYS))[0]
     midnight = clock.day_bounds(today)[0]
+    counter_ids = list(session.scalars(select(Counter.id).where(Counter.active.is_(True))))
     past = _past_pauses(session, clock, counter_ids, since, midnight)
-    lengths = [length for pauses in past.values() for _day, _start, length in pauses]
     on_duty = _duty_days(session, clock, counter_ids, since, midnight)
     usual = {
         counter_id: _recurring(past.get(counter_id, []), len(days)) for counter_id, days in on_duty.items()
     }
-    newcomers = [c for c in counter_ids if c not in on_duty]
-    if newcomers:
-        # Counters with no day on duty this week: the hall's most common usual pause, if any.
-        others = list(
-            session.scalars(
-                select(Counter.id).where(Counter.active.is_(True), Counter.id.not_in(counter_ids))
-            )
-        )
-        hall_past = _past_pauses(session, clock, others, since, midnight) | past
-        hall_days = {
-            day
-            for days in (_duty_days(session, clock, others, since, midnight) | on_duty).values()
-            for day in days
-        }
-        hall = _recurring([p for pauses in hall_past.values() for p in pauses], len(hall_days))[:1]
-        for counter_id in newcomers:
-            usual[counter_id] = hall
-    return _Week(usual, (sum(lengths), len(lengths)))
+    # A counter with no day on duty this week takes the hall's most common usual pause, if any.
+    hall_days = {day for days in on_duty.values() for day in days}
+    hall = _recurring([p for pauses in past.values() for p in pauses], len(hall_days))[:1]
+    lengths = [length for pauses in past.values() for _day, _start, length in pauses]
+    return _Week(usual, hall, (sum(lengths), len(lengths)))
 
 
 def _duty_days(

@@ -9,6 +9,9 @@ walk-in and booked tickets (the demo hall's A takes bookings; in the large hall 
 services are made bookable the same way, as an admin would).  Then the cost of estimating 500
 waiting tickets: the forward pass alone, and what the screens build from it in one publish
 batch (every service room's list) and for one ticket's page, and the kiosk's list.
+With ``--warmup N`` the N calendar days before the measured ones are simulated first and
+not measured: the estimator learns the counters' usual pauses from a hall's past days, which
+the first measured day otherwise lacks.
 Run: ``PYTHONPATH=. .venv/bin/python bench/estimates.py``.
 """
 
@@ -36,7 +39,7 @@ from queue_engine.core.db import make_engine  # noqa: E402
 from queue_engine.core.kinds import Role, Source  # noqa: E402
 from queue_engine.core.models import Base, Counter, Service, User  # noqa: E402
 from queue_engine.queue import estimates  # noqa: E402
-from queue_engine.queue.counters import open_counter  # noqa: E402
+from queue_engine.queue.counters import close_counter, open_counter, pause_counter, resume_counter  # noqa: E402
 from queue_engine.queue.estimates import forecast, service_loads  # noqa: E402
 from queue_engine.queue.ordering import tickets_ahead, waiting_query  # noqa: E402
 from queue_engine.queue.snapshots import service_list, ticket_view, waiting_positions  # noqa: E402
@@ -63,8 +66,12 @@ HALLS = {
 KINDS = (("all", None), ("walk-in", "walk_in"), ("booked", "booked"))
 
 
-def run(hall: str, load: float, method: str, days: int, workdir: Path) -> dict[str, Any]:
-    """One simulated history with one estimator; its accuracy over the days."""
+def run(hall: str, load: float, method: str, days: int, workdir: Path, warmup: int = 0) -> dict[str, Any]:
+    """One simulated history with one estimator; its accuracy over the days.
+
+    ``warmup``: calendar days simulated before them and not measured, so the estimator starts
+    from a hall's history (its counters' usual pauses) as a hall in use would.
+    """
     engine = make_engine(f"sqlite:///{workdir / f'{hall}-{load}-{method}.sqlite3'}")
     Base.metadata.create_all(engine)
     estimates.AT_ISSUE_METHOD = method
@@ -72,8 +79,9 @@ def run(hall: str, load: float, method: str, days: int, workdir: Path) -> dict[s
         with Session(engine) as session:
             HALLS[hall](session)
             session.commit()
-            simulate(session, TZ, SimulationSettings(days=days, seed=1, end=END, load=load))
-            return estimate_accuracy(session, END - timedelta(days=days + 3), END)
+            simulate(session, TZ, SimulationSettings(days=days + warmup, seed=1, end=END, load=load))
+            first = END - timedelta(days=days - 1) if warmup else END - timedelta(days=days + 3)
+            return estimate_accuracy(session, first, END)
     finally:
         estimates.AT_ISSUE_METHOD = "forward"
         engine.dispose()
@@ -89,10 +97,35 @@ def _best_ms(work: Any, repeat: int = 5) -> float:
     return best
 
 
+def _pause_history(session: Session, clock: FakeClock, on_duty: list[tuple[Counter, User]]) -> None:
+    """A week of duty before the clock's day: each counter lunches 45 minutes (from 11:45 or
+    12:30, in two shifts) and takes a 10-minute break at 15:30, so the pass reads pauses."""
+    today = clock.today()
+
+    def at(day: date, hour: int, minute: int) -> None:
+        clock.set(datetime(day.year, day.month, day.day, hour, minute, tzinfo=TZ))
+
+    for back in range(estimates.RECENT_DAYS, 0, -1):
+        day = today - timedelta(days=back)
+        for i, (counter, clerk) in enumerate(on_duty):
+            at(day, 8, 30)
+            open_counter(session, clock, counter.id, clerk.id)
+            for hour, minute, length in ((11, 45, 45) if i % 2 == 0 else (12, 30, 45), (15, 30, 10)):
+                at(day, hour, minute)
+                pause_counter(session, clock, counter.id, clerk.id)
+                clock.advance(minutes=length)
+                resume_counter(session, clock, counter.id, clerk.id)
+            at(day, 17, 30)
+            close_counter(session, clock, counter.id, clerk.id, "")
+    at(today, 10, 0)
+    session.flush()
+
+
 def cost(workdir: Path, waiting: int = 500) -> dict[str, float]:
     """Milliseconds to estimate ``waiting`` waiting tickets in the large hall.
 
-    Old: the loads, then each ticket's place and estimate.  New: the one forward pass; the
+    The counters have a week's pauses behind them (``_pause_history``).  Old: the loads, then
+    each ticket's place and estimate.  New: the one forward pass; the
     publisher's batch (one pass, every service room's list); one ticket's page (a pass over its
     linked services); the kiosk's list (``estimate_at_issue`` per service).
     """
@@ -103,8 +136,10 @@ def cost(workdir: Path, waiting: int = 500) -> dict[str, float]:
         clock = FakeClock(tz=TZ)
         clock.set(datetime(2026, 11, 23, 10, 0, tzinfo=TZ))
         clerks = list(session.scalars(select(User).where(User.role == Role.CLERK).order_by(User.id)))
-        counters = session.scalars(select(Counter).order_by(Counter.id))
-        for counter, clerk in zip(counters, clerks, strict=False):
+        counters = list(session.scalars(select(Counter).order_by(Counter.id)))
+        on_duty = list(zip(counters, clerks, strict=False))
+        _pause_history(session, clock, on_duty)
+        for counter, clerk in on_duty:
             open_counter(session, clock, counter.id, clerk.id)
         services = list(session.scalars(select(Service).order_by(Service.id)))
         for n in range(waiting):
@@ -146,6 +181,10 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--halls", default="demo,large")
     parser.add_argument("--loads", default="0.9,1.3")
+    parser.add_argument(
+        "--warmup", type=int, default=0, help="calendar days simulated before the measured days, not measured"
+    )
+    parser.add_argument("--no-cost", action="store_true", help="the accuracy table only")
     args = parser.parse_args()
     head = "close · median error · bias"
     print(f"| load | hall | service | tickets | kind | old: {head} | new: {head} |")
@@ -154,8 +193,8 @@ def main() -> None:
         workdir = Path(tmp)
         for load in (float(x) for x in args.loads.split(",")):
             for hall in args.halls.split(","):
-                old = run(hall, load, "service_load", args.days, workdir)
-                new = run(hall, load, "forward", args.days, workdir)
+                old = run(hall, load, "service_load", args.days, workdir, args.warmup)
+                new = run(hall, load, "forward", args.days, workdir, args.warmup)
                 rows = [("all", old, new)] + [
                     (code, old["services"][code], new["services"].get(code, {})) for code in old["services"]
                 ]
@@ -166,6 +205,8 @@ def main() -> None:
                             continue  # no booked tickets in this service
                         cells = (load, hall, code, ko["tickets"], kind, fmt(ko), fmt(kn))
                         print("| " + " | ".join(str(c) for c in cells) + " |", flush=True)
+        if args.no_cost:
+            return
         ms = cost(workdir)
         print(
             f"\nEstimating 500 waiting tickets (large hall): old {ms['old']:.1f} ms; forward pass "

@@ -312,9 +312,11 @@ class CounterSession(Base):
     """A stretch of duty at a counter: who opened it, pauses, close and the handover note."""
 
     __tablename__ = "counter_sessions"
+    # A counter's stretch under way, and its days on duty since a day (the estimates' usual pauses).
+    __table_args__ = (Index("ix_counter_sessions_counter_opened", "counter_id", "opened_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"), index=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     opened_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
@@ -322,6 +324,21 @@ class CounterSession(Base):
     paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
     pause_count: Mapped[int] = mapped_column(Integer, default=0)
     handover_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class CounterPause(Base):
+    """One pause at a counter (暂停服务), from pause to resume or close: when counters usually pause."""
+
+    __tablename__ = "counter_pauses"
+    # This counter's pauses since a day (the estimates' usual pauses), and its pause under way.
+    __table_args__ = (Index("ix_counter_pauses_counter_started", "counter_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    business_date: Mapped[date] = mapped_column(Date)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
 
 
 class Hall(Base):

@@ -21,6 +21,7 @@ from queue_engine.core.kinds import CounterState
 from queue_engine.core.lookups import counter_by_id
 from queue_engine.core.models import (
     Counter,
+    CounterPause,
     CounterSession,
     Hall,
     KioskDevice,
@@ -230,6 +231,7 @@ def _counter_used(session: Session, counter_id: int) -> bool:
         select(func.count()).select_from(TicketEvent).where(TicketEvent.counter_id == counter_id),
         select(func.count()).select_from(Visit).where(Visit.counter_id == counter_id),
         select(func.count()).select_from(CounterSession).where(CounterSession.counter_id == counter_id),
+        select(func.count()).select_from(CounterPause).where(CounterPause.counter_id == counter_id),
     )
     return any(session.scalar(check) for check in checks)
 

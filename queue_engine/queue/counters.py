@@ -1,6 +1,12 @@
-"""A counter's duty: open, pause, resume, close, with the handover note between shifts."""
+"""A counter's duty: open, pause, resume, close, with the handover note between shifts.
+
+Each pause is also one ``CounterPause`` row, written here only (pause, resume, close): from it
+the estimates learn when each counter usually pauses (``estimates.usual_pauses``).
+"""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,7 +16,7 @@ from queue_engine.core.errors import CounterBusy, CounterClosed, CounterInUse, C
 from queue_engine.core.events import note_change
 from queue_engine.core.kinds import ACTIVE_STATUSES, CounterState
 from queue_engine.core.lookups import counter_by_id
-from queue_engine.core.models import Counter, CounterSession, Ticket
+from queue_engine.core.models import Counter, CounterPause, CounterSession, Ticket
 
 MAX_HANDOVER = 4000
 
@@ -79,12 +85,44 @@ def pause_counter(session: Session, clock: Clock, counter_id: int, staff_id: int
     if counter.state != CounterState.OPEN:
         raise CounterClosed(f"Counter {counter.name} is not open.")
     _refuse_someone_elses(counter, staff_id)
+    now = clock.now()
     duty = current_session(session, counter.id)
     if duty is not None:
-        duty.paused_at = clock.now()
+        duty.paused_at = now
         duty.pause_count += 1
+    session.add(
+        CounterPause(
+            counter_id=counter.id,
+            staff_id=counter.staff_id,
+            business_date=clock.business_date(now),
+            started_at=now,
+        )
+    )
     _set_state(session, clock, counter, CounterState.PAUSED)
     return counter
+
+
+def _end_pause(
+    session: Session, clock: Clock, counter: Counter, duty: CounterSession | None, now: datetime
+) -> None:
+    """End the counter's pause under way (one paused before pauses were kept: written whole)."""
+    pause = session.scalars(
+        select(CounterPause)
+        .where(CounterPause.counter_id == counter.id, CounterPause.ended_at.is_(None))
+        .order_by(CounterPause.id.desc())
+        .limit(1)
+    ).first()
+    if pause is None and duty is not None and duty.paused_at is not None:
+        started = duty.paused_at
+        pause = CounterPause(
+            counter_id=counter.id,
+            staff_id=counter.staff_id,
+            business_date=clock.business_date(started),
+            started_at=started,
+        )
+        session.add(pause)
+    if pause is not None:
+        pause.ended_at = now
 
 
 def resume_counter(session: Session, clock: Clock, counter_id: int, staff_id: int | None) -> Counter:
@@ -93,9 +131,11 @@ def resume_counter(session: Session, clock: Clock, counter_id: int, staff_id: in
     if counter.state != CounterState.PAUSED:
         raise CounterClosed(f"Counter {counter.name} is not paused.")
     _refuse_someone_elses(counter, staff_id)
+    now = clock.now()
     duty = current_session(session, counter.id)
+    _end_pause(session, clock, counter, duty, now)
     if duty is not None and duty.paused_at is not None:
-        duty.paused_seconds += int((clock.now() - duty.paused_at).total_seconds())
+        duty.paused_seconds += int((now - duty.paused_at).total_seconds())
         duty.paused_at = None
     _set_state(session, clock, counter, CounterState.OPEN)
     return counter
@@ -128,6 +168,8 @@ def close_counter(
         raise CounterBusy(f"Counter {counter.name} still holds ticket {held}.")
     now = clock.now()
     duty = current_session(session, counter.id)
+    if counter.state == CounterState.PAUSED:
+        _end_pause(session, clock, counter, duty, now)
     if duty is not None:
         if duty.paused_at is not None:
             duty.paused_seconds += int((now - duty.paused_at).total_seconds())

@@ -19,16 +19,17 @@ from __future__ import annotations
 import bisect
 import functools
 import heapq
+import statistics
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import BindParameter, Executable, bindparam, func, select, union_all
+from sqlalchemy import BindParameter, Executable, bindparam, func, select, true, union_all
 from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
 from queue_engine.core.kinds import ACTIVE_STATUSES, CounterState, PriorityPolicy, Source, TicketStatus
-from queue_engine.core.models import Counter, CounterSession, Service, Ticket, counter_services
+from queue_engine.core.models import Counter, CounterPause, CounterSession, Service, Ticket, counter_services
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.queue.ordering import in_call_order, normal_streak
 
@@ -192,7 +193,9 @@ def service_loads(session: Session, clock: Clock, *, only: int | None = None) ->
 # -- The forward estimate (DESIGN §12) ------------------------------------------------------------
 #
 # The calls ahead are played forward: every open counter becomes free when its current visit is
-# expected to end (now, if idle; a paused one when the hall's usual pause is over) and then
+# expected to end (now, if idle; a paused one when its usual pause is over, ``usual_pauses``;
+# one that would be free inside a pause it takes most days at that time, lunch, at that
+# pause's end) and then
 # calls, as ``call_next`` does, the first ticket of the one call order
 # (``ordering.in_call_order``) among the services it serves; the visit takes that service's
 # capped mean handling time, times the chance its visitor has not given up by then (the
@@ -334,6 +337,8 @@ class _QueueState:
     now: datetime | None = None
     walk_in_rates: dict[int, float] | None = None  # per service, per second; read when needed
     patience: Patience = field(default_factory=Patience)
+    pauses: dict[int, list[tuple[float, float]]] = field(default_factory=dict)  # per counter: the
+    # usual pauses still to come today, (start, end) in seconds from now
 
 
 def _read_queue(
@@ -381,13 +386,13 @@ def _read_queue(
     recent = _recent_tickets(session, clock, service_ids, FORWARD_RECENT, cancelled=True)
     handling = robust_handling_times(recent)
     free_at: dict[int, float] = dict.fromkeys(serves, 0.0)
-    if paused.keys() & serves.keys():
-        # A paused counter is expected back after the hall's usual pause (its recent mean).
-        usual = usual_pause_s(session, clock)
-        for counter_id in paused.keys() & serves.keys():
-            since = paused[counter_id]
-            away = (now - _aware(since, now)).total_seconds() if since is not None else 0.0
-            free_at[counter_id] = max(usual - away, usual * 0.1)
+    usual = usual_pauses(session, clock, list(serves))
+    for counter_id in paused.keys() & serves.keys():
+        # A paused counter is expected back after its usual pause (the one it takes at this time).
+        since = paused[counter_id] or now
+        length = usual.length_s(counter_id, since) or usual_pause_s(session, clock)
+        away = (now - _aware(since, now)).total_seconds()
+        free_at[counter_id] = max(length - away, length * 0.1)
     for counter_id, service_id, called in session.execute(
         select(Ticket.counter_id, Ticket.service_id, Ticket.called_at).where(
             Ticket.status.in_(ACTIVE_STATUSES), Ticket.counter_id.in_(list(serves))
@@ -403,6 +408,7 @@ def _read_queue(
     rates = walk_in_rates(session, clock, service_ids) if latest > now else None
     state = _QueueState(service_ids, waiting, serves, policy, every_n, streak, handling, free_at, now)
     state.walk_in_rates, state.patience = rates, patience_of(recent)
+    state.pauses = usual.ahead(now)
     return state
 
 
@@ -465,15 +471,244 @@ def _pass(state: _QueueState, pending: Queued | None) -> dict[int, Forecast]:
     order = in_call_order(waiting, state.policy, state.every_n, state.streak)
     only = None if pending is None else pending.id
     return _play_forward(
-        order, state.serves, state.free_at, state.handling, arrivals, state.patience, waited, only=only
+        order,
+        state.serves,
+        state.free_at,
+        state.handling,
+        arrivals,
+        state.patience,
+        waited,
+        only=only,
+        pauses=state.pauses,
     )
 
 
 DEFAULT_PAUSE_S = 900.0  # a pause's expected length with no history (15 minutes)
+PAUSE_WINDOW_S = 1800.0  # the pauses of several days that started this close are the same pause
+
+
+@dataclass(frozen=True)
+class UsualPause:
+    """A pause a counter takes on most days at about the same time (lunch), in its local day."""
+
+    start_s: float  # the median start, seconds after local midnight
+    length_s: float  # the median length
+
+
+@dataclass
+class UsualPauses:
+    """What the past week's pauses (``counter_pauses``) tell of the counters' pauses today.
+
+    A counter's usual pauses are those of its past days on duty (``RECENT_DAYS`` before today)
+    that started within ``PAUSE_WINDOW_S`` of each other on more than half of those days; a
+    counter with no day on duty then takes the hall's most common one.  Today's pauses tell
+    which of them it has taken already (or is taking).
+    """
+
+    usual: dict[int, list[UsualPause]] = field(default_factory=dict)
+    today: dict[int, list[float]] = field(default_factory=dict)  # each counter's pause starts today
+    mean_s: float | None = None  # the mean length of the week's pauses, today's ended ones included
+    midnight: datetime | None = None  # today's local midnight
+
+    def day_s(self, moment: datetime) -> float:
+        """Seconds from today's local midnight to ``moment``."""
+        assert self.midnight is not None
+        return (_aware(moment, self.midnight) - self.midnight).total_seconds()
+
+    def length_s(self, counter_id: int, since: datetime) -> float | None:
+        """How long a pause the counter started at ``since`` is expected to last (None: unknown)."""
+        if self.midnight is not None:
+            start = self.day_s(since)
+            for pause in self.usual.get(counter_id, []):
+                if abs(start - pause.start_s) <= PAUSE_WINDOW_S:
+                    return pause.length_s
+        return self.mean_s
+
+    def ahead(self, now: datetime) -> dict[int, list[tuple[float, float]]]:
+        """Per counter, its usual pauses not taken today and not over, in seconds from ``now``."""
+        if self.midnight is None:
+            return {}
+        clock_s = self.day_s(now)
+        found: dict[int, list[tuple[float, float]]] = {}
+        for counter_id, pauses in self.usual.items():
+            taken = self.today.get(counter_id, [])
+            for pause in pauses:
+                end = pause.start_s + pause.length_s
+                if end <= clock_s or any(abs(t - pause.start_s) <= PAUSE_WINDOW_S for t in taken):
+                    continue
+                found.setdefault(counter_id, []).append((pause.start_s - clock_s, end - clock_s))
+        return found
+
+
+def _recurring(pauses: list[tuple[date, float, float]], days: int) -> list[UsualPause]:
+    """The pauses (day, start in the day, length) that recur on more than half of ``days`` days,
+    most common first."""
+    left = sorted(pauses, key=lambda p: p[1])
+    found: list[UsualPause] = []
+    while left:
+        groups = [[q for q in left if p[1] <= q[1] < p[1] + PAUSE_WINDOW_S] for p in left]
+        group = max(groups, key=lambda g: (len({q[0] for q in g}), len(g)))
+        if 2 * len({q[0] for q in group}) <= days:
+            break
+        found.append(
+            UsualPause(statistics.median(q[1] for q in group), statistics.median(q[2] for q in group))
+        )
+        left = [q for q in left if q not in group]
+    return found
+
+
+def usual_pauses(session: Session, clock: Clock, counter_ids: list[int]) -> UsualPauses:
+    """The counters' usual pauses, from the pauses and days on duty of the past week, and their
+    pauses of today (one statement, with the past week's reading kept: ``_past_week``)."""
+    today = clock.today()
+    midnight = clock.day_bounds(today)[0]
+    found = UsualPauses(midnight=clock.local(midnight))
+    if not counter_ids:
+        return found
+    rows = session.execute(_today_statement(), {"midnight": midnight, "ids": counter_ids}).all()
+    week = _past_week(session, clock, (rows[0][0], rows[0][1]))
+    found.usual = {c: week.usual[c] if c in week.usual else week.hall for c in counter_ids}
+    total, count = week.lengths
+    for _pause, _duty, counter_id, started, ended in rows:
+        if counter_id is None:
+            continue  # no pause today: the one row carries only the newest ids
+        found.today.setdefault(counter_id, []).append(found.day_s(started))
+        if ended is not None:
+            total, count = total + (ended - started).total_seconds(), count + 1
+    found.mean_s = total / count if count else None
+    return found
+
+
+@functools.cache
+def _today_statement() -> Executable:
+    """The newest pause and duty stretch begun before today (what the past week's reading is
+    kept by) beside each of today's pauses of some counters: at least one row."""
+    midnight: BindParameter[datetime] = bindparam("midnight")
+    newest = select(
+        select(CounterPause.id)
+        .where(CounterPause.started_at < midnight)
+        .order_by(CounterPause.id.desc())
+        .limit(1)
+        .scalar_subquery()
+        .label("pause"),
+        select(CounterSession.id)
+        .where(CounterSession.opened_at < midnight)
+        .order_by(CounterSession.id.desc())
+        .limit(1)
+        .scalar_subquery()
+        .label("duty"),
+    ).subquery()
+    today = (
+        select(CounterPause.counter_id, CounterPause.started_at, CounterPause.ended_at)
+        .where(
+            CounterPause.counter_id.in_(bindparam("ids", expanding=True)), CounterPause.started_at >= midnight
+        )
+        .subquery()
+    )
+    return select(
+        newest.c.pause, newest.c.duty, today.c.counter_id, today.c.started_at, today.c.ended_at
+    ).select_from(newest.outerjoin(today, true()))
+
+
+@dataclass(frozen=True)
+class _Week:
+    """What the days before today tell: each active counter's usual pauses (those on duty), the
+    hall's most common one (for the others) and the pauses' total length and count."""
+
+    usual: dict[int, list[UsualPause]]
+    hall: list[UsualPause]
+    lengths: tuple[float, int]
+
+
+_WEEKS: dict[tuple[object, ...], _Week] = {}  # the last few readings of the past week (see _past_week)
+
+
+def _past_week(session: Session, clock: Clock, newest: tuple[int | None, int | None]) -> _Week:
+    """The active counters' usual pauses from the days before today.
+
+    Those days do not change while today goes on, so their reading is kept, keyed by the
+    database, the day and the newest pause and duty stretch begun before today (a restored or
+    simulated history reads them again): the pass runs on every change, the week is read once
+    a day per process.
+    """
+    key = (str(session.get_bind().engine.url), clock.tz, clock.today(), *newest)
+    week = _WEEKS.get(key)
+    if week is None:
+        week = _read_week(session, clock)
+        if len(_WEEKS) >= 32:
+            _WEEKS.clear()
+        _WEEKS[key] = week
+    return week
+
+
+def _read_week(session: Session, clock: Clock) -> _Week:
+    today = clock.today()
+    since = clock.day_bounds(today - timedelta(days=RECENT_DAYS))[0]
+    midnight = clock.day_bounds(today)[0]
+    counter_ids = list(session.scalars(select(Counter.id).where(Counter.active.is_(True))))
+    past = _past_pauses(session, clock, counter_ids, since, midnight)
+    on_duty = _duty_days(session, clock, counter_ids, since, midnight)
+    usual = {
+        counter_id: _recurring(past.get(counter_id, []), len(days)) for counter_id, days in on_duty.items()
+    }
+    # A counter with no day on duty this week takes the hall's most common usual pause, if any.
+    hall_days = {day for days in on_duty.values() for day in days}
+    hall = _recurring([p for pauses in past.values() for p in pauses], len(hall_days))[:1]
+    lengths = [length for pauses in past.values() for _day, _start, length in pauses]
+    return _Week(usual, hall, (sum(lengths), len(lengths)))
+
+
+def _duty_days(
+    session: Session, clock: Clock, counter_ids: list[int], since: datetime, until: datetime
+) -> dict[int, set[date]]:
+    """The days each counter went on duty between ``since`` and ``until`` (counters with none: absent)."""
+    on_duty: dict[int, set[date]] = {}
+    if not counter_ids:
+        return on_duty
+    for counter_id, opened in session.execute(
+        select(CounterSession.counter_id, CounterSession.opened_at).where(
+            CounterSession.counter_id.in_(counter_ids),
+            CounterSession.opened_at >= since,
+            CounterSession.opened_at < until,
+        )
+    ):
+        on_duty.setdefault(counter_id, set()).add(clock.business_date(opened))
+    return on_duty
+
+
+def _past_pauses(
+    session: Session, clock: Clock, counter_ids: list[int], since: datetime, until: datetime
+) -> dict[int, list[tuple[date, float, float]]]:
+    """Each counter's ended pauses started between ``since`` and ``until``: (day, start in its
+    local day, length)."""
+    past: dict[int, list[tuple[date, float, float]]] = {}
+    if not counter_ids:
+        return past
+    for counter_id, day, started, ended in session.execute(
+        select(
+            CounterPause.counter_id,
+            CounterPause.business_date,
+            CounterPause.started_at,
+            CounterPause.ended_at,
+        ).where(
+            CounterPause.counter_id.in_(counter_ids),
+            CounterPause.started_at >= since,
+            CounterPause.started_at < until,
+            CounterPause.ended_at.is_not(None),
+        )
+    ):
+        if ended is None:
+            continue  # none (the statement reads ended ones): for the type checker
+        local = clock.local(started)
+        start_s = (local - local.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds()
+        past.setdefault(counter_id, []).append((day, start_s, (ended - started).total_seconds()))
+    return past
 
 
 def usual_pause_s(session: Session, clock: Clock) -> float:
-    """The mean length of the counters' pauses over the past week (15 minutes with none)."""
+    """The mean length of the counters' pauses over the past week, from their duty stretches (15
+    minutes with none): a pause's length when no pause of the week is on record (``counter_pauses``
+    began with migration 0014)."""
     since, _ = clock.day_bounds(clock.today() - timedelta(days=RECENT_DAYS - 1))
     seconds, count = session.execute(
         select(func.sum(CounterSession.paused_seconds), func.sum(CounterSession.pause_count)).where(
@@ -510,12 +745,15 @@ def _play_forward(
     patience: Patience,
     waited: dict[int, float],
     only: int | None = None,
+    pauses: dict[int, list[tuple[float, float]]] | None = None,
 ) -> dict[int, Forecast]:
     """Play the calls forward; with ``only``, stop once that ticket is called and give it alone.
 
     ``arrivals``: the foreseen walk-ins (by id), each callable from its arrival (seconds from now).
     A visit ahead takes its handling time times the chance its visitor, who has ``waited`` so
     far, is still there when called (``patience``); it is still counted in the places.
+    ``pauses``: per counter, its usual pauses to come, (start, end) in seconds from now: a
+    counter free inside one calls at its end.
     """
     queues: dict[int, deque[tuple[int, Queued]]] = {}  # the waiting, per service, in call order
     coming: dict[int, deque[tuple[int, Queued]]] = {}  # the foreseen, per service, in call order
@@ -532,6 +770,9 @@ def _play_forward(
     found: dict[int, Forecast] = {}
     while heap:
         at, counter_id = heapq.heappop(heap)
+        if pauses and counter_id in pauses and (back := _in_pause(pauses[counter_id], at)):
+            heapq.heappush(heap, (back, counter_id))  # free inside its usual pause: back at its end
+            continue
         heads = [queues[s][0] for s in serves[counter_id] if queues.get(s)]
         due = [coming[s][0] for s in serves[counter_id] if coming.get(s)] if coming else []
         heads += [head for head in due if arrivals[head[1].id] <= at]
@@ -564,6 +805,14 @@ def _play_forward(
             if only is None or ticket.id == only:
                 found[ticket.id] = Forecast(round(mean * n), n)
     return found
+
+
+def _in_pause(pauses: list[tuple[float, float]], at: float) -> float:
+    """The end of the pause ``at`` falls in (0.0: in none; a pause ends after it starts)."""
+    for start, end in pauses:
+        if start <= at < end:
+            return end
+    return 0.0
 
 
 # Which estimate ``estimate_at_issue`` keeps: "forward" (the hall's), or "service_load" (the

@@ -24,12 +24,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from kiosk import MIGRATIONS, create_app
 from kiosk.extensions import db
-from queue_engine import FakeClock
+from queue_engine import FakeClock, open_counter, resume_counter
 from queue_engine.core.db import make_engine
-from queue_engine.core.models import Base
+from queue_engine.core.models import Base, Counter, CounterPause, User
 from tests.services import fresh_schema
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -481,3 +482,57 @@ def test_a_configuration_exported_by_release_0_1_imports_on_the_new_schema(datab
         ] == old[kind]
     services = application.test_client().get("/api/v1/services").get_json()
     assert [s["code"] for s in services] == ["A", "B", "C", "D"]
+
+
+# -- 0014: counter pauses --------------------------------------------------------------------------
+
+
+def test_0014_upgrades_a_0013_hall_and_ends_a_pause_under_way_whole(database_url, make_app, clock):
+    """A 0013 hall with a counter paused at the upgrade: every row is kept, and the resume after
+    it writes that pause whole (its start from the duty stretch); downgrading drops the table."""
+    application = make_app(database_url)
+    runner = application.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0013"]).exit_code == 0
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            clerk = User(
+                username="clerk1", display_name="clerk1", role="clerk", password_hash="x", active=True
+            )
+            counter = Counter(name="1", state="closed", active=True)
+            session.add_all([clerk, counter])
+            session.flush()
+            open_counter(session, clock, counter.id, clerk.id)
+            session.commit()
+            counter_id, clerk_id = counter.id, clerk.id
+        paused_at = clock.now()
+        with engine.begin() as connection:  # what pause_counter of 0013 wrote
+            connection.execute(sa.text("UPDATE counters SET state = 'paused'"))
+            connection.execute(
+                sa.text("UPDATE counter_sessions SET paused_at = :at, pause_count = 1"),
+                {"at": paused_at.replace(tzinfo=None)},
+            )
+        before = every_row(database_url)
+
+        assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+
+        assert revision_of(database_url) == HEAD
+        after = every_row(database_url)
+        assert_kept(before, after)
+        assert after["counter_pauses"] == []
+        clock.advance(minutes=10)
+        with Session(engine) as session:
+            resume_counter(session, clock, counter_id, clerk_id)
+            session.commit()
+            (pause,) = session.scalars(sa.select(CounterPause)).all()
+            assert (pause.counter_id, pause.staff_id, pause.business_date) == (
+                counter_id,
+                clerk_id,
+                clock.today(),
+            )
+            assert (pause.started_at, pause.ended_at) == (paused_at, clock.now())
+    finally:
+        engine.dispose()
+    assert runner.invoke(args=["db", "downgrade", "0013"]).exit_code == 0
+    rows = every_row(database_url)
+    assert "counter_pauses" not in rows and len(rows["counter_sessions"]) == 1

@@ -820,10 +820,10 @@ def _in_pause(pauses: list[tuple[float, float]], at: float) -> float:
 AT_ISSUE_METHOD = "forward"
 
 
-def estimate_at_issue(
+def forecast_at_issue(
     session: Session, clock: Clock, service_id: int, *, priority: bool, queued_at: datetime
-) -> int:
-    """The wait to show (and keep) for a ticket about to be issued: its forward estimate.
+) -> Forecast:
+    """The wait to show (and keep) and the place of a ticket about to be issued: its forward estimate.
 
     Run before the ticket is written, with the ticket standing in the queue as it will be
     (its queue time, the highest id), and over the services sharing counters with its own
@@ -832,10 +832,38 @@ def estimate_at_issue(
     """
     if AT_ISSUE_METHOD == "service_load":
         load = service_loads(session, clock, only=service_id)[service_id]
-        return load.estimate(load.waiting)
+        return Forecast(load.estimate(load.waiting), load.waiting)
     pending = Queued(PENDING_ID, service_id, priority, queued_at)
-    found = _forecast(session, clock, pending).get(PENDING_ID)
-    return found.wait_s if found is not None else 0
+    return _forecast(session, clock, pending).get(PENDING_ID) or Forecast(0, 0)
+
+
+def estimate_at_issue(
+    session: Session, clock: Clock, service_id: int, *, priority: bool, queued_at: datetime
+) -> int:
+    """The wait to show (and keep) for a ticket about to be issued (``forecast_at_issue``'s)."""
+    return forecast_at_issue(session, clock, service_id, priority=priority, queued_at=queued_at).wait_s
+
+
+_ISSUED = "queue_engine.issued_forecast"  # session.info: (ticket, Forecast) of the last one issued
+
+
+def keep_issued_forecast(session: Session, ticket: Ticket, found: Forecast) -> None:
+    """Keep the forecast a ticket was just issued with, for the issue's answer (``issued_forecasts``).
+
+    Only the forward pass's: it is what ``forecast`` gives the ticket right after (the queue
+    as the ticket was written), so the answer need not play the queue forward a second time.
+    """
+    if AT_ISSUE_METHOD == "forward":
+        session.info[_ISSUED] = (ticket, found)
+
+
+def issued_forecasts(session: Session, ticket: Ticket) -> dict[int, Forecast] | None:
+    """The forecast the ticket was issued with in this session, as ``ticket_view``'s
+    ``forecasts`` (None when it was not the last ticket issued here: a pass is made)."""
+    kept = session.info.get(_ISSUED)
+    if kept is None or kept[0] is not ticket:
+        return None
+    return {ticket.id: kept[1]}
 
 
 def new_ticket_estimates(session: Session, clock: Clock, service_ids: list[int]) -> dict[int, int]:

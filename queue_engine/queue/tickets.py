@@ -22,7 +22,7 @@ from queue_engine.core.lookups import service_by_code, ticket_by_token
 from queue_engine.core.models import Service, Ticket
 from queue_engine.hall.calendar import hall_settings, is_open
 from queue_engine.queue.coverage import refuse_unserved
-from queue_engine.queue.estimates import estimate_at_issue
+from queue_engine.queue.estimates import forecast_at_issue, keep_issued_forecast
 from queue_engine.queue.numbering import format_number, next_sequence
 
 
@@ -88,9 +88,7 @@ def enqueue(
     # Read the clock only once the number is ours, so that within a service a higher number
     # always has a later issue time and numbers are called in numeric order.
     issued_at = clock.now()
-    estimate = estimate_at_issue(
-        session, clock, service.id, priority=priority, queued_at=queued_at or issued_at
-    )
+    found = forecast_at_issue(session, clock, service.id, priority=priority, queued_at=queued_at or issued_at)
     ticket = Ticket(
         token=secrets.token_urlsafe(16),
         service_id=service.id,
@@ -109,10 +107,11 @@ def enqueue(
         call_count=0,
         transfer_count=0,
         request_key=request_key,
-        estimated_wait_s_at_issue=estimate,
+        estimated_wait_s_at_issue=found.wait_s,
     )
     session.add(ticket)
     session.flush()
+    keep_issued_forecast(session, ticket, found)
     record(session, ticket, "issued", issued_at, source=source, priority=priority)
     return ticket
 

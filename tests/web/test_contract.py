@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from kiosk.extensions import db
 from queue_engine.core.models import Visit
+from queue_engine.queue.tickets import issue_ticket
 
 from .helpers import error_of
 
@@ -312,3 +313,24 @@ def test_daily_stats_for_a_supervisor(client, auth, take_ticket, call_next, cloc
     assert other.status_code == 200
     assert other.get_json()["date"] == "2025-12-31"
     assert other.get_json()["totals"]["issued"] == 0
+
+
+def test_the_issue_answer_is_the_ticket_page_right_after(app, client, take_ticket, call_next, clock):
+    # A few hundred waiting over the demo's shared counters, the first ones at counters already:
+    # the answer reuses the estimate made at issue, so it must be the page's, field for field.
+    with app.app_context():
+        session = db.session()
+        for n in range(300):
+            issue_ticket(session, clock, "ABCD"[n % 4], priority=n % 17 == 0)
+        session.commit()
+    for counter_id in (1, 2, 3):
+        assert call_next(counter_id).status_code == 200
+    clock.advance(minutes=3)
+
+    for service, priority in [("A", False), ("C", False), ("B", True), ("D", False)]:
+        taken = take_ticket(service, priority=priority)
+        shown = client.get(f"/api/v1/tickets/{taken['token']}").get_json()
+
+        assert taken == shown
+        assert taken["estimated_wait_s"] > 0
+    assert taken["position"] > 50

@@ -22,9 +22,20 @@ import heapq
 import statistics
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import BindParameter, Executable, bindparam, func, select, true, union_all
+from sqlalchemy import (
+    BindParameter,
+    DateTime,
+    Executable,
+    bindparam,
+    func,
+    select,
+    true,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
@@ -291,9 +302,8 @@ def _capped_mean(values: list[float]) -> float:
     return sum(min(v, cap) for v in ordered) / len(ordered)
 
 
-@dataclass(frozen=True)
-class Queued:
-    """What the forward pass needs of a waiting ticket (a row, not an ORM object: it is cheap)."""
+class Queued(NamedTuple):
+    """What the forward pass needs of a waiting ticket (a tuple, not an ORM object: it is cheap)."""
 
     id: int
     service_id: int
@@ -341,6 +351,29 @@ class _QueueState:
     # usual pauses still to come today, (start, end) in seconds from now
 
 
+# The pass's reads, built once (building a statement costs more than running these).
+_COUNTERS = (
+    select(Counter.id, Counter.state, Counter.state_since, counter_services.c.service_id)
+    .join(counter_services, counter_services.c.counter_id == Counter.id)
+    .where(Counter.state.in_((CounterState.OPEN, CounterState.PAUSED)), Counter.active.is_(True))
+)
+# The waiting list, the pass's one read that grows with the queue: plain columns (the queue
+# time read as a bare DateTime, naive UTC, made aware in the tuple's construction: the
+# ``UTCDateTime`` decorator per row was half the read), by ``ix_tickets_queue``.
+_WAITING = (
+    select(Ticket.id, Ticket.service_id, Ticket.priority, type_coerce(Ticket.queued_at, DateTime()))
+    .where(
+        Ticket.status == TicketStatus.WAITING,
+        Ticket.business_date == bindparam("today"),
+        Ticket.service_id.in_(bindparam("services", expanding=True)),
+    )
+    .order_by(Ticket.queued_at, Ticket.id)
+)
+_ACTIVE = select(Ticket.counter_id, Ticket.service_id, Ticket.called_at).where(
+    Ticket.status.in_(ACTIVE_STATUSES), Ticket.counter_id.in_(bindparam("counters", expanding=True))
+)
+
+
 def _read_queue(
     session: Session, clock: Clock, focus: int | None, pending_at: datetime | None
 ) -> _QueueState:
@@ -352,11 +385,7 @@ def _read_queue(
     today = clock.today()
     serves: dict[int, set[int]] = {}
     paused: dict[int, datetime | None] = {}  # paused counter -> since when
-    for counter_id, state, since, service_id in session.execute(
-        select(Counter.id, Counter.state, Counter.state_since, counter_services.c.service_id)
-        .join(counter_services, counter_services.c.counter_id == Counter.id)
-        .where(Counter.state.in_((CounterState.OPEN, CounterState.PAUSED)), Counter.active.is_(True))
-    ):
+    for counter_id, state, since, service_id in session.execute(_COUNTERS):
         serves.setdefault(counter_id, set()).add(service_id)
         if state == CounterState.PAUSED:
             paused[counter_id] = since
@@ -366,18 +395,8 @@ def _read_queue(
         # Only the services linked to the focus through shared counters decide its calls.
         service_ids = sorted(_linked_services(serves, focus))
         serves = {c: s for c, s in serves.items() if s & set(service_ids)}
-    waiting = [
-        Queued(*row)
-        for row in session.execute(
-            select(Ticket.id, Ticket.service_id, Ticket.priority, Ticket.queued_at)
-            .where(
-                Ticket.status == TicketStatus.WAITING,
-                Ticket.business_date == today,
-                Ticket.service_id.in_(service_ids),
-            )
-            .order_by(Ticket.queued_at, Ticket.id)
-        )
-    ]
+    rows = session.execute(_WAITING, {"today": today, "services": service_ids}).all()
+    waiting = [Queued(i, sid, p, at.replace(tzinfo=UTC)) for i, sid, p, at in rows]
     if not waiting and pending_at is None:
         return _QueueState(service_ids, waiting, serves)  # nothing to play: read no more
     hall = hall_settings(session)
@@ -393,11 +412,7 @@ def _read_queue(
         length = usual.length_s(counter_id, since) or usual_pause_s(session, clock)
         away = (now - _aware(since, now)).total_seconds()
         free_at[counter_id] = max(length - away, length * 0.1)
-    for counter_id, service_id, called in session.execute(
-        select(Ticket.counter_id, Ticket.service_id, Ticket.called_at).where(
-            Ticket.status.in_(ACTIVE_STATUSES), Ticket.counter_id.in_(list(serves))
-        )
-    ):
+    for counter_id, service_id, called in session.execute(_ACTIVE, {"counters": list(serves)}):
         if counter_id in free_at and called is not None:
             expected = handling.get(service_id, DEFAULT_HANDLING_S)
             elapsed = (now - _aware(called, now)).total_seconds()

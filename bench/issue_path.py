@@ -364,9 +364,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small counts, an empty-hall fill of 300/100")
     parser.add_argument("--tickets", type=int, default=400, help="tickets per issue row")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of 20 issues in-process")
+    parser.add_argument("--waiting", type=int, help="the full day's waiting (default 2,000; --quick 100)")
+    parser.add_argument("--day", type=int, help="the full day's tickets (default 5,000; --quick 300)")
     args = parser.parse_args(argv)
     tickets = 60 if args.quick else args.tickets
     full_waiting, full_day = (100, 300) if args.quick else (FULL_WAITING, FULL_DAY)
+    full_waiting, full_day = args.waiting or full_waiting, args.day or full_day
     load_before = load_average()
     began = time.perf_counter()
     print(f"Machine: {machine_line(with_pg=False)}")

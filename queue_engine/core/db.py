@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +24,9 @@ ENGINE_OPTIONS: dict[str, Any] = {"hide_parameters": True, "pool_pre_ping": True
 READ_ONLY_OPTION = "qms_read_only"
 _configured: WeakSet[Engine] = WeakSet()
 _read_only: ContextVar[bool] = ContextVar("qms_read_only", default=False)
+_log = logging.getLogger(__name__)
+# How often a writer waiting its turn looks whether the holder's transaction is still open.
+LEFT_TURN_CHECK_S = 1.0
 
 
 class WriterQueue:
@@ -35,7 +40,9 @@ class WriterQueue:
     orders; SQLite's lock still guards the data: a writer of another process (the CLI) still waits
     in the busy handler, and a writer that waited the busy timeout here goes on without its turn.
     A thread that already holds the turn through another connection does not wait for itself: its
-    second writer goes on without a turn, to the busy handler, as before the queue.
+    second writer goes on without a turn, to the busy handler, as before the queue.  A turn left
+    behind (its holder's transaction over, the turn not given up) is taken by the next writer
+    within ``LEFT_TURN_CHECK_S``, with a warning, instead of holding every writer for the timeout.
     """
 
     def __init__(self) -> None:
@@ -56,12 +63,24 @@ class WriterQueue:
             turn = threading.Lock()
             turn.acquire()
             self._waiting.append((turn, owner))
-        handed = turn.acquire(timeout=timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while not turn.acquire(timeout=max(min(LEFT_TURN_CHECK_S, deadline - time.monotonic()), 0)):
+            with self._mutex:
+                if (turn, owner) not in self._waiting:
+                    break  # handed the turn just as the wait ended
+                if time.monotonic() >= deadline:
+                    self._waiting.remove((turn, owner))
+                    return False
+                if self._waiting[0][1] is owner and not _in_transaction(self._holder):
+                    # The holder's transaction ended without giving up its turn (a path the
+                    # hooks below missed): take it rather than hold every writer for the
+                    # timeout. SQLite's own lock still guards the data if that was wrong.
+                    _log.warning("SQLite writer queue: a turn was left behind; the next writer took it")
+                    self._waiting.popleft()
+                    self._holder = owner
+                    break
         with self._mutex:
-            if not handed and (turn, owner) in self._waiting:
-                self._waiting.remove((turn, owner))
-                return False
-            self._holder_thread = thread  # handed the turn (perhaps just as the wait ended)
+            self._holder_thread = thread
         return True
 
     def leave(self, owner: object) -> None:
@@ -75,6 +94,11 @@ class WriterQueue:
                 turn.release()
             else:
                 self._holder = None
+
+
+def _in_transaction(connection: object) -> bool:
+    """Whether a holder (a sqlite3 connection) is inside a transaction (True when unknown)."""
+    return bool(getattr(connection, "in_transaction", True))
 
 
 _writer_queues: dict[str, WriterQueue] = {}

@@ -133,3 +133,43 @@ def test_a_thread_holding_its_turn_does_not_wait_for_itself(sqlite_path: Path) -
     assert not worker.is_alive(), "the thread waited for itself"
     assert answers == [False, False]
     assert queue_is_free(sqlite_path)
+
+
+def test_a_turn_left_behind_is_taken_by_the_next_writer(
+    sqlite_path: Path, factory: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Should a path ever end a transaction without giving up its turn, the next writer takes the
+    turn once it sees the holder's transaction closed, instead of every writer of the process
+    waiting the busy timeout (30 s) one after the other."""
+    import sqlite3
+
+    writers = writer_queue(str(sqlite_path))
+    lost = sqlite3.connect(sqlite_path, check_same_thread=False)  # holds the turn, in no transaction
+    entered, done = threading.Event(), threading.Event()
+
+    def hold() -> None:  # the holder's thread lives on (a thread's id is reused once it ends)
+        writers.enter(lost, timeout_s=30)
+        entered.set()
+        done.wait(30)
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    entered.wait(10)
+    assert not queue_is_free(sqlite_path)
+    numbers: list[str] = []
+
+    def kiosk() -> None:
+        with factory() as s:
+            numbers.append(issue_ticket(s, TickingClock(current=MONDAY_9AM), "A").number)
+            s.commit()
+
+    worker = threading.Thread(target=kiosk, daemon=True)
+    with caplog.at_level("WARNING", logger="queue_engine.core.db"):
+        worker.start()
+        worker.join(20)
+    assert not worker.is_alive(), "the writer waited out the busy timeout behind a turn left behind"
+    assert numbers == ["A001"]
+    assert "a turn was left behind" in caplog.text
+    assert queue_is_free(sqlite_path)
+    done.set()
+    lost.close()

@@ -90,16 +90,19 @@ def pause_counter(session: Session, clock: Clock, counter_id: int, staff_id: int
     if duty is not None:
         duty.paused_at = now
         duty.pause_count += 1
-    session.add(
-        CounterPause(
-            counter_id=counter.id,
-            staff_id=counter.staff_id,
-            business_date=clock.business_date(now),
-            started_at=now,
-        )
-    )
+    session.add(_pause_from(clock, counter, now))
     _set_state(session, clock, counter, CounterState.PAUSED)
     return counter
+
+
+def _pause_from(clock: Clock, counter: Counter, started: datetime) -> CounterPause:
+    """The row of a pause the counter's clerk began at ``started``."""
+    return CounterPause(
+        counter_id=counter.id,
+        staff_id=counter.staff_id,
+        business_date=clock.business_date(started),
+        started_at=started,
+    )
 
 
 def _end_pause(
@@ -113,13 +116,7 @@ def _end_pause(
         .limit(1)
     ).first()
     if pause is None and duty is not None and duty.paused_at is not None:
-        started = duty.paused_at
-        pause = CounterPause(
-            counter_id=counter.id,
-            staff_id=counter.staff_id,
-            business_date=clock.business_date(started),
-            started_at=started,
-        )
+        pause = _pause_from(clock, counter, duty.paused_at)
         session.add(pause)
     if pause is not None:
         pause.ended_at = now

@@ -29,10 +29,8 @@ from queue_engine.booking import booking_by_code, booking_by_token, day_slots
 from queue_engine.booking.bookings import bookings_of_day
 from queue_engine.booking.views import booking_payload, slot_payload
 from queue_engine.core.lookups import service_by_code
-from queue_engine.core.models import Ticket as TicketModel
 from queue_engine.hall.audit import audit
-from queue_engine.queue.estimates import issued_forecasts
-from queue_engine.queue.snapshots import ticket_view
+from queue_engine.queue.snapshots import issued_ticket_view
 
 BOOK_ERRORS = {
     403: "booking_blocked: the number missed too many bookings lately",
@@ -95,19 +93,13 @@ def cancel_appointment(token: str, body: NoFields) -> Any:
     return jsonify(booking_payload(db_session(), clock(), booking))
 
 
-def _checked_in(ticket: TicketModel) -> Any:
-    """The checked-in ticket's answer, with the forecast it was issued with (no second pass)."""
-    session = db_session()
-    return jsonify(ticket_view(session, clock(), ticket, forecasts=issued_forecasts(session, ticket))), 201
-
-
 @bp.post("/appointments/<token>/check-in")
 @api_route(body=NoFields, answers={201: Ticket}, errors=CHECK_IN_ERRORS)
 def check_in_by_token(token: str, body: NoFields) -> Any:
     """The holder checks in from the phone, inside the check-in window: the ticket (source appointment)."""
     ticket = check_in(db_session(), clock(), booking_by_token(db_session(), token, lock=True))
     commit()
-    return _checked_in(ticket)
+    return jsonify(issued_ticket_view(db_session(), clock(), ticket)), 201
 
 
 @bp.post("/appointments/check-in")
@@ -122,7 +114,7 @@ def check_in_by_code(body: CheckInByCode) -> Any:
         raise ApiError(401, "unauthorized", "Only a registered kiosk or staff can check in by code.")
     ticket = check_in(db_session(), clock(), booking_by_code(db_session(), body.code, lock=True))
     commit()
-    return _checked_in(ticket)
+    return jsonify(issued_ticket_view(db_session(), clock(), ticket)), 201
 
 
 @bp.get("/appointments")

@@ -32,8 +32,7 @@ from queue_engine import cancel, issue_ticket, rate_visit
 from queue_engine.core.kinds import Source
 from queue_engine.core.lookups import ticket_by_token
 from queue_engine.core.models import Ticket as TicketRow
-from queue_engine.queue.estimates import issued_forecasts
-from queue_engine.queue.snapshots import display_snapshot, service_list, ticket_view
+from queue_engine.queue.snapshots import display_snapshot, issued_ticket_view, service_list, ticket_view
 from queue_engine.queue.tickets import client_request_key
 
 
@@ -85,9 +84,7 @@ def take_ticket(body: IssueTicket) -> Any:
         if request_key is None:
             raise
         ticket = db.session.scalars(select(TicketRow).where(TicketRow.request_key == request_key)).one()
-    # The forecast it was issued with is the pass over the queue as it was written: no second pass.
-    view = ticket_view(db_session(), clock(), ticket, forecasts=issued_forecasts(db_session(), ticket))
-    return jsonify(view), 201
+    return jsonify(issued_ticket_view(db_session(), clock(), ticket)), 201
 
 
 @bp.get("/tickets/<token>")

@@ -25,9 +25,8 @@ from queue_engine.core.kinds import PriorityPolicy, Source
 from queue_engine.core.lookups import ticket_by_token
 from queue_engine.core.models import Hall, KioskDevice, Ticket
 from queue_engine.hall.calendar import hall_settings, is_open, next_opening
-from queue_engine.queue.estimates import issued_forecasts
 from queue_engine.queue.payloads import TicketView
-from queue_engine.queue.snapshots import service_list, ticket_view
+from queue_engine.queue.snapshots import issued_ticket_view, service_list
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 
@@ -115,7 +114,7 @@ def _slip(ticket: Ticket, view: TicketView, url: str) -> Slip:
 
 
 def _show_ticket(ticket: Ticket, *, reprint: bool = False) -> Any:
-    view = ticket_view(db_session(), clock(), ticket, forecasts=issued_forecasts(db_session(), ticket))
+    view = issued_ticket_view(db_session(), clock(), ticket)
     url = public_url("ticket.page", token=ticket.token)
     printer = current_app.config.get("QMS_PRINTER")
     printed_by_server = printer_failed = False

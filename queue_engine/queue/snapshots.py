@@ -16,7 +16,14 @@ from queue_engine.core.numbers import whole_number
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.queue.counters import current_session
 from queue_engine.queue.coverage import served_service_ids
-from queue_engine.queue.estimates import Forecast, ServiceLoad, forecast, new_ticket_estimates, service_loads
+from queue_engine.queue.estimates import (
+    Forecast,
+    ServiceLoad,
+    forecast,
+    issued_forecasts,
+    new_ticket_estimates,
+    service_loads,
+)
 from queue_engine.queue.next_up import next_tickets
 from queue_engine.queue.ordering import tickets_ahead
 from queue_engine.queue.payloads import (
@@ -113,6 +120,13 @@ def ticket_view(
         "rated": visit is not None and visit.rating is not None,
         "can_rate": visit is not None and visit.rating is None,
     }
+
+
+def issued_ticket_view(session: Session, clock: Clock, ticket: Ticket) -> TicketView:
+    """``ticket_view`` of a ticket just issued in this session (the kiosk's, the API's and a
+    check-in's answer): with the forecast it was issued with, so the queue is not played forward
+    a second time (another ticket, a reprint or a retry's older one: a pass is made)."""
+    return ticket_view(session, clock, ticket, forecasts=issued_forecasts(session, ticket))
 
 
 def call_entry(ticket: Ticket) -> CallEntry:

@@ -9,6 +9,10 @@ PORT ?= 5000
 export PORT
 # Each open WebSocket (board, kiosk, counter, visitor's phone) holds one server thread.
 QMS_THREADS ?= 1000
+# glibc keeps a cache of freed memory per thread, which only that thread can use again: with a
+# thousand threads it grows all day (bench/README.md, soak.py). Off for the server; a
+# GLIBC_TUNABLES of the environment wins. deploy/run-two.sh and tests/live.py say the same.
+SERVER_GLIBC_TUNABLES := glibc.malloc.tcache_count=0
 # pytest runs the suite in this many processes (pytest-xdist), a test file to each at a time:
 # most of a test's time is spent waiting on a server, a browser or a database, so two processes
 # keep both cores busy. PYTEST_WORKERS=0 runs it in one.
@@ -28,7 +32,7 @@ run: setup assets db
 	@echo "  Demo logins (username password):"
 	@sed 's/^/    /' instance/demo-logins.txt 2>/dev/null || echo "    (set by QMS_DEMO_PASSWORD or already created; see instance/demo-logins.txt)"
 	@echo
-	$(VENV)/bin/gunicorn --worker-class gthread --workers 1 --threads $(QMS_THREADS) \
+	GLIBC_TUNABLES=$${GLIBC_TUNABLES:-$(SERVER_GLIBC_TUNABLES)} $(VENV)/bin/gunicorn --worker-class gthread --workers 1 --threads $(QMS_THREADS) \
 		--worker-connections $$(( $(QMS_THREADS) + 100 )) --graceful-timeout 5 \
 		--bind $(HOST):$(PORT) kiosk.wsgi:app
 

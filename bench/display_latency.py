@@ -63,7 +63,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.machine import cpu_model  # noqa: E402
+from bench.machine import add_server_env_option, cpu_model, server_settings  # noqa: E402
 from queue_engine.core.db import sqlalchemy_url  # noqa: E402
 from tests.live import free_port, server_env  # noqa: E402  (the servers the tests start, started alike)
 from tests.services import fresh_schema  # noqa: E402  (the schemas the tests make, made alike)
@@ -353,7 +353,13 @@ class Result:
 
 
 def run_setup(
-    setup: str, clients: int, calls: int, client_procs: int, redis_url: str | None, workdir: Path
+    setup: str,
+    clients: int,
+    calls: int,
+    client_procs: int,
+    redis_url: str | None,
+    workdir: Path,
+    settings: dict[str, str] | None = None,
 ) -> Result:
     """Start the servers, connect the boards, make the calls, and measure."""
     result = Result(setup, clients)
@@ -363,6 +369,7 @@ def run_setup(
     with database as database_url:
         env = server_env(database_url, **({"QMS_REDIS_URL": redis_url} if two and redis_url else {}))
         flask_cli(env, "init-db")
+        env.update(settings or {})  # the servers' alone, not the set-up commands
         flask_cli(env, "seed-demo")
         token = flask_cli(env, "issue-token", "clerk1").strip().splitlines()[-1]
         shares = [clients - clients // 2, clients // 2] if two else [clients]
@@ -578,7 +585,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--redis-url", default=None, help="a local Redis to use instead of a private one")
     parser.add_argument("--logs", type=Path, default=None, help="keep the servers' logs in this folder")
+    parser.add_argument(
+        "--setups", default="one,two", help="one (a process on SQLite), two (on PostgreSQL + Redis): one,two"
+    )
+    add_server_env_option(parser)
     args = parser.parse_args(argv)
+    chosen = {name.strip() for name in args.setups.split(",")}
+    setups = [s for s, name in ((SETUP_ONE, "one"), (SETUP_TWO, "two")) if name in chosen]
     counts = [int(c) for c in (args.clients or ("20" if args.quick else "100,1000")).split(",") if c.strip()]
     calls = args.calls or (5 if args.quick else 20)
     if args.redis_url:
@@ -594,16 +607,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Machine: {machine}")
     print(f"Load average (1/5/15 min) at start: {load_before}")
     print(f"Date: {started_at:%Y-%m-%d %H:%M %Z}; boards {counts}; {calls} calls per run", flush=True)
-    why_no_pg = pg_unavailable()
+    why_no_pg = pg_unavailable() if SETUP_TWO in setups else ""
     if why_no_pg:
         print(f"\n!!!!! SKIPPED: the two-process runs: {why_no_pg} !!!!!\n", flush=True)
 
     rows: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="qms-display-bench-") as tmp, contextlib.ExitStack() as stack:
         redis_url = args.redis_url
-        if redis_url is None and not why_no_pg:
+        if redis_url is None and SETUP_TWO in setups and not why_no_pg:
             redis_url = stack.enter_context(private_redis(Path(tmp)))
-        for setup in (SETUP_ONE, SETUP_TWO):
+        for setup in setups:
             for clients in counts:
                 if setup == SETUP_TWO and why_no_pg:
                     rows.append(Result(setup, clients, skipped=why_no_pg))
@@ -615,7 +628,8 @@ def main(argv: list[str] | None = None) -> int:
                     workdir = args.logs / f"{'two' if setup == SETUP_TWO else 'one'}-{clients}"
                     workdir.mkdir(parents=True, exist_ok=True)
                 try:
-                    rows.append(run_setup(setup, clients, calls, procs, redis_url, workdir))
+                    settings = server_settings(args.server_env)
+                    rows.append(run_setup(setup, clients, calls, procs, redis_url, workdir, settings))
                 except Exception as exc:
                     logs = " ".join(p.read_text()[-500:] for p in workdir.glob("*.log"))
                     print(f"    FAILED: {exc}\n    {logs}", flush=True)

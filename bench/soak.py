@@ -60,6 +60,7 @@ from bench.display_latency import (  # noqa: E402  (the display bench's server, 
     load_average,
     machine_line,
 )
+from bench.machine import add_server_env_option, server_settings  # noqa: E402
 from tests.live import server_env  # noqa: E402
 
 SERVICES = ("A", "B", "D", "A")  # C, the complaints desk, needs a whole record to finish
@@ -343,7 +344,7 @@ def run(args: argparse.Namespace, workdir: Path) -> tuple[list[HourRow], Reading
         env["QMS_SOAK_TRACEMALLOC"] = str(args.tracemalloc)
     if args.sqlite_cache_kib:
         env["QMS_SOAK_SQLITE_CACHE_KIB"] = str(args.sqlite_cache_kib)
-    env.update(setting.split("=", 1) for setting in args.server_env)
+    env.update(server_settings(args.server_env))
     flask_cli(env, "init-db")
     flask_cli(env, "seed-demo")
     token = flask_cli(env, "issue-token", "supervisor").strip().splitlines()[-1]
@@ -460,13 +461,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probe", action="store_true", help="the server reports what its memory holds")
     parser.add_argument("--tracemalloc", type=int, default=0, metavar="FRAMES", help="and snapshots (probes)")
     parser.add_argument("--sqlite-cache-kib", type=int, default=0, help="PRAGMA cache_size = -N")
-    parser.add_argument(
-        "--server-env",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="for the server only, e.g. MALLOC_ARENA_MAX=2 or GLIBC_TUNABLES=glibc.malloc.tcache_count=0",
-    )
+    add_server_env_option(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.boards, args.phones, args.hours, args.hour_seconds = 50, 50, 3, 10.0
@@ -481,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     knobs = {
         "tracemalloc frames": args.tracemalloc,
         "SQLite cache_size KiB": args.sqlite_cache_kib,
-        **dict(setting.split("=", 1) for setting in args.server_env),
+        **server_settings(args.server_env),
     }
     lines = [
         f"Machine: {machine_line()}",

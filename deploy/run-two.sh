@@ -9,6 +9,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 : "${QMS_SECRET_KEY:?set QMS_SECRET_KEY (all processes must share it)}"
 export QMS_DATABASE_URL QMS_REDIS_URL QMS_SECRET_KEY
 export QMS_PROXY_COUNT=1  # nginx is in front: trust one X-Forwarded-For hop
+# No per-thread cache of freed memory in glibc: with a thread per WebSocket it grows all day (as the Makefile).
+export GLIBC_TUNABLES=${GLIBC_TUNABLES:-glibc.malloc.tcache_count=0}
 threads=${QMS_THREADS:-1000}
 cd "$root"
 .venv/bin/flask --app kiosk init-db

@@ -86,9 +86,15 @@ class LiveServer:
         return {"Authorization": f"Bearer {token}"}
 
 
+# As `make run` and deploy/run-two.sh start the server: without glibc's per-thread cache of freed
+# memory, which with a thread per WebSocket grows all day (bench/README.md, soak.py).
+SERVER_GLIBC_TUNABLES = "glibc.malloc.tcache_count=0"
+
+
 def server_env(database_url: str, **extra: str) -> dict[str, str]:
     """The environment of a test server; its instance/ folder is a temporary one of its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("QMS_")}
+    env.setdefault("GLIBC_TUNABLES", SERVER_GLIBC_TUNABLES)
     env.update(
         QMS_DATABASE_URL=database_url,
         QMS_INSTANCE_PATH=tempfile.mkdtemp(prefix="qms-instance-"),

@@ -31,15 +31,17 @@ from kiosk.publisher import PUBLISHER, Publisher, publisher
 from kiosk.redis_queue import TimedRedisManager, client_manager
 from queue_engine.core.db import read_only, reading
 from queue_engine.core.events import SETTINGS, changes_since, high_water_marks
-from queue_engine.core.models import Counter, Service, Ticket
+from queue_engine.core.models import Counter, Service, Ticket, counter_services
 from queue_engine.queue.estimates import Forecast, ServiceLoad, forecast, service_loads
 from queue_engine.queue.ordering import reaches
 from queue_engine.queue.snapshots import (
     awaiting_rating,
     call_entry,
+    calls_update,
     display_snapshot,
     ticket_view,
-    waiting_positions,
+    waiting_position,
+    waiting_today,
     window_screen,
 )
 
@@ -126,9 +128,20 @@ def listening() -> Callable[[str], bool]:
     """Whether a room may have a listener: someone joined here, or (with Redis) anywhere."""
     if current_app.config.get("QMS_REDIS_URL"):
         return lambda room: True  # other processes' sockets are not known here
-    server = getattr(socketio, "server", None)  # Flask-SocketIO's python-socketio Server (untyped)
-    rooms: dict[str, Any] = server.manager.rooms.get("/", {}) if server is not None else {}
+    rooms = _rooms_here()
     return lambda room: bool(rooms.get(room))
+
+
+def _rooms_here() -> dict[str, Any]:
+    server = getattr(socketio, "server", None)  # Flask-SocketIO's python-socketio Server (untyped)
+    return server.manager.rooms.get("/", {}) if server is not None else {}
+
+
+def _may_follow(prefix: str) -> bool:
+    """Whether any room of that kind may have a listener (with Redis: maybe, on another process)."""
+    if current_app.config.get("QMS_REDIS_URL"):
+        return True
+    return any(isinstance(room, str) and room.startswith(prefix) for room in list(_rooms_here()))
 
 
 def _send(changes: list[dict[str, Any]]) -> None:
@@ -201,21 +214,13 @@ def _queue_messages(changes: list[dict[str, Any]], listens: Callable[[str], bool
     services = {c["service_id"] for c in changes if c.get("service_id")}
     services |= {t.transferred_from_id for t in tickets.values() if t.transferred_from_id}
     # A call or a new ticket of one service moves the places in every service sharing its
-    # counters (the forward pass counts them all), so their rooms hear the new order too.
-    # Only the rooms someone listens to are looked at (one statement for their codes).
-    codes: dict[int, str] = (
-        {i: code for i, code in session.execute(select(Service.id, Service.code))} if services else {}
-    )
-    heard = {i for i, code in codes.items() if listens(f"service:{code}")}
-    for service_id in sorted(_sharing_counters(services) & heard if heard else set()):
-        # One message per queue, not one per waiting phone: each phone finds its own number.
-        code, room = codes[service_id], f"service:{codes[service_id]}"
-        order = [
-            {"number": p["number"], "ahead": p["ahead"], "estimated_wait_s": p["estimated_wait_s"]}
-            for p in waiting_positions(session, clk, service_id, forecasts())
-        ]
-        messages.append(("queue:order", {"service": code, "waiting": order}, room))
+    # counters (the forward pass counts them all): their waiting phones hear their new place.
+    if services and _may_follow("ticket:"):
+        told = {t.token for t in tickets.values()}
+        messages += _position_messages(_sharing_counters(services), told, forecasts, listens)
     counters = {c["counter_id"] for c in changes if c.get("counter_id")}
+    resynced = {c["service_id"] for c in changes if c["type"] == "resync" and c.get("service_id")}
+    messages += _calls_messages(counters, resynced, listens)
     signal = {"services": sorted(services), "counters": sorted(counters)}
     if listens("supervisor"):
         messages.append(("queue:changed", signal, "supervisor"))
@@ -224,6 +229,62 @@ def _queue_messages(changes: list[dict[str, Any]], listens: Callable[[str], bool
             messages.append(("queue:changed", signal, room))
     messages += _window_messages(counters, listens)
     return messages
+
+
+def _position_messages(
+    service_ids: set[int],
+    told: set[str],
+    forecasts: Callable[[], dict[int, Forecast]],
+    listens: Callable[[str], bool],
+) -> list[Message]:
+    """Each waiting phone of those services its own place, nothing of anyone else's (DESIGN §6).
+
+    One small message per phone listening (``ticket:position``), none for a ticket nobody
+    follows: what a change costs grows with the phones, not with the queue's length squared.
+    ``told``: the tokens of the batch's own tickets, which hear ``ticket:update``.
+    """
+    session, clk = db_session(), clock()
+    rooms = {
+        f"ticket:{token}": (ticket_id, token, number)
+        for ticket_id, token, number in waiting_today(session, clk, service_ids)
+        if token not in told
+    }
+    followed = _followed(list(rooms), listens)
+    if not followed:
+        return []  # nobody follows these tickets: no pass is made for them
+    found = forecasts()
+    return [
+        ("ticket:position", waiting_position(token, number, found[ticket_id]), room)
+        for room, (ticket_id, token, number) in rooms.items()
+        if room in followed and ticket_id in found
+    ]
+
+
+def _followed(rooms: list[str], listens: Callable[[str], bool]) -> set[str]:
+    """The phone rooms someone follows: here, or with Redis on any process (one round trip)."""
+    manager = getattr(getattr(socketio, "server", None), "manager", None)
+    if isinstance(manager, TimedRedisManager) and not manager.write_only and rooms:
+        return manager.followed(rooms)
+    return {room for room in rooms if listens(room)}
+
+
+def _calls_messages(
+    counter_ids: set[int], service_ids: set[int], listens: Callable[[str], bool]
+) -> list[Message]:
+    """The numbers now called (``queue:calls``), to the phones of every service those counters
+    serve, and of those services (a resync)."""
+    if (not counter_ids and not service_ids) or not _may_follow("service:"):
+        return []
+    session = db_session()
+    serving = select(counter_services.c.service_id).where(counter_services.c.counter_id.in_(counter_ids))
+    served = session.execute(
+        select(Service.id, Service.code).where(Service.id.in_(serving) | Service.id.in_(service_ids))
+    ).all()
+    return [
+        ("queue:calls", calls_update(session, service_id, code), room)
+        for service_id, code in served
+        if listens(room := f"service:{code}")
+    ]
 
 
 def _settings_messages(listens: Callable[[str], bool]) -> list[Message]:
@@ -358,7 +419,7 @@ def stop_change_watcher(app: Flask, timeout: float = 5.0) -> None:
 
 
 def resync_all(app: Flask) -> None:
-    """Send every screen fresh state: boards and windows a snapshot, phones their queue's order.
+    """Send every screen fresh state: boards and windows a snapshot, phones their place and calls.
 
     For when Redis returns after an outage: what other processes published meanwhile was lost.
     """

@@ -21,6 +21,8 @@ REDIS_RETRY_S = 5.0  # after a failure, messages are dropped at once for this lo
 # on this process would miss every call made elsewhere for up to a minute after Redis returned).
 REDIS_LISTEN_FIRST_RETRY_S = 0.5
 REDIS_LISTEN_MAX_RETRY_S = 2.0
+FOLLOWED_ROOMS = "ticket:"  # the rooms whose followers every process must know of (the phones)
+FOLLOWED_TTL_S = 86_400  # a process that died without leaving: its phones' rooms are forgotten then
 log = logging.getLogger(__name__)
 
 
@@ -35,6 +37,85 @@ class TimedRedisManager(socketio.RedisManager):  # type: ignore[misc]
         # Called (in the listener's thread) when Redis answers again after it was lost: the
         # screens here missed what other processes published meanwhile and are sent fresh state.
         self.on_return: Callable[[], None] | None = None
+        # Which phone rooms this process holds a socket in, kept in Redis so that a process
+        # publishing a change sends a phone's place only where someone follows it (``followed``).
+        self._hosts_key = f"{channel}:hosts"
+        self._followed_key = f"{channel}:followed:{self.host_id}"
+
+    def basic_enter_room(self, sid: str, namespace: str, room: str, eio_sid: Any = None) -> Any:
+        first = isinstance(room, str) and room.startswith(FOLLOWED_ROOMS) and not self._held(namespace, room)
+        entered = super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
+        if first:
+            self._note_followed([room], follows=True)
+        return entered
+
+    def basic_leave_room(self, sid: str, namespace: str, room: str) -> Any:
+        left = super().basic_leave_room(sid, namespace, room)
+        if isinstance(room, str) and room.startswith(FOLLOWED_ROOMS) and not self._held(namespace, room):
+            self._note_followed([room], follows=False)
+        return left
+
+    def _held(self, namespace: str, room: str) -> bool:
+        return bool(self.rooms.get(namespace, {}).get(room))
+
+    def _note_followed(self, rooms: list[str], *, follows: bool) -> None:
+        client = self._client()
+        if client is None or self.write_only:
+            return
+        try:
+            with client.pipeline(transaction=False) as pipe:
+                if follows:
+                    pipe.sadd(self._followed_key, *rooms)
+                    pipe.expire(self._followed_key, FOLLOWED_TTL_S)
+                    pipe.sadd(self._hosts_key, self.host_id)
+                else:
+                    pipe.srem(self._followed_key, *rooms)
+                pipe.execute()
+        except Exception as error:  # the phone still hears what this process publishes
+            self._lost(error, "Noting a phone's room in Redis failed")
+
+    def followed(self, rooms: list[str], namespace: str = "/") -> set[str]:
+        """The rooms among ``rooms`` with a socket here or on another process (all, if Redis fails)."""
+        here = {room for room in rooms if self._held(namespace, room)}
+        elsewhere = [room for room in rooms if room not in here]
+        client = self._client()
+        if not elsewhere or client is None:
+            return here | set(elsewhere)
+        try:
+            hosts = {h.decode() if isinstance(h, bytes) else str(h) for h in client.smembers(self._hosts_key)}
+            hosts.discard(self.host_id)
+            if not hosts:
+                return here
+            with client.pipeline(transaction=False) as pipe:
+                for host in hosts:
+                    pipe.smismember(f"{self.channel}:followed:{host}", elsewhere)
+                found = pipe.execute()
+        except Exception as error:
+            self._lost(error, "Asking Redis which phones are followed failed")
+            return here | set(elsewhere)  # better a message nobody reads than a phone left behind
+        return here | {room for answers in found for room, yes in zip(elsewhere, answers, strict=True) if yes}
+
+    def note_held_rooms(self, namespace: str = "/") -> None:
+        """Tell Redis again of every phone room held here (after Redis was lost and is back)."""
+        held = [
+            r for r in self.rooms.get(namespace, {}) if isinstance(r, str) and r.startswith(FOLLOWED_ROOMS)
+        ]
+        if held:
+            self._note_followed(held, follows=True)
+
+    def _client(self) -> redis.Redis | None:
+        if time.monotonic() < self._down_until:
+            return None  # Redis failed a moment ago: do not wait for it again message by message
+        if self._out is None:
+            self._out = redis.Redis.from_url(
+                self.redis_url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
+            )
+        return self._out
+
+    def _lost(self, error: Exception, what: str) -> None:
+        log.error("%s (%s)", what, error)
+        self._out = None
+        self._down_until = time.monotonic() + REDIS_RETRY_S
 
     def _redis_listen_with_retries(self) -> Iterator[Any]:
         retry_s = REDIS_LISTEN_FIRST_RETRY_S
@@ -49,6 +130,7 @@ class TimedRedisManager(socketio.RedisManager):  # type: ignore[misc]
                     if lost and self.on_return is not None:
                         log.warning("Redis is back; sending every screen a fresh snapshot")
                         self._down_until = 0.0
+                        self.note_held_rooms()
                         self.on_return()
                     lost = False
                 yield from self.pubsub.listen()
@@ -77,18 +159,13 @@ class TimedRedisManager(socketio.RedisManager):  # type: ignore[misc]
         super()._handle_close_room(message)
 
     def _publish(self, data: Any) -> Any:
-        if time.monotonic() < self._down_until:
-            return None  # Redis failed a moment ago: do not wait for it again message by message
+        client = self._client()
+        if client is None:
+            return None
         try:
-            if self._out is None:
-                self._out = redis.Redis.from_url(
-                    self.redis_url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
-                )
-            return self._out.publish(self.channel, self.json.dumps(data))
+            return client.publish(self.channel, self.json.dumps(data))
         except Exception as error:  # the message is lost; screens heal on reconnect (DESIGN §6)
-            log.error("Publishing to Redis failed (%s); the message is dropped", error)
-            self._out = None
-            self._down_until = time.monotonic() + REDIS_RETRY_S
+            self._lost(error, "Publishing to Redis failed; the message is dropped")
             return None
 
 

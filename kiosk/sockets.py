@@ -36,6 +36,7 @@ from queue_engine.core.lookups import tablet_by_digest, ticket_by_token
 from queue_engine.core.models import Counter, User
 from queue_engine.queue.snapshots import (
     awaiting_rating,
+    calls_update,
     display_snapshot,
     ticket_view,
     window_screen,
@@ -106,6 +107,7 @@ def _join_room(data: dict[str, Any]) -> None:
         join_room(f"ticket:{ticket.token}")
         join_room(f"service:{ticket.service.code}")
         emit("ticket:update", ticket_view(session, clk, ticket))
+        emit("queue:calls", calls_update(session, ticket.service_id, ticket.service.code))
     elif room == "counter" and current_user.is_authenticated:
         counter = (
             session.get(Counter, data.get("counter_id")) if isinstance(data.get("counter_id"), int) else None

@@ -99,7 +99,8 @@ def page(found: Ticket) -> Any:
 @bp.get("/<token>/calls")
 @holder_page
 def calls(found: Ticket) -> Any:
-    """The numbers now called at the counters serving the ticket (refreshed on queue changes)."""
+    """The numbers now called at the counters serving the ticket, as a fragment (the open page is
+    kept up to date by the ``queue:calls`` pushes, without asking)."""
     now = calls_now(db_session(), found.service_id)
     return render_template("ticket/_calls.html", calls=now, ticket=found)
 

@@ -121,6 +121,20 @@ class WaitingPosition(TypedDict):
     estimated_wait_s: int
 
 
+class CallNow(TypedDict):
+    """A number called or being served now, and where."""
+
+    counter: str
+    number: str
+
+
+class CallsUpdate(TypedDict):
+    """The numbers now called at the counters serving a service (its phones' "Now called")."""
+
+    service: str
+    calls: list[CallNow]
+
+
 class RatingPrompt(TypedDict):
     """The visit a counter's rating tablet asks about."""
 

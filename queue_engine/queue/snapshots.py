@@ -15,7 +15,7 @@ from queue_engine.core.models import Counter, Service, Ticket, TicketEvent, Visi
 from queue_engine.core.numbers import whole_number
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.queue.counters import current_session
-from queue_engine.queue.coverage import served_service_ids
+from queue_engine.queue.coverage import calls_now, served_service_ids
 from queue_engine.queue.estimates import (
     Forecast,
     ServiceLoad,
@@ -28,6 +28,7 @@ from queue_engine.queue.next_up import next_tickets
 from queue_engine.queue.ordering import tickets_ahead
 from queue_engine.queue.payloads import (
     CallEntry,
+    CallsUpdate,
     CounterBoard,
     CounterRef,
     DisplaySnapshot,
@@ -307,26 +308,43 @@ def waiting_positions(
     Place and estimate are the forward pass's (``forecasts``, made once for the batch): the
     place counts everyone called before the ticket at the counters that can serve it.
     """
+    found = [
+        waiting_position(token, number, forecasts[i])
+        for i, token, number in waiting_today(session, clock, [service_id])
+        if i in forecasts
+    ]
+    found.sort(key=lambda place: (place["ahead"], place["estimated_wait_s"]))
+    return found
+
+
+def waiting_today(session: Session, clock: Clock, service_ids: Iterable[int]) -> list[tuple[int, str, str]]:
+    """(id, token, number) of the tickets of those services waiting today."""
     rows = session.execute(
         select(Ticket.id, Ticket.token, Ticket.number).where(
             Ticket.status == TicketStatus.WAITING,
             Ticket.business_date == clock.today(),
-            Ticket.service_id == service_id,
+            Ticket.service_id.in_(list(service_ids)),
         )
-    ).all()
-    found = [(forecasts[i], token, number) for i, token, number in rows if i in forecasts]
-    found.sort(key=lambda row: (row[0].ahead, row[0].wait_s))
-    return [
-        {
-            "token": token,
-            "number": number,
-            "status": "waiting",
-            "position": f.ahead + 1,
-            "ahead": f.ahead,
-            "estimated_wait_s": f.wait_s,
-        }
-        for f, token, number in found
-    ]
+    )
+    return [(i, token, number) for i, token, number in rows]
+
+
+def waiting_position(token: str, number: str, found: Forecast) -> WaitingPosition:
+    """A waiting ticket's place as its phone is told it (``ticket:position``)."""
+    return {
+        "token": token,
+        "number": number,
+        "status": "waiting",
+        "position": found.ahead + 1,
+        "ahead": found.ahead,
+        "estimated_wait_s": found.wait_s,
+    }
+
+
+def calls_update(session: Session, service_id: int, code: str) -> CallsUpdate:
+    """What a phone waiting for a service shows as "Now called": the numbers at its counters."""
+    calls = calls_now(session, service_id)
+    return {"service": code, "calls": [{"counter": counter, "number": number} for counter, number in calls]}
 
 
 RATING_SCREEN_MINUTES = 10

@@ -8,6 +8,7 @@ calling stay right when the requests are spread over both processes.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import shutil
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import requests
 import socketio
 
@@ -31,7 +33,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
 NGINX = os.environ.get("QMS_NGINX", shutil.which("nginx") or "/usr/sbin/nginx")
 TIMEOUT_S = 10
-# Each call publishes a position to every waiting ticket, so calls are dear with 200 waiting.
+# Calls per counter in the last test (of 200 waiting): enough to see both processes' calls interleave.
 CALLS_PER_COUNTER = 30
 
 
@@ -302,6 +304,52 @@ def test_a_browser_board_behind_nginx_shows_calls_from_both_processes(
         assert int(on_second[1:]) == int(on_first[1:]) + 1, "numbering goes on across processes"
     finally:
         board.close()
+
+
+def test_a_phone_on_one_process_hears_its_place_and_redis_carries_no_one_elses(cluster: Cluster) -> None:
+    """A call on the first process moves 40 places; the one phone, on the second, hears its own.
+
+    Redis carries one place message, not one per waiting ticket: the processes tell each other
+    which phones they hold (before, every change published a place for every waiting ticket of
+    the linked services, whether or not anyone followed it).
+    """
+    tickets = [take_ticket(cluster.first.url, "D") for _ in range(40)]
+    mine = tickets[-1]
+    listener = redis.Redis.from_url(cluster.first.env["QMS_REDIS_URL"]).pubsub()
+    listener.subscribe(cluster.first.env["QMS_REDIS_CHANNEL"])
+    places: queue.Queue[dict[str, Any]] = queue.Queue()
+    phone = socketio.Client(reconnection=False)
+    phone.on("ticket:position", places.put)
+    phone.connect(cluster.second.url, transports=["websocket"], wait_timeout=TIMEOUT_S)
+    try:
+        joined: queue.Queue[dict[str, Any]] = queue.Queue()
+        phone.on("ticket:update", joined.put)
+        phone.emit("join", {"room": "ticket", "token": mine["token"]})
+        assert joined.get(timeout=TIMEOUT_S)["ahead"] == 39
+        served = []
+        for _ in range(2):  # counter 1 serves every service: D's first two
+            called = call_next(cluster.first.url, 1, cluster.clerk1)
+            assert called is not None
+            served.append(called)
+            finish(cluster.first.url, called["token"], cluster.clerk1)
+        place = places.get(timeout=TIMEOUT_S)
+        while place["ahead"] > 37:
+            place = places.get(timeout=TIMEOUT_S)
+        held = requests.get(f"{cluster.second.url}/api/v1/tickets/{mine['token']}", timeout=TIMEOUT_S).json()
+        assert (place["token"], place["ahead"], place["position"]) == (mine["token"], 37, held["position"])
+        assert [t["number"] for t in served] == [t["number"] for t in tickets[:2]]
+    finally:
+        phone.disconnect()
+    carried = []
+    while (message := listener.get_message(timeout=1.0)) is not None:
+        if message["type"] == "message":
+            carried.append(json.loads(message["data"]))
+    listener.close()
+    positions = [m for m in carried if m.get("event") == "ticket:position"]
+    assert positions, "the place went through Redis to the second process"
+    assert {m["room"] for m in positions} == {f"ticket:{mine['token']}"}
+    for ticket in tickets[2:]:  # leave the queue as it was for the tests after this one
+        requests.post(f"{cluster.first.url}/api/v1/tickets/{ticket['token']}/cancel", timeout=TIMEOUT_S)
 
 
 def test_numbers_and_calls_hold_across_processes(cluster: Cluster) -> None:

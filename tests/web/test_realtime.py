@@ -128,19 +128,64 @@ def test_waiting_holders_hear_their_new_position(phone, take_ticket, call_next):
 
     call_next(1)
 
-    # One message for the whole queue of A; each phone finds its own number in it.
-    orders = {token: named(received(sio), "queue:order") for token, sio in sios.items()}
-    for holder in (second, third):
-        assert len(orders[holder["token"]]) == 1
-        assert orders[holder["token"]][0]["service"] == "A"
-    queue = orders[second["token"]][0]["waiting"]
-    assert [(w["number"], w["ahead"]) for w in queue] == [(second["number"], 0), (third["number"], 1)]
-    assert all(isinstance(w["estimated_wait_s"], int) for w in queue)
-    assert first["number"] not in [w["number"] for w in queue]
+    # Each phone hears its own new place, and nothing of anyone else's.
+    places = {token: named(received(sio), "ticket:position") for token, sio in sios.items()}
+    assert [(p["token"], p["number"], p["ahead"], p["position"]) for p in places[second["token"]]] == [
+        (second["token"], second["number"], 0, 1)
+    ]
+    assert [(p["token"], p["ahead"]) for p in places[third["token"]]] == [(third["token"], 1)]
+    assert all(
+        isinstance(p["estimated_wait_s"], int) for p in places[second["token"]] + places[third["token"]]
+    )
     # Counter 1 serves D too: the D visitor now waits behind A's two (before, no counter was open).
-    (d_queue,) = orders[other_service["token"]]
-    assert d_queue["service"] == "D"
-    assert [(w["number"], w["ahead"]) for w in d_queue["waiting"]] == [(other_service["number"], 2)]
+    assert [(p["number"], p["ahead"]) for p in places[other_service["token"]]] == [
+        (other_service["number"], 2)
+    ]
+    assert first["number"] not in str(places)
+
+
+def test_a_phone_hears_what_it_needs_whatever_the_queues_length(client, phone, take_ticket, call_next):
+    """DESIGN §6: a change costs the same whatever the queue's length; never the whole list.
+
+    Before, every phone of a service was sent the whole waiting list on every change (about
+    60 bytes a waiting visitor: 12 KB a change at 200 waiting, to each phone).
+    """
+    tickets = [take_ticket("D") for _ in range(200)]
+    last = tickets[-1]
+    sio = phone(last["token"])
+    received(sio)
+
+    call_next(4)  # counter 4 serves D alone
+    take_ticket("D")  # someone behind: the places ahead do not move, the estimate may
+
+    events = received(sio)
+    places = named(events, "ticket:position")
+    assert [(p["number"], p["ahead"]) for p in places][0] == (last["number"], 198)
+    assert max(len(json.dumps(payload)) for _, payload in events) < 400
+    api = client.get(f"/api/v1/tickets/{last['token']}").get_json()
+    assert (places[-1]["position"], places[-1]["estimated_wait_s"]) == (
+        api["position"],
+        api["estimated_wait_s"],
+    )
+    others = {t["number"] for t in tickets[:-1]}
+    assert not others & {p["number"] for p in places}
+
+
+def test_the_numbers_now_called_reach_the_phone_without_a_request(phone, take_ticket, call_next):
+    """The phone's "Now called" is pushed (``queue:calls``), not fetched by every phone on every change."""
+    first = take_ticket("B")
+    mine = take_ticket("B")
+    sio = phone(mine["token"])
+    (joined,) = named(received(sio), "queue:calls")
+    assert joined == {"service": "B", "calls": []}
+
+    answer = call_next(3).get_json()["ticket"]  # counter 3 serves A and B
+
+    (now,) = named(received(sio), "queue:calls")
+    assert now == {
+        "service": "B",
+        "calls": [{"counter": answer["counter"]["name"], "number": first["number"]}],
+    }
 
 
 def test_a_call_of_another_service_on_a_shared_counter_moves_the_place(client, phone, take_ticket, call_next):
@@ -156,9 +201,8 @@ def test_a_call_of_another_service_on_a_shared_counter_moves_the_place(client, p
 
     call_next(3)
 
-    (order,) = named(received(sio), "queue:order")
-    assert order["service"] == "A"
-    ((number, ahead, wait),) = [(w["number"], w["ahead"], w["estimated_wait_s"]) for w in order["waiting"]]
+    (place,) = named(received(sio), "ticket:position")
+    number, ahead, wait = place["number"], place["ahead"], place["estimated_wait_s"]
     assert (number, ahead) == (mine["number"], 1)  # second_b goes first at counter 3
     assert wait >= 600  # the B visit under way, then second_b's
     page = phone(mine["token"])
@@ -190,7 +234,7 @@ def test_a_holder_hears_of_no_other_ticket(phone, take_ticket, call_next):
     call_next(1)
 
     events = received(sio)
-    assert named(events, "queue:order"), "the holder heard of the move"
+    assert named(events, "ticket:position"), "the holder heard of the move"
     assert tokens_in(events) <= {mine["token"]}
     assert not {ahead["token"], behind["token"]} & tokens_in(events)
 

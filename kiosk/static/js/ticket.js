@@ -54,6 +54,25 @@
     }
   }
 
+  function showCalls(calls) {
+    const box = document.getElementById("calls-now");
+    if (!box) return;
+    const list = box.querySelector(".calls");
+    list.replaceChildren.apply(list, calls.map(function (call) {
+      const item = document.createElement("li");
+      const number = document.createElement("strong");
+      number.className = "call-number";
+      number.textContent = call.number;
+      const counter = document.createElement("span");
+      counter.className = "call-counter";
+      counter.textContent = box.dataset.counter.split("{name}").join(call.counter);
+      item.append(number, " ", counter);
+      return item;
+    }));
+    list.hidden = calls.length === 0;
+    box.querySelector(".calls-none").hidden = calls.length > 0;
+  }
+
   function apply(ticket) {
     const root = page();
     if (!root || ticket.token !== root.dataset.token) return;
@@ -82,12 +101,15 @@
       }
       apply(ticket);
     },
-    "queue:order": function (queue) {
+    // Our own place, after a change elsewhere in the queue (never anyone else's).
+    "ticket:position": function (place) {
       const current = page();
-      if (!current || queue.service !== current.dataset.service) return;
-      htmx.trigger(document.body, "queue-order");  // the numbers now called have changed too
-      const mine = queue.waiting.find(function (w) { return w.number === current.dataset.number; });
-      if (mine) showPosition(mine.ahead, mine.estimated_wait_s);
+      if (current && place.token === current.dataset.token) showPosition(place.ahead, place.estimated_wait_s);
+    },
+    // The numbers now called at the counters serving our service.
+    "queue:calls": function (now) {
+      const current = page();
+      if (current && now.service === current.dataset.service) showCalls(now.calls);
     },
   }, function (up) {
     document.getElementById("link-state").hidden = up;

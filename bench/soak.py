@@ -95,7 +95,14 @@ async def _clients(conn: Connection, url: str, boards: int, tokens: list[str]) -
 
     loop = asyncio.get_running_loop()
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
-    counts = {"display:call": 0, "display:snapshot": 0, "ticket:update": 0, "queue:order": 0, "other": 0}
+    counts = {
+        "display:call": 0,
+        "display:snapshot": 0,
+        "ticket:update": 0,
+        "ticket:position": 0,
+        "queue:calls": 0,
+        "other": 0,
+    }
     drops: list[str] = []
     errors: list[str] = []
     clients: list[Any] = []

@@ -84,14 +84,28 @@ def cpu_seconds(pids: Iterable[int]) -> float:
     return total / CLOCK_TICKS
 
 
-def with_cpu(pids: list[int], measure: Callable[[], Row]) -> tuple[Row, float]:
-    """Run ``measure``; its row, and the servers' CPU ms per successful operation (in the note)."""
-    before = cpu_seconds(pids)
-    row = measure()
-    per_op = (cpu_seconds(pids) - before) * 1000 / row.ops if row.ops else float("nan")
-    cpu = f"server CPU {per_op:.1f} ms/ticket"
-    row.note = f"{row.note}; {cpu}" if row.note else cpu
-    return row, per_op
+@dataclass
+class ServerCpu:
+    """Measures a row with the server's CPU per successful operation (noted in the row)."""
+
+    pids: list[int]
+    per_op_ms: dict[int, float] = field(default_factory=dict)  # by id() of the row
+
+    @classmethod
+    def listening(cls, base: str) -> ServerCpu:
+        return cls(listening_pids(base))
+
+    def __call__(self, measure: Callable[[], Row]) -> Row:
+        before = cpu_seconds(self.pids)
+        row = measure()
+        if self.pids and row.ops:
+            self.per_op_ms[id(row)] = (cpu_seconds(self.pids) - before) * 1000 / row.ops
+            cpu = f"server CPU {self.of(row):.1f} ms each"
+            row.note = f"{row.note}; {cpu}" if row.note else cpu
+        return row
+
+    def of(self, row: Row) -> float:
+        return self.per_op_ms.get(id(row), float("nan"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,37 +208,39 @@ class Fqm:
 
 @dataclass
 class Pair:
-    """One operation measured on both: (row, CPU ms per ticket), FQM's best of its two ways."""
+    """One operation measured on both, FQM both ways (the better one is its figure)."""
 
     ours: Row
-    ours_cpu: float
-    fqm: list[tuple[Row, float]] = field(default_factory=list)
+    fqm: list[Row] = field(default_factory=list)
 
-    def best(self) -> tuple[Row, float]:
-        return max(self.fqm, key=lambda measured: measured[0].rate)
+    def best(self) -> Row:
+        return max(self.fqm, key=lambda row: row.rate)
 
 
 @dataclass
 class HeadToHead:
     rows: list[Row]
     healthz: Row
-    trivial: list[Row]
+    trivial: Pair
     issue: Pair
     call: Pair
-    fqm_pids: list[int]
+    ours_cpu: ServerCpu
+    fqm_cpu: ServerCpu
 
     def summary(self) -> str:
-        def figures(row: Row, cpu: float | None = None) -> str:
-            text = f"{row.rate:.0f}/s, p50 {row.percentile_ms(50):.0f} ms, p99 {row.percentile_ms(99):.0f} ms"
-            return text if cpu is None else f"{text}, CPU {cpu:.1f} ms/ticket"
+        def figures(row: Row, cpu: float) -> str:
+            return (
+                f"{row.rate:.0f}/s, p50 {row.percentile_ms(50):.0f} ms, p99 {row.percentile_ms(99):.0f} ms, "
+                f"CPU {cpu:.1f} ms/ticket"
+            )
 
         def way(row: Row) -> str:
             return "close" if "close" in row.what else "keep-alive"
 
-        trivial = max(self.trivial, key=lambda row: row.rate)
+        trivial = self.trivial.best()
         lines = [
             f"Head-to-head, same run, {CLIENTS} clients (FQM: the better of keep-alive and close; "
-            f"its pids {self.fqm_pids}):",
+            f"its pids {self.fqm_cpu.pids}):",
             "| | ours | FQM | rate, ours / FQM |",
             "| --- | --- | --- | --: |",
             f"| trivial route | GET /healthz {self.healthz.rate:.0f}/s | GET {TRIVIAL} {trivial.rate:.0f}/s "
@@ -234,52 +250,36 @@ class HeadToHead:
             ("issue", "POST /api/v1/tickets", "POST /api/v1/tickets/", self.issue),
             ("call", "call-next + finish (2 requests)", "pull (1 request: call and finish)", self.call),
         ):
-            row, cpu = pair.best()
+            row = pair.best()
             lines.append(
-                f"| {name} | {ours_what} {figures(pair.ours, pair.ours_cpu)} | {fqm_what} "
-                f"{figures(row, cpu)} ({way(row)}) | {pair.ours.rate / row.rate:.2f} |"
+                f"| {name} | {ours_what} {figures(pair.ours, self.ours_cpu.of(pair.ours))} | {fqm_what} "
+                f"{figures(row, self.fqm_cpu.of(row))} ({way(row)}) | {pair.ours.rate / row.rate:.2f} |"
             )
         return "\n".join(lines)
 
 
 def head_to_head(
     args: argparse.Namespace,
-    ours_base: str,
     *,
-    healthz: Row,
-    issue: Callable[[], Row],
-    call: Callable[[], Row],
+    ours: list[Row],
+    ours_cpu: ServerCpu,
     tickets: int,
     show: Callable[[Row], Row],
 ) -> HeadToHead:
-    """Ours (issue, call) with server CPU, then FQM's rows, one after the other in this run."""
+    """FQM's rows, after ours in the same run; ``ours`` is /healthz, issue, call (CPU measured)."""
     fqm = Fqm.connect(args)
-    ours_pids = listening_pids(ours_base)
-    fqm_pids = args.fqm_pid or listening_pids(fqm.base)
-    if not ours_pids or not fqm_pids:
-        raise SystemExit(f"no server pid found (ours {ours_pids}, FQM {fqm_pids}): give --fqm-pid")
-    ours_issue, ours_issue_cpu = with_cpu(ours_pids, issue)
-    ours_issue.what = "ours: POST /api/v1/tickets (again, CPU measured)"
-    ours_call, ours_call_cpu = with_cpu(ours_pids, call)
-    ours_call.what = "ours: call-next + finish (again, CPU measured)"
-    result = HeadToHead(
-        rows=[show(ours_issue), show(ours_call)],
-        healthz=healthz,
-        trivial=[],
-        issue=Pair(ours_issue, ours_issue_cpu),
-        call=Pair(ours_call, ours_call_cpu),
-        fqm_pids=fqm_pids,
-    )
-    for close in (False, True):
-        row = show(fqm.rows(f"GET {TRIVIAL} (no database)", tickets * 5, close, fqm.trivial))
-        result.trivial.append(row)
-        result.rows.append(row)
-    for what, pair, op in (
-        ("POST /api/v1/tickets/", result.issue, fqm.issue),
-        ("GET /api/v1/tickets/pull", result.call, fqm.pull),
+    fqm_cpu = ServerCpu(args.fqm_pid or listening_pids(fqm.base))
+    if not ours_cpu.pids or not fqm_cpu.pids:
+        raise SystemExit(f"no server pid found (ours {ours_cpu.pids}, FQM {fqm_cpu.pids}): give --fqm-pid")
+    healthz, issue, call = ours
+    result = HeadToHead([], healthz, Pair(healthz), Pair(issue), Pair(call), ours_cpu, fqm_cpu)
+    for what, total, pair, op in (
+        (f"GET {TRIVIAL} (no database)", tickets * 5, result.trivial, fqm.trivial),
+        ("POST /api/v1/tickets/", tickets, result.issue, fqm.issue),
+        ("GET /api/v1/tickets/pull", tickets, result.call, fqm.pull),
     ):
         for close in (False, True):
-            row, cpu = with_cpu(fqm_pids, lambda: fqm.rows(what, tickets, close, op))  # noqa: B023
-            pair.fqm.append((show(row), cpu))
+            row = show(fqm_cpu(lambda: fqm.rows(what, total, close, op)))  # noqa: B023
+            pair.fqm.append(row)
             result.rows.append(row)
     return result

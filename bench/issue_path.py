@@ -396,20 +396,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile:
             print(profile_issue(app))
         with gunicorn(env, tmp / "gunicorn.log") as base:
+            server_cpu = fqm_peer.ServerCpu.listening(base)  # notes a row's server CPU per ticket
             requests.get(f"{base}/api/v1/display", timeout=10)
             rows.append(shown(healthz_row(base, tickets * 5)))
-            rows.append(shown(issue_row(base, tickets, "POST /api/v1/tickets (empty hall)")))
-            rows.append(shown(call_row(base, tickets // 2, token)))
+            rows.append(
+                shown(server_cpu(lambda: issue_row(base, tickets, "POST /api/v1/tickets (empty hall)")))
+            )
+            rows.append(shown(server_cpu(lambda: call_row(base, tickets // 2, token))))
             rows += [shown(row) for row in reads_while_issuing(base, tickets)]
             if args.fqm:  # the head-to-head with a local FQM, in this run (bench/fqm_peer.py)
                 peer = fqm_peer.head_to_head(
-                    args,
-                    base,
-                    healthz=rows[0],
-                    issue=lambda: issue_row(base, tickets, "POST /api/v1/tickets"),
-                    call=lambda: call_row(base, tickets // 2, token),
-                    tickets=tickets,
-                    show=shown,
+                    args, ours=rows[:3], ours_cpu=server_cpu, tickets=tickets, show=shown
                 )
                 rows += peer.rows
             print(f"Filling the day: {fill_day(url, full_waiting, full_day, supervisor_id)}", flush=True)

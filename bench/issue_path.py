@@ -398,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         with gunicorn(env, tmp / "gunicorn.log") as base:
             server_cpu = fqm_peer.ServerCpu.listening(base)  # notes a row's server CPU per ticket
             requests.get(f"{base}/api/v1/display", timeout=10)
-            rows.append(shown(healthz_row(base, tickets * 5)))
+            rows.append(shown(server_cpu(lambda: healthz_row(base, tickets * 5))))
             rows.append(
                 shown(server_cpu(lambda: issue_row(base, tickets, "POST /api/v1/tickets (empty hall)")))
             )

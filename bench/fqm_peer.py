@@ -42,6 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--fqm-token", help="an FQM API token (else one is taken or made with the login)")
     group.add_argument("--fqm-user", default="Admin", help="FQM admin login, for the token (default Admin)")
     group.add_argument("--fqm-password", default="admin", help="its password (default admin)")
+    group.add_argument(
+        "--fqm-reset",
+        action="store_true",
+        help="delete all FQM's tickets first (its DELETE /api/v1/tickets/), an empty hall as ours",
+    )
     group.add_argument("--fqm-task", type=int, help="the FQM task to issue for (default its first)")
     group.add_argument(
         "--fqm-pid", type=int, action="append", help="FQM's server pid (default: who listens on its port)"
@@ -190,6 +195,10 @@ class Fqm:
         row.note = row.halves()
         return row
 
+    def delete_tickets(self) -> None:
+        """All its tickets but each task's first (number 100, which FQM numbers from)."""
+        self.session(close=False).delete(f"{self.base}/api/v1/tickets/", timeout=60).raise_for_status()
+
     def trivial(self, http: requests.Session) -> None:
         if http.get(f"{self.base}{TRIVIAL}", allow_redirects=False, timeout=30).status_code != 302:
             raise RuntimeError(f"{TRIVIAL} did not redirect")
@@ -226,6 +235,7 @@ class HeadToHead:
     call: Pair
     ours_cpu: ServerCpu
     fqm_cpu: ServerCpu
+    fqm_hall: str
 
     def summary(self) -> str:
         def figures(row: Row, cpu: float) -> str:
@@ -240,7 +250,7 @@ class HeadToHead:
         trivial = self.trivial.best()
         lines = [
             f"Head-to-head, same run, {CLIENTS} clients (FQM: the better of keep-alive and close; "
-            f"its pids {self.fqm_cpu.pids}):",
+            f"its pids {self.fqm_cpu.pids}, {self.fqm_hall}):",
             "| | ours | FQM | rate, ours / FQM |",
             "| --- | --- | --- | --: |",
             f"| trivial route | GET /healthz {self.healthz.rate:.0f}/s | GET {TRIVIAL} {trivial.rate:.0f}/s "
@@ -268,11 +278,14 @@ def head_to_head(
 ) -> HeadToHead:
     """FQM's rows, after ours in the same run; ``ours`` is /healthz, issue, call (CPU measured)."""
     fqm = Fqm.connect(args)
+    if args.fqm_reset:
+        fqm.delete_tickets()
     fqm_cpu = ServerCpu(args.fqm_pid or listening_pids(fqm.base))
     if not ours_cpu.pids or not fqm_cpu.pids:
         raise SystemExit(f"no server pid found (ours {ours_cpu.pids}, FQM {fqm_cpu.pids}): give --fqm-pid")
     healthz, issue, call = ours
-    result = HeadToHead([], healthz, Pair(healthz), Pair(issue), Pair(call), ours_cpu, fqm_cpu)
+    hall = "its tickets deleted first" if args.fqm_reset else "its tickets kept"
+    result = HeadToHead([], healthz, Pair(healthz), Pair(issue), Pair(call), ours_cpu, fqm_cpu, hall)
     for what, total, pair, op in (
         (f"GET {TRIVIAL} (no database)", tickets * 5, result.trivial, fqm.trivial),
         ("POST /api/v1/tickets/", tickets, result.issue, fqm.issue),

@@ -13,7 +13,8 @@ SQLite database holding the demo hall (plus counters 5-9 serving every service) 
   in-process through the engine: issue, then call + finish);
 * the SQL statements of one issue and one call-next (an in-process app on the same database,
   counted with SQLAlchemy's ``before_cursor_execute`` event, publishing included), and with
-  ``--profile`` a cProfile of one issue.
+  ``--profile`` a cProfile of one issue;
+* with ``--fqm URL``, the head-to-head with a local FQM in the same run (bench/fqm_peer.py).
 
 Nothing is asserted: this measures.  Only 127.0.0.1 is ever targeted.
 Run: ``.venv/bin/python bench/issue_path.py`` (``--quick`` for a smoke run).
@@ -43,6 +44,7 @@ from sqlalchemy.orm import Session, sessionmaker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import fqm_peer  # noqa: E402
 from bench.engine_bench import (  # noqa: E402
     CALL_COUNTERS,
     Row,
@@ -366,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="print a cProfile of 20 issues in-process")
     parser.add_argument("--waiting", type=int, help="the full day's waiting (default 2,000; --quick 100)")
     parser.add_argument("--day", type=int, help="the full day's tickets (default 5,000; --quick 300)")
+    fqm_peer.add_arguments(parser)
     args = parser.parse_args(argv)
     tickets = 60 if args.quick else args.tickets
     full_waiting, full_day = (100, 300) if args.quick else (FULL_WAITING, FULL_DAY)
@@ -375,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Machine: {machine_line(with_pg=False)}")
     print(f"Load average at start: {load_before}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     rows: list[Row] = []
+    peer: fqm_peer.HeadToHead | None = None
     with bench_database() as (url, tmp):
         # The in-process fill is the bench's own doing: the server's change watcher would publish
         # its thousands of changes (and, before issue 12, hold the write lock doing so).
@@ -392,11 +396,19 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile:
             print(profile_issue(app))
         with gunicorn(env, tmp / "gunicorn.log") as base:
+            server_cpu = fqm_peer.ServerCpu.listening(base)  # notes a row's server CPU per ticket
             requests.get(f"{base}/api/v1/display", timeout=10)
-            rows.append(shown(healthz_row(base, tickets * 5)))
-            rows.append(shown(issue_row(base, tickets, "POST /api/v1/tickets (empty hall)")))
-            rows.append(shown(call_row(base, tickets // 2, token)))
+            rows.append(shown(server_cpu(lambda: healthz_row(base, tickets * 5))))
+            rows.append(
+                shown(server_cpu(lambda: issue_row(base, tickets, "POST /api/v1/tickets (empty hall)")))
+            )
+            rows.append(shown(server_cpu(lambda: call_row(base, tickets // 2, token))))
             rows += [shown(row) for row in reads_while_issuing(base, tickets)]
+            if args.fqm:  # the head-to-head with a local FQM, in this run (bench/fqm_peer.py)
+                peer = fqm_peer.head_to_head(
+                    args, ours=rows[:3], ours_cpu=server_cpu, tickets=tickets, show=shown
+                )
+                rows += peer.rows
             print(f"Filling the day: {fill_day(url, full_waiting, full_day, supervisor_id)}", flush=True)
             rows.append(
                 issue_row(
@@ -409,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown(rows)
     print()
     print(table)
+    if peer is not None:
+        print(f"\n{peer.summary()}")
     print(
         f"\nRun took {time.perf_counter() - began:.0f} s; load average at start {load_before}, "
         f"at end {load_average()}."

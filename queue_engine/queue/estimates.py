@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import functools
 import heapq
+import itertools
 import statistics
 from collections import deque
 from dataclasses import dataclass, field
@@ -124,8 +125,9 @@ class _Recent:
     """What a service's recent tickets tell: how long its visits took, and who gave up waiting."""
 
     spans: list[float] = field(default_factory=list)  # call to finish, of its last finished tickets
-    waits: list[tuple[datetime, float]] = field(default_factory=list)  # (finish, issue to call) of those
-    gave_up: list[tuple[datetime, float]] = field(default_factory=list)  # (cancelled, seconds waited)
+    # (finish, issue, issue to call) of those; (cancelled, issue, seconds waited) of its cancelled
+    waits: list[tuple[datetime, datetime, float]] = field(default_factory=list)
+    gave_up: list[tuple[datetime, datetime, float]] = field(default_factory=list)
     since: datetime | None = None  # what its tickets read cover: from its earliest finish on
 
 
@@ -149,10 +151,10 @@ def _recent_tickets(
         if status == TicketStatus.CANCELLED:
             gave_up += 1
             oldest_cancel = min(ended, oldest_cancel or ended)
-            tickets.gave_up.append((ended, (ended - issued).total_seconds()))
+            tickets.gave_up.append((ended, issued, (ended - issued).total_seconds()))
         elif called and ended:
             tickets.spans.append((ended - called).total_seconds())
-            tickets.waits.append((ended, max((called - issued).total_seconds(), 0.0)))
+            tickets.waits.append((ended, issued, max((called - issued).total_seconds(), 0.0)))
             tickets.since = min(ended, tickets.since or ended)
     if gave_up == per_service and oldest_cancel is not None:
         # The cancellations read stop at their limit: before the oldest of them, some are missing.
@@ -263,28 +265,47 @@ class Patience:
         return self.staying(waited + more) / now if now > 0 else 1.0
 
 
-def patience_of(recent: dict[int, _Recent]) -> Patience:
-    """The visitors' patience from the services' recent tickets (pooled: patience is the visitors').
+def patience_of(recent: dict[int, _Recent], waiting: list[Queued], now: datetime) -> Patience:
+    """The visitors' patience from the services' recent tickets and those waiting now (pooled:
+    patience is the visitors').
 
-    Per service, over the span its tickets read cover: the finished tickets' waits and the
-    cancellations.
+    Per service, over the span its tickets read cover (from ``since`` on): each finished ticket
+    is watched until its call, each cancelled one until it gave up, each waiting one until now;
+    one issued before the span is watched from the span's start only (those of its time who
+    ended before are not read, so counted from its issue it would make the early waits look
+    safer than they are).  The waiting count: left out, the recent cancellations of a long queue
+    would be weighed against its called visitors alone, and visitors would seem to give up
+    far more than they do (the pass then played long queues too fast).
     """
-    seen: list[tuple[float, bool]] = []  # (wait, gave up)
+    watched: list[tuple[float, float, bool]] = []  # (from, until: seconds after issue; gave up)
+
+    def watch(since: datetime, issued: datetime, until: float, gave_up: bool) -> None:
+        start = max((since - _aware(issued, since)).total_seconds(), 0.0)
+        if start < until or (gave_up and start <= until):
+            watched.append((start, until, gave_up))
+
     for tickets in recent.values():
-        if tickets.since is None:
-            continue
-        seen += [(wait, False) for at, wait in tickets.waits if at >= tickets.since]
-        seen += [(wait, True) for at, wait in tickets.gave_up if at >= tickets.since]
-    seen.sort()
+        if tickets.since is not None:
+            for ended, issued, wait in tickets.waits:
+                if ended >= tickets.since:
+                    watch(tickets.since, issued, wait, False)
+            for ended, issued, wait in tickets.gave_up:
+                if ended >= tickets.since:
+                    watch(tickets.since, issued, wait, True)
+    for ticket in waiting:
+        since = recent[ticket.service_id].since if ticket.service_id in recent else None
+        if since is not None:
+            watch(since, ticket.queued_at, (now - _aware(ticket.queued_at, now)).total_seconds(), False)
+    starts = sorted(start for start, _until, _gave_up in watched)
+    ends = sorted(until for _start, until, _gave_up in watched)
     waits: list[float] = []
     still: list[float] = []
-    share, at_risk = 1.0, len(seen)
-    for wait, gave_up in seen:
-        if gave_up:
-            share *= 1 - 1 / at_risk
-            waits.append(wait)
-            still.append(share)
-        at_risk -= 1
+    share = 1.0
+    for wait, group in itertools.groupby(sorted(until for _start, until, gave_up in watched if gave_up)):
+        at_risk = bisect.bisect_right(starts, wait) - bisect.bisect_left(ends, wait)
+        share *= 1 - len(list(group)) / at_risk
+        waits.append(wait)
+        still.append(share)
     return Patience(tuple(waits), tuple(still))
 
 
@@ -422,7 +443,7 @@ def _read_queue(
     # Only a booked ticket queued from a slot still to come has walk-ins to foresee.
     rates = walk_in_rates(session, clock, service_ids) if latest > now else None
     state = _QueueState(service_ids, waiting, serves, policy, every_n, streak, handling, free_at, now)
-    state.walk_in_rates, state.patience = rates, patience_of(recent)
+    state.walk_in_rates, state.patience = rates, patience_of(recent, waiting, now)
     state.pauses = usual.ahead(now)
     return state
 

@@ -432,3 +432,38 @@ def test_forward_expects_some_visitors_ahead_to_give_up(
         (788, 3),
     ]
     assert tickets[-1].estimated_wait_s_at_issue == 788
+
+
+def test_visitors_still_waiting_have_not_given_up(session, clock, make_service, make_counter, configure_hall):
+    """Those waiting now count as not having given up (yet): here they halve who is expected to leave.
+
+    As above, one visitor of two watched past 600 s gave up; but two more, issued with them, are
+    still waiting after 1540 s.  Of the four watched at 600 s one gave up: a visit ahead that
+    late counts three quarters (236.25 s), not half (left out, the waiting made a long queue
+    look as if it would empty by itself: estimates minutes short at load 1.3).
+    """
+    from queue_engine import cancel
+
+    configure_hall(priority_policy=PriorityPolicy.PRIORITY_FIRST)
+    a = make_service("A")
+    desk = make_counter("1", [a]).id
+    open_counter(session, clock, desk, None)
+    late = issue_ticket(session, clock, "A")
+    leaves = issue_ticket(session, clock, "A")
+    still = [issue_ticket(session, clock, "A") for _ in range(2)]
+    for _ in range(2):  # a priority visitor called at once, served in 300 s
+        first = issue_ticket(session, clock, "A", priority=True)
+        call_next(session, clock, desk)
+        clock.advance(seconds=300)
+        finish_visit(session, clock, first.token, VisitRecord("resolved"))
+    cancel(session, clock, leaves.token)  # after 600 s
+    clock.advance(seconds=600)
+    call_next(session, clock, desk)  # the late one, after 1200 s
+    clock.advance(seconds=300)
+    finish_visit(session, clock, late.token, VisitRecord("resolved"))
+    session.commit()
+    tickets = still + _issue(session, clock, "A", 4)
+    found = forecast(session, clock)
+    # The two who waited 1540 s are past every wait anyone gave up at: their visits count whole.
+    assert [found[t.id].wait_s for t in tickets] == [0, 315, 630, 866, 1102, 1339]
+    assert tickets[-1].estimated_wait_s_at_issue == 1339

@@ -41,7 +41,15 @@ from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
 from queue_engine.core.kinds import ACTIVE_STATUSES, CounterState, PriorityPolicy, Source, TicketStatus
-from queue_engine.core.models import Counter, CounterPause, CounterSession, Service, Ticket, counter_services
+from queue_engine.core.models import (
+    Counter,
+    CounterPause,
+    CounterSession,
+    Service,
+    Ticket,
+    Visit,
+    counter_services,
+)
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.queue.ordering import in_call_order, normal_streak
 
@@ -521,14 +529,26 @@ def _pass(state: _QueueState, pending: Queued | None) -> dict[int, Forecast]:
 
 DEFAULT_PAUSE_S = 900.0  # a pause's expected length with no history (15 minutes)
 PAUSE_WINDOW_S = 1800.0  # the pauses of several days that started this close are the same pause
+PAUSE_AFTER_VISIT_S = 60.0  # a pause begun this soon after a visit's end waited for that visit
+
+
+@dataclass(frozen=True)
+class _PastPause:
+    """One ended pause of a day before today, its times in its local day (seconds after midnight)."""
+
+    day: date
+    start_s: float  # when the counter meant to pause (``_past_pauses``)
+    length_s: float  # from when it paused to its end
+    end_s: float
 
 
 @dataclass(frozen=True)
 class UsualPause:
     """A pause a counter takes on most days at about the same time (lunch), in its local day."""
 
-    start_s: float  # the median start, seconds after local midnight
-    length_s: float  # the median length
+    start_s: float  # the median start (from when the counter calls nobody), seconds after local midnight
+    length_s: float  # the median length, from when the counter paused
+    end_s: float  # the median end, seconds after local midnight
 
 
 @dataclass
@@ -569,25 +589,29 @@ class UsualPauses:
         for counter_id, pauses in self.usual.items():
             taken = self.today.get(counter_id, [])
             for pause in pauses:
-                end = pause.start_s + pause.length_s
+                end = max(pause.end_s, pause.start_s)
                 if end <= clock_s or any(abs(t - pause.start_s) <= PAUSE_WINDOW_S for t in taken):
                     continue
                 found.setdefault(counter_id, []).append((pause.start_s - clock_s, end - clock_s))
         return found
 
 
-def _recurring(pauses: list[tuple[date, float, float]], days: int) -> list[UsualPause]:
-    """The pauses (day, start in the day, length) that recur on more than half of ``days`` days,
+def _recurring(pauses: list[_PastPause], days: int) -> list[UsualPause]:
+    """The pauses that recur (start within ``PAUSE_WINDOW_S``) on more than half of ``days`` days,
     most common first."""
-    left = sorted(pauses, key=lambda p: p[1])
+    left = sorted(pauses, key=lambda p: p.start_s)
     found: list[UsualPause] = []
     while left:
-        groups = [[q for q in left if p[1] <= q[1] < p[1] + PAUSE_WINDOW_S] for p in left]
-        group = max(groups, key=lambda g: (len({q[0] for q in g}), len(g)))
-        if 2 * len({q[0] for q in group}) <= days:
+        groups = [[q for q in left if p.start_s <= q.start_s < p.start_s + PAUSE_WINDOW_S] for p in left]
+        group = max(groups, key=lambda g: (len({q.day for q in g}), len(g)))
+        if 2 * len({q.day for q in group}) <= days:
             break
         found.append(
-            UsualPause(statistics.median(q[1] for q in group), statistics.median(q[2] for q in group))
+            UsualPause(
+                statistics.median(q.start_s for q in group),
+                statistics.median(q.length_s for q in group),
+                statistics.median(q.end_s for q in group),
+            )
         )
         left = [q for q in left if q not in group]
     return found
@@ -690,7 +714,7 @@ def _read_week(session: Session, clock: Clock) -> _Week:
     # A counter with no day on duty this week takes the hall's most common usual pause, if any.
     hall_days = {day for days in on_duty.values() for day in days}
     hall = _recurring([p for pauses in past.values() for p in pauses], len(hall_days))[:1]
-    lengths = [length for pauses in past.values() for _day, _start, length in pauses]
+    lengths = [pause.length_s for pauses in past.values() for pause in pauses]
     return _Week(usual, hall, (sum(lengths), len(lengths)))
 
 
@@ -714,18 +738,33 @@ def _duty_days(
 
 def _past_pauses(
     session: Session, clock: Clock, counter_ids: list[int], since: datetime, until: datetime
-) -> dict[int, list[tuple[date, float, float]]]:
-    """Each counter's ended pauses started between ``since`` and ``until``: (day, start in its
-    local day, length)."""
-    past: dict[int, list[tuple[date, float, float]]] = {}
+) -> dict[int, list[_PastPause]]:
+    """Each counter's ended pauses started between ``since`` and ``until``.
+
+    A counter busy when its pause was due pauses once its visit ends: a pause begun within
+    ``PAUSE_AFTER_VISIT_S`` of a visit's end was meant for some moment during that visit, the
+    middle of it expected; from then on the counter calls nobody.  (Taken from when it paused,
+    the start was late by what was left of the visit, and the pass let each such counter call
+    one visitor more before its lunch than it would.)
+    """
+    past: dict[int, list[_PastPause]] = {}
     if not counter_ids:
         return past
-    for counter_id, day, started, ended in session.execute(
+    last_visit = (
+        select(Visit.finished_at, Ticket.called_at)
+        .join(Ticket, Ticket.id == Visit.ticket_id)
+        .where(Visit.counter_id == CounterPause.counter_id, Visit.finished_at <= CounterPause.started_at)
+        .order_by(Visit.finished_at.desc())
+        .limit(1)
+    )
+    for counter_id, day, started, ended, finished, called in session.execute(
         select(
             CounterPause.counter_id,
             CounterPause.business_date,
             CounterPause.started_at,
             CounterPause.ended_at,
+            last_visit.with_only_columns(Visit.finished_at).scalar_subquery(),
+            last_visit.with_only_columns(Ticket.called_at).scalar_subquery(),
         ).where(
             CounterPause.counter_id.in_(counter_ids),
             CounterPause.started_at >= since,
@@ -735,9 +774,20 @@ def _past_pauses(
     ):
         if ended is None:
             continue  # none (the statement reads ended ones): for the type checker
-        local = clock.local(started)
-        start_s = (local - local.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds()
-        past.setdefault(counter_id, []).append((day, start_s, (ended - started).total_seconds()))
+        midnight = clock.local(started).replace(hour=0, minute=0, second=0, microsecond=0)
+        meant = started
+        if finished is not None and called is not None:
+            finished, called = _aware(finished, started), _aware(called, started)
+            if (started - finished).total_seconds() <= PAUSE_AFTER_VISIT_S and called <= finished:
+                meant = called + (finished - called) / 2
+        past.setdefault(counter_id, []).append(
+            _PastPause(
+                day,
+                (clock.local(meant) - midnight).total_seconds(),
+                (ended - started).total_seconds(),
+                (clock.local(ended) - midnight).total_seconds(),
+            )
+        )
     return past
 
 

@@ -32,6 +32,7 @@ from sqlalchemy import (
     Executable,
     bindparam,
     func,
+    or_,
     select,
     true,
     type_coerce,
@@ -341,6 +342,7 @@ class Queued(NamedTuple):
 
 
 PENDING_ID = 2**62  # the id a ticket not yet written stands in with (it will get the highest id)
+RETURNING_ID = -1  # the id a transferred visitor coming back in the pass stands in with
 ARRIVALS_WINDOW_S = 1800.0  # the recent walk-ins whose rate foresees those still to come
 
 
@@ -378,6 +380,8 @@ class _QueueState:
     patience: Patience = field(default_factory=Patience)
     pauses: dict[int, list[tuple[float, float]]] = field(default_factory=dict)  # per counter: the
     # usual pauses still to come today, (start, end) in seconds from now
+    transfers: dict[int, list[tuple[int, float]]] = field(default_factory=dict)  # per service: where
+    # its visitors are transferred, and the share of them (the past week's)
 
 
 # The pass's reads, built once (building a statement costs more than running these).
@@ -434,7 +438,7 @@ def _read_queue(
     recent = _recent_tickets(session, clock, service_ids, FORWARD_RECENT, cancelled=True)
     handling = robust_handling_times(recent)
     free_at: dict[int, float] = dict.fromkeys(serves, 0.0)
-    usual = usual_pauses(session, clock, list(serves))
+    usual, week = _usual_pauses_and_week(session, clock, list(serves))
     for counter_id in paused.keys() & serves.keys():
         # A paused counter is expected back after its usual pause (the one it takes at this time).
         since = paused[counter_id] or now
@@ -453,6 +457,9 @@ def _read_queue(
     state = _QueueState(service_ids, waiting, serves, policy, every_n, streak, handling, free_at, now)
     state.walk_in_rates, state.patience = rates, patience_of(recent, waiting, now)
     state.pauses = usual.ahead(now)
+    state.transfers = {
+        s: [(t, share) for t, share in week.transfers.get(s, []) if t in service_ids] for s in service_ids
+    }
     return state
 
 
@@ -524,6 +531,7 @@ def _pass(state: _QueueState, pending: Queued | None) -> dict[int, Forecast]:
         waited,
         only=only,
         pauses=state.pauses,
+        transfers=state.transfers,
     )
 
 
@@ -620,11 +628,18 @@ def _recurring(pauses: list[_PastPause], days: int) -> list[UsualPause]:
 def usual_pauses(session: Session, clock: Clock, counter_ids: list[int]) -> UsualPauses:
     """The counters' usual pauses, from the pauses and days on duty of the past week, and their
     pauses of today (one statement, with the past week's reading kept: ``_past_week``)."""
+    return _usual_pauses_and_week(session, clock, counter_ids)[0]
+
+
+def _usual_pauses_and_week(
+    session: Session, clock: Clock, counter_ids: list[int]
+) -> tuple[UsualPauses, _Week]:
+    """``usual_pauses``, and the past week's reading it was made from."""
     today = clock.today()
     midnight = clock.day_bounds(today)[0]
     found = UsualPauses(midnight=clock.local(midnight))
     if not counter_ids:
-        return found
+        return found, _Week({}, [], (0.0, 0), {})
     rows = session.execute(_today_statement(), {"midnight": midnight, "ids": counter_ids}).all()
     week = _past_week(session, clock, (rows[0][0], rows[0][1]))
     found.usual = {c: week.usual[c] if c in week.usual else week.hall for c in counter_ids}
@@ -636,7 +651,7 @@ def usual_pauses(session: Session, clock: Clock, counter_ids: list[int]) -> Usua
         if ended is not None:
             total, count = total + (ended - started).total_seconds(), count + 1
     found.mean_s = total / count if count else None
-    return found
+    return found, week
 
 
 @functools.cache
@@ -673,11 +688,13 @@ def _today_statement() -> Executable:
 @dataclass(frozen=True)
 class _Week:
     """What the days before today tell: each active counter's usual pauses (those on duty), the
-    hall's most common one (for the others) and the pauses' total length and count."""
+    hall's most common one (for the others), the pauses' total length and count, and where the
+    visitors of each service were transferred (``_transfer_shares``)."""
 
     usual: dict[int, list[UsualPause]]
     hall: list[UsualPause]
     lengths: tuple[float, int]
+    transfers: dict[int, list[tuple[int, float]]]
 
 
 _WEEKS: dict[tuple[object, ...], _Week] = {}  # the last few readings of the past week (see _past_week)
@@ -715,7 +732,36 @@ def _read_week(session: Session, clock: Clock) -> _Week:
     hall_days = {day for days in on_duty.values() for day in days}
     hall = _recurring([p for pauses in past.values() for p in pauses], len(hall_days))[:1]
     lengths = [pause.length_s for pauses in past.values() for pause in pauses]
-    return _Week(usual, hall, (sum(lengths), len(lengths)))
+    transfers = _transfer_shares(session, today - timedelta(days=RECENT_DAYS), today)
+    return _Week(usual, hall, (sum(lengths), len(lengths)), transfers)
+
+
+def _transfer_shares(session: Session, first: date, until: date) -> dict[int, list[tuple[int, float]]]:
+    """Per service, the services its called visitors were transferred to and the share of them
+    that went there, over the business days from ``first`` to before ``until``.
+
+    A ticket called for a service (or transferred from it) counts once for the service it was
+    issued for; one transferred counts for the service it came from and the one it went to.
+    """
+    called: dict[int, int] = {}
+    moved: dict[tuple[int, int], int] = {}
+    for issued, came_from, service_id, count in session.execute(
+        select(Ticket.issued_service_id, Ticket.transferred_from_id, Ticket.service_id, func.count())
+        .where(
+            Ticket.business_date >= first,
+            Ticket.business_date < until,
+            or_(Ticket.called_at.is_not(None), Ticket.transfer_count > 0),
+        )
+        .group_by(Ticket.issued_service_id, Ticket.transferred_from_id, Ticket.service_id)
+    ):
+        called[issued] = called.get(issued, 0) + count
+        if came_from is not None:
+            moved[came_from, service_id] = moved.get((came_from, service_id), 0) + count
+    shares: dict[int, list[tuple[int, float]]] = {}
+    for (source, target), count in sorted(moved.items()):
+        if called.get(source):
+            shares.setdefault(source, []).append((target, min(count / called[source], 1.0)))
+    return shares
 
 
 def _duty_days(
@@ -832,6 +878,7 @@ def _play_forward(
     waited: dict[int, float],
     only: int | None = None,
     pauses: dict[int, list[tuple[float, float]]] | None = None,
+    transfers: dict[int, list[tuple[int, float]]] | None = None,
 ) -> dict[int, Forecast]:
     """Play the calls forward; with ``only``, stop once that ticket is called and give it alone.
 
@@ -840,6 +887,10 @@ def _play_forward(
     far, is still there when called (``patience``); it is still counted in the places.
     ``pauses``: per counter, its usual pauses to come, (start, end) in seconds from now: a
     counter free inside one calls at its end.
+    ``transfers``: per service, the services its visitors are sent on to and the share sent: a
+    transferred visitor queues again in the new service at their old place (``transfer``), so
+    each visit played brings that share of a visit of the new service back at its place,
+    callable from its end (nobody's place: it was counted once already).
     """
     queues: dict[int, deque[tuple[int, Queued]]] = {}  # the waiting, per service, in call order
     coming: dict[int, deque[tuple[int, Queued]]] = {}  # the foreseen, per service, in call order
@@ -851,6 +902,9 @@ def _play_forward(
         for service_id in services:
             served_by.setdefault(service_id, []).append(counter_id)
     calls = dict.fromkeys(serves, 0)  # calls made so far in the pass, per counter
+    coming_back: dict[int, deque[tuple[int, Queued]]] = {}  # per service: the transferred coming back
+    due_back: dict[tuple[int, int], tuple[float, float]] = {}  # (rank, service): when each of those
+    # can be called, and the share of a visit it is
     heap = [(at, counter_id) for counter_id, at in free_at.items()]
     heapq.heapify(heap)
     found: dict[int, Forecast] = {}
@@ -862,21 +916,36 @@ def _play_forward(
         heads = [queues[s][0] for s in serves[counter_id] if queues.get(s)]
         due = [coming[s][0] for s in serves[counter_id] if coming.get(s)] if coming else []
         heads += [head for head in due if arrivals[head[1].id] <= at]
+        returning = (
+            [coming_back[s][0] for s in serves[counter_id] if coming_back.get(s)] if coming_back else []
+        )
+        heads += [head for head in returning if due_back[head[0], head[1].service_id][0] <= at]
         if not heads:
-            if due:  # nobody here yet: the counter calls the first to come
-                heapq.heappush(heap, (min(arrivals[head[1].id] for head in due), counter_id))
+            later = [arrivals[head[1].id] for head in due]
+            later += [due_back[head[0], head[1].service_id][0] for head in returning]
+            if later:  # nobody here yet: the counter calls the first to come
+                heapq.heappush(heap, (min(later), counter_id))
             continue  # nobody left this counter can call
-        _rank, ticket = min(heads, key=lambda head: head[0])
+        rank, ticket = min(heads, key=lambda head: head[0])
         visit = handling.get(ticket.service_id, DEFAULT_HANDLING_S)
+        if ticket.id == RETURNING_ID:
+            coming_back[ticket.service_id].popleft()
+            heapq.heappush(heap, (at + visit * due_back[rank, ticket.service_id][1], counter_id))
+            continue
         if ticket.id in arrivals:
             coming[ticket.service_id].popleft()
             if patience.waits:
                 visit *= patience.stays(0.0, at - arrivals[ticket.id])
             heapq.heappush(heap, (at + visit, counter_id))
             continue
-        if patience.waits:
-            visit *= patience.stays(waited.get(ticket.id, 0.0), at)
+        stays = patience.stays(waited.get(ticket.id, 0.0), at) if patience.waits else 1.0
+        visit *= stays
         queues[ticket.service_id].popleft()
+        for target, share in transfers.get(ticket.service_id, ()) if transfers else ():
+            coming_back.setdefault(target, deque()).append(
+                (rank, Queued(RETURNING_ID, target, False, ticket.queued_at))
+            )
+            due_back[rank, target] = (at + visit, share * stays)
         if only is None or ticket.id == only:
             ahead = sum(calls[c] for c in served_by[ticket.service_id])
             found[ticket.id] = Forecast(round(at), ahead)

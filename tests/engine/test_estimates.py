@@ -467,3 +467,40 @@ def test_visitors_still_waiting_have_not_given_up(session, clock, make_service, 
     # The two who waited 1540 s are past every wait anyone gave up at: their visits count whole.
     assert [found[t.id].wait_s for t in tickets] == [0, 315, 630, 866, 1102, 1339]
     assert tickets[-1].estimated_wait_s_at_issue == 1339
+
+
+def test_forward_expects_visitors_transferred_back_at_their_place(session, clock, make_service, make_counter):
+    """Last week one A visitor in two was sent on to B: each A visit ahead brings half a B visit.
+
+    Yesterday counter 1 (A and B) served an A visitor in 300 s and transferred them to B, served
+    there in 600 s, then another A visitor in 300 s: A visits take 315 s, B visits 615 s.  Today
+    a transferred visitor keeps their queue time, so comes back before everyone queued after
+    them: the second A visitor is called after the first's visit and the half B visit it brings
+    (622.5 s), the B visitor behind both after the two A visits and the two halves, at 1245 s,
+    not 630 s.
+    """
+    from queue_engine import transfer
+
+    a, b = make_service("A"), make_service("B")
+    desk = make_counter("1", [a, b]).id
+    today = clock.now()
+    clock.set(today - timedelta(days=1))
+    open_counter(session, clock, desk, None)
+    sent, stays = issue_ticket(session, clock, "A"), issue_ticket(session, clock, "A")
+    for seconds, token, code in ((300, sent.token, "B"), (600, sent.token, None), (300, stays.token, None)):
+        call_next(session, clock, desk)
+        clock.advance(seconds=seconds)
+        if code:
+            transfer(session, clock, token, code)
+        else:
+            finish_visit(session, clock, token, VisitRecord("resolved"))
+    close_counter(session, clock, desk, None, "")
+    clock.set(today)
+    open_counter(session, clock, desk, None)
+    session.commit()
+    ahead = _issue(session, clock, "A", 2)
+    (ticket_b,) = _issue(session, clock, "B", 1)
+    found = forecast(session, clock)
+    assert [found[t.id].wait_s for t in ahead] == [0, 622]
+    assert (found[ticket_b.id].wait_s, found[ticket_b.id].ahead) == (1245, 2)
+    assert ticket_b.estimated_wait_s_at_issue == 1245

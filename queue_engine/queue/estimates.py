@@ -231,6 +231,11 @@ def service_loads(session: Session, clock: Clock, *, only: int | None = None) ->
 # each linked service's walk-ins arrive at its rate of the last half hour, each callable from
 # its arrival only (a counter with nobody else to call calls the booked ticket at once, as
 # ``call_next`` does).  They take counters' time but are nobody's place: not there yet.
+#
+# A transferred visitor queues again in the new service with their old queue time, so ahead of
+# most: each visit played brings back the share of a visit of the service its visitors were
+# transferred to last week (``_transfer_shares``), at its place, callable from its end; nobody's
+# place either (they were counted once).
 
 FORWARD_RECENT = 40  # finished tickets per service the handling time is taken from (and cancelled
 # tickets of the linked services the patience is taken from)

@@ -394,24 +394,17 @@ def test_forward_foresees_the_walk_ins_before_a_booked_tickets_slot(
     assert (found[booked.id].wait_s, found[booked.id].ahead) == (3150, 6)  # the coming are no one's place yet
 
 
-def test_forward_expects_some_visitors_ahead_to_give_up(
-    session, clock, make_service, make_counter, configure_hall
-):
-    """Today one visitor in two still waiting after 10 minutes gave up: a visit ahead that late counts half.
-
-    A's finished tickets waited 0, 0 and 1200 s, one cancelled after 600 s (a Kaplan-Meier share
-    still waiting of 1/2 from 600 s on).  Of the three waiting, the third is called 630 s from now,
-    having waited 640 s by then: its visit counts 157.5 s, so the new ticket is called at 788 s,
-    not 945 s (each visit 300 s + 15 s of turnaround).
-    """
+def _one_of_two_gave_up(session, clock, make_service, make_counter, still_waiting: int = 0) -> list[Ticket]:
+    """Counter 1 (A) calls two priority visitors at once and serves each in 300 s, while of two
+    visitors issued first one gives up after 600 s and the other is called after 1200 s, served
+    in 300 s; ``still_waiting`` more, issued with those two, are still waiting (returned)."""
     from queue_engine import cancel
 
-    configure_hall(priority_policy=PriorityPolicy.PRIORITY_FIRST)
-    a = make_service("A")
-    desk = make_counter("1", [a]).id
+    desk = make_counter("1", [make_service("A")]).id
     open_counter(session, clock, desk, None)
     late = issue_ticket(session, clock, "A")
     leaves = issue_ticket(session, clock, "A")
+    still = [issue_ticket(session, clock, "A") for _ in range(still_waiting)]
     for _ in range(2):  # a priority visitor called at once, served in 300 s
         first = issue_ticket(session, clock, "A", priority=True)
         call_next(session, clock, desk)
@@ -423,6 +416,21 @@ def test_forward_expects_some_visitors_ahead_to_give_up(
     clock.advance(seconds=300)
     finish_visit(session, clock, late.token, VisitRecord("resolved"))
     session.commit()
+    return still
+
+
+def test_forward_expects_some_visitors_ahead_to_give_up(
+    session, clock, make_service, make_counter, configure_hall
+):
+    """Today one visitor in two still waiting after 10 minutes gave up: a visit ahead that late counts half.
+
+    A's finished tickets waited 0, 0 and 1200 s, one cancelled after 600 s (a Kaplan-Meier share
+    still waiting of 1/2 from 600 s on).  Of the three waiting, the third is called 630 s from now,
+    having waited 640 s by then: its visit counts 157.5 s, so the new ticket is called at 788 s,
+    not 945 s (each visit 300 s + 15 s of turnaround).
+    """
+    configure_hall(priority_policy=PriorityPolicy.PRIORITY_FIRST)
+    _one_of_two_gave_up(session, clock, make_service, make_counter)
     tickets = _issue(session, clock, "A", 4)
     found = forecast(session, clock)
     assert [(found[t.id].wait_s, found[t.id].ahead) for t in tickets] == [
@@ -442,26 +450,8 @@ def test_visitors_still_waiting_have_not_given_up(session, clock, make_service, 
     late counts three quarters (236.25 s), not half (left out, the waiting made a long queue
     look as if it would empty by itself: estimates minutes short at load 1.3).
     """
-    from queue_engine import cancel
-
     configure_hall(priority_policy=PriorityPolicy.PRIORITY_FIRST)
-    a = make_service("A")
-    desk = make_counter("1", [a]).id
-    open_counter(session, clock, desk, None)
-    late = issue_ticket(session, clock, "A")
-    leaves = issue_ticket(session, clock, "A")
-    still = [issue_ticket(session, clock, "A") for _ in range(2)]
-    for _ in range(2):  # a priority visitor called at once, served in 300 s
-        first = issue_ticket(session, clock, "A", priority=True)
-        call_next(session, clock, desk)
-        clock.advance(seconds=300)
-        finish_visit(session, clock, first.token, VisitRecord("resolved"))
-    cancel(session, clock, leaves.token)  # after 600 s
-    clock.advance(seconds=600)
-    call_next(session, clock, desk)  # the late one, after 1200 s
-    clock.advance(seconds=300)
-    finish_visit(session, clock, late.token, VisitRecord("resolved"))
-    session.commit()
+    still = _one_of_two_gave_up(session, clock, make_service, make_counter, still_waiting=2)
     tickets = still + _issue(session, clock, "A", 4)
     found = forecast(session, clock)
     # The two who waited 1540 s are past every wait anyone gave up at: their visits count whole.

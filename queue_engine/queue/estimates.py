@@ -348,6 +348,8 @@ class Queued(NamedTuple):
 
 PENDING_ID = 2**62  # the id a ticket not yet written stands in with (it will get the highest id)
 RETURNING_ID = -1  # the id a transferred visitor coming back in the pass stands in with
+RETURN_SHARE = 0.1  # the share of a visit owed by transfers that comes back as one (a visit
+# per call was three times the pass's time in a hall of 30 counters, 7 services to transfer to)
 ARRIVALS_WINDOW_S = 1800.0  # the recent walk-ins whose rate foresees those still to come
 
 
@@ -894,8 +896,9 @@ def _play_forward(
     counter free inside one calls at its end.
     ``transfers``: per service, the services its visitors are sent on to and the share sent: a
     transferred visitor queues again in the new service at their old place (``transfer``), so
-    each visit played brings that share of a visit of the new service back at its place,
-    callable from its end (nobody's place: it was counted once already).
+    each visit played owes that share of a visit of the new service; once a service is owed
+    ``RETURN_SHARE`` of a visit, that much comes back at the place of the visit that completed
+    it, callable from its end (nobody's place: it was counted once already).
     """
     queues: dict[int, deque[tuple[int, Queued]]] = {}  # the waiting, per service, in call order
     coming: dict[int, deque[tuple[int, Queued]]] = {}  # the foreseen, per service, in call order
@@ -907,6 +910,7 @@ def _play_forward(
         for service_id in services:
             served_by.setdefault(service_id, []).append(counter_id)
     calls = dict.fromkeys(serves, 0)  # calls made so far in the pass, per counter
+    owed: dict[int, float] = {}  # per service: the share of a visit the visits played owe it, not yet back
     coming_back: dict[int, deque[tuple[int, Queued]]] = {}  # per service: the transferred coming back
     due_back: dict[tuple[int, int], tuple[float, float]] = {}  # (rank, service): when each of those
     # can be called, and the share of a visit it is
@@ -947,10 +951,12 @@ def _play_forward(
         visit *= stays
         queues[ticket.service_id].popleft()
         for target, share in transfers.get(ticket.service_id, ()) if transfers else ():
-            coming_back.setdefault(target, deque()).append(
-                (rank, Queued(RETURNING_ID, target, False, ticket.queued_at))
-            )
-            due_back[rank, target] = (at + visit, share * stays)
+            owed[target] = owed.get(target, 0.0) + share * stays
+            if owed[target] >= RETURN_SHARE:
+                coming_back.setdefault(target, deque()).append(
+                    (rank, Queued(RETURNING_ID, target, False, ticket.queued_at))
+                )
+                due_back[rank, target] = (at + visit, owed.pop(target))
         if only is None or ticket.id == only:
             ahead = sum(calls[c] for c in served_by[ticket.service_id])
             found[ticket.id] = Forecast(round(at), ahead)

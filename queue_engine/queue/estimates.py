@@ -348,8 +348,8 @@ class Queued(NamedTuple):
 
 PENDING_ID = 2**62  # the id a ticket not yet written stands in with (it will get the highest id)
 RETURNING_ID = -1  # the id a transferred visitor coming back in the pass stands in with
-RETURN_SHARE = 0.1  # the share of a visit owed by transfers that comes back as one (a visit
-# per call was three times the pass's time in a hall of 30 counters, 7 services to transfer to)
+RETURN_SHARE = 0.1  # the least share of a visit owed by transfers that comes back as one (a
+# sliver per call was three times the pass's time in a hall of 30 counters, 7 services to transfer to)
 ARRIVALS_WINDOW_S = 1800.0  # the recent walk-ins whose rate foresees those still to come
 
 
@@ -896,9 +896,9 @@ def _play_forward(
     counter free inside one calls at its end.
     ``transfers``: per service, the services its visitors are sent on to and the share sent: a
     transferred visitor queues again in the new service at their old place (``transfer``), so
-    each visit played owes that share of a visit of the new service; once a service is owed
-    ``RETURN_SHARE`` of a visit, that much comes back at the place of the visit that completed
-    it, callable from its end (nobody's place: it was counted once already).
+    each visit played owes that share of a visit of the new service; once a service is owed half
+    of ``RETURN_SHARE`` of a visit, that share (or what is owed, if more) comes back at the place
+    of the visit that made it due, callable from its end (nobody's place: it was counted once).
     """
     queues: dict[int, deque[tuple[int, Queued]]] = {}  # the waiting, per service, in call order
     coming: dict[int, deque[tuple[int, Queued]]] = {}  # the foreseen, per service, in call order
@@ -952,11 +952,13 @@ def _play_forward(
         queues[ticket.service_id].popleft()
         for target, share in transfers.get(ticket.service_id, ()) if transfers else ():
             owed[target] = owed.get(target, 0.0) + share * stays
-            if owed[target] >= RETURN_SHARE:
+            if owed[target] >= RETURN_SHARE / 2:  # rounded, not cut: on average back when owed
+                returned = max(owed[target], RETURN_SHARE)
+                owed[target] -= returned
                 coming_back.setdefault(target, deque()).append(
                     (rank, Queued(RETURNING_ID, target, False, ticket.queued_at))
                 )
-                due_back[rank, target] = (at + visit, owed.pop(target))
+                due_back[rank, target] = (at + visit, returned)
         if only is None or ticket.id == only:
             ahead = sum(calls[c] for c in served_by[ticket.service_id])
             found[ticket.id] = Forecast(round(at), ahead)

@@ -9,9 +9,10 @@ walk-in and booked tickets (the demo hall's A takes bookings; in the large hall 
 services are made bookable the same way, as an admin would).  Then the cost of estimating 500
 waiting tickets: the forward pass alone, and what the screens build from it in one publish
 batch (every service room's list) and for one ticket's page, and the kiosk's list.
-With ``--warmup N`` the N calendar days before the measured ones are simulated first and
-not measured: the estimator learns the counters' usual pauses from a hall's past days, which
-the first measured day otherwise lacks.
+The 7 calendar days before the measured ones (``--warmup``, 5 working days) are simulated
+first and not measured: the estimator learns the counters' usual pauses and the share of
+visitors transferred from a hall's past week, as in a hall in use; ``--warmup 0`` measures a
+hall's first days instead (the first with nothing to learn from).
 Run: ``PYTHONPATH=. .venv/bin/python bench/estimates.py``.
 """
 
@@ -182,7 +183,7 @@ def main() -> None:
     parser.add_argument("--halls", default="demo,large")
     parser.add_argument("--loads", default="0.9,1.3")
     parser.add_argument(
-        "--warmup", type=int, default=0, help="calendar days simulated before the measured days, not measured"
+        "--warmup", type=int, default=7, help="calendar days simulated before the measured days, not measured"
     )
     parser.add_argument("--no-cost", action="store_true", help="the accuracy table only")
     args = parser.parse_args()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import functools
 import heapq
+import itertools
 import statistics
 from collections import deque
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from sqlalchemy import (
     Executable,
     bindparam,
     func,
+    or_,
     select,
     true,
     type_coerce,
@@ -40,7 +42,15 @@ from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
 from queue_engine.core.kinds import ACTIVE_STATUSES, CounterState, PriorityPolicy, Source, TicketStatus
-from queue_engine.core.models import Counter, CounterPause, CounterSession, Service, Ticket, counter_services
+from queue_engine.core.models import (
+    Counter,
+    CounterPause,
+    CounterSession,
+    Service,
+    Ticket,
+    Visit,
+    counter_services,
+)
 from queue_engine.hall.calendar import hall_settings
 from queue_engine.queue.ordering import in_call_order, normal_streak
 
@@ -124,8 +134,9 @@ class _Recent:
     """What a service's recent tickets tell: how long its visits took, and who gave up waiting."""
 
     spans: list[float] = field(default_factory=list)  # call to finish, of its last finished tickets
-    waits: list[tuple[datetime, float]] = field(default_factory=list)  # (finish, issue to call) of those
-    gave_up: list[tuple[datetime, float]] = field(default_factory=list)  # (cancelled, seconds waited)
+    # (finish, issue, issue to call) of those; (cancelled, issue, seconds waited) of its cancelled
+    waits: list[tuple[datetime, datetime, float]] = field(default_factory=list)
+    gave_up: list[tuple[datetime, datetime, float]] = field(default_factory=list)
     since: datetime | None = None  # what its tickets read cover: from its earliest finish on
 
 
@@ -149,10 +160,10 @@ def _recent_tickets(
         if status == TicketStatus.CANCELLED:
             gave_up += 1
             oldest_cancel = min(ended, oldest_cancel or ended)
-            tickets.gave_up.append((ended, (ended - issued).total_seconds()))
+            tickets.gave_up.append((ended, issued, (ended - issued).total_seconds()))
         elif called and ended:
             tickets.spans.append((ended - called).total_seconds())
-            tickets.waits.append((ended, max((called - issued).total_seconds(), 0.0)))
+            tickets.waits.append((ended, issued, max((called - issued).total_seconds(), 0.0)))
             tickets.since = min(ended, tickets.since or ended)
     if gave_up == per_service and oldest_cancel is not None:
         # The cancellations read stop at their limit: before the oldest of them, some are missing.
@@ -220,6 +231,11 @@ def service_loads(session: Session, clock: Clock, *, only: int | None = None) ->
 # each linked service's walk-ins arrive at its rate of the last half hour, each callable from
 # its arrival only (a counter with nobody else to call calls the booked ticket at once, as
 # ``call_next`` does).  They take counters' time but are nobody's place: not there yet.
+#
+# A transferred visitor queues again in the new service with their old queue time, so ahead of
+# most: each visit played brings back the share of a visit of the service its visitors were
+# transferred to last week (``_transfer_shares``), at its place, callable from its end; nobody's
+# place either (they were counted once).
 
 FORWARD_RECENT = 40  # finished tickets per service the handling time is taken from (and cancelled
 # tickets of the linked services the patience is taken from)
@@ -263,28 +279,47 @@ class Patience:
         return self.staying(waited + more) / now if now > 0 else 1.0
 
 
-def patience_of(recent: dict[int, _Recent]) -> Patience:
-    """The visitors' patience from the services' recent tickets (pooled: patience is the visitors').
+def patience_of(recent: dict[int, _Recent], waiting: list[Queued], now: datetime) -> Patience:
+    """The visitors' patience from the services' recent tickets and those waiting now (pooled:
+    patience is the visitors').
 
-    Per service, over the span its tickets read cover: the finished tickets' waits and the
-    cancellations.
+    Per service, over the span its tickets read cover (from ``since`` on): each finished ticket
+    is watched until its call, each cancelled one until it gave up, each waiting one until now;
+    one issued before the span is watched from the span's start only (those of its time who
+    ended before are not read, so counted from its issue it would make the early waits look
+    safer than they are).  The waiting count: left out, the recent cancellations of a long queue
+    would be weighed against its called visitors alone, and visitors would seem to give up
+    far more than they do (the pass then played long queues too fast).
     """
-    seen: list[tuple[float, bool]] = []  # (wait, gave up)
+    watched: list[tuple[float, float, bool]] = []  # (from, until: seconds after issue; gave up)
+
+    def watch(since: datetime, issued: datetime, until: float, gave_up: bool) -> None:
+        start = max((since - _aware(issued, since)).total_seconds(), 0.0)
+        if start < until or (gave_up and start <= until):
+            watched.append((start, until, gave_up))
+
     for tickets in recent.values():
-        if tickets.since is None:
-            continue
-        seen += [(wait, False) for at, wait in tickets.waits if at >= tickets.since]
-        seen += [(wait, True) for at, wait in tickets.gave_up if at >= tickets.since]
-    seen.sort()
+        if tickets.since is not None:
+            for ended, issued, wait in tickets.waits:
+                if ended >= tickets.since:
+                    watch(tickets.since, issued, wait, False)
+            for ended, issued, wait in tickets.gave_up:
+                if ended >= tickets.since:
+                    watch(tickets.since, issued, wait, True)
+    for ticket in waiting:
+        since = recent[ticket.service_id].since if ticket.service_id in recent else None
+        if since is not None:
+            watch(since, ticket.queued_at, (now - _aware(ticket.queued_at, now)).total_seconds(), False)
+    starts = sorted(start for start, _until, _gave_up in watched)
+    ends = sorted(until for _start, until, _gave_up in watched)
     waits: list[float] = []
     still: list[float] = []
-    share, at_risk = 1.0, len(seen)
-    for wait, gave_up in seen:
-        if gave_up:
-            share *= 1 - 1 / at_risk
-            waits.append(wait)
-            still.append(share)
-        at_risk -= 1
+    share = 1.0
+    for wait, group in itertools.groupby(sorted(until for _start, until, gave_up in watched if gave_up)):
+        at_risk = bisect.bisect_right(starts, wait) - bisect.bisect_left(ends, wait)
+        share *= 1 - len(list(group)) / at_risk
+        waits.append(wait)
+        still.append(share)
     return Patience(tuple(waits), tuple(still))
 
 
@@ -312,6 +347,9 @@ class Queued(NamedTuple):
 
 
 PENDING_ID = 2**62  # the id a ticket not yet written stands in with (it will get the highest id)
+RETURNING_ID = -1  # the id a transferred visitor coming back in the pass stands in with
+RETURN_SHARE = 0.1  # the least share of a visit owed by transfers that comes back as one (a
+# sliver per call was three times the pass's time in a hall of 30 counters, 7 services to transfer to)
 ARRIVALS_WINDOW_S = 1800.0  # the recent walk-ins whose rate foresees those still to come
 
 
@@ -349,6 +387,8 @@ class _QueueState:
     patience: Patience = field(default_factory=Patience)
     pauses: dict[int, list[tuple[float, float]]] = field(default_factory=dict)  # per counter: the
     # usual pauses still to come today, (start, end) in seconds from now
+    transfers: dict[int, list[tuple[int, float]]] = field(default_factory=dict)  # per service: where
+    # its visitors are transferred, and the share of them (the past week's)
 
 
 # The pass's reads, built once (building a statement costs more than running these).
@@ -405,7 +445,7 @@ def _read_queue(
     recent = _recent_tickets(session, clock, service_ids, FORWARD_RECENT, cancelled=True)
     handling = robust_handling_times(recent)
     free_at: dict[int, float] = dict.fromkeys(serves, 0.0)
-    usual = usual_pauses(session, clock, list(serves))
+    usual, week = _usual_pauses_and_week(session, clock, list(serves))
     for counter_id in paused.keys() & serves.keys():
         # A paused counter is expected back after its usual pause (the one it takes at this time).
         since = paused[counter_id] or now
@@ -422,8 +462,11 @@ def _read_queue(
     # Only a booked ticket queued from a slot still to come has walk-ins to foresee.
     rates = walk_in_rates(session, clock, service_ids) if latest > now else None
     state = _QueueState(service_ids, waiting, serves, policy, every_n, streak, handling, free_at, now)
-    state.walk_in_rates, state.patience = rates, patience_of(recent)
+    state.walk_in_rates, state.patience = rates, patience_of(recent, waiting, now)
     state.pauses = usual.ahead(now)
+    state.transfers = {
+        s: [(t, share) for t, share in week.transfers.get(s, []) if t in service_ids] for s in service_ids
+    }
     return state
 
 
@@ -495,19 +538,32 @@ def _pass(state: _QueueState, pending: Queued | None) -> dict[int, Forecast]:
         waited,
         only=only,
         pauses=state.pauses,
+        transfers=state.transfers,
     )
 
 
 DEFAULT_PAUSE_S = 900.0  # a pause's expected length with no history (15 minutes)
 PAUSE_WINDOW_S = 1800.0  # the pauses of several days that started this close are the same pause
+PAUSE_AFTER_VISIT_S = 60.0  # a pause begun this soon after a visit's end waited for that visit
+
+
+@dataclass(frozen=True)
+class _PastPause:
+    """One ended pause of a day before today, its times in its local day (seconds after midnight)."""
+
+    day: date
+    start_s: float  # when the counter meant to pause (``_past_pauses``)
+    length_s: float  # from when it paused to its end
+    end_s: float
 
 
 @dataclass(frozen=True)
 class UsualPause:
     """A pause a counter takes on most days at about the same time (lunch), in its local day."""
 
-    start_s: float  # the median start, seconds after local midnight
-    length_s: float  # the median length
+    start_s: float  # the median start (from when the counter calls nobody), seconds after local midnight
+    length_s: float  # the median length, from when the counter paused
+    end_s: float  # the median end, seconds after local midnight
 
 
 @dataclass
@@ -548,25 +604,29 @@ class UsualPauses:
         for counter_id, pauses in self.usual.items():
             taken = self.today.get(counter_id, [])
             for pause in pauses:
-                end = pause.start_s + pause.length_s
+                end = max(pause.end_s, pause.start_s)
                 if end <= clock_s or any(abs(t - pause.start_s) <= PAUSE_WINDOW_S for t in taken):
                     continue
                 found.setdefault(counter_id, []).append((pause.start_s - clock_s, end - clock_s))
         return found
 
 
-def _recurring(pauses: list[tuple[date, float, float]], days: int) -> list[UsualPause]:
-    """The pauses (day, start in the day, length) that recur on more than half of ``days`` days,
+def _recurring(pauses: list[_PastPause], days: int) -> list[UsualPause]:
+    """The pauses that recur (start within ``PAUSE_WINDOW_S``) on more than half of ``days`` days,
     most common first."""
-    left = sorted(pauses, key=lambda p: p[1])
+    left = sorted(pauses, key=lambda p: p.start_s)
     found: list[UsualPause] = []
     while left:
-        groups = [[q for q in left if p[1] <= q[1] < p[1] + PAUSE_WINDOW_S] for p in left]
-        group = max(groups, key=lambda g: (len({q[0] for q in g}), len(g)))
-        if 2 * len({q[0] for q in group}) <= days:
+        groups = [[q for q in left if p.start_s <= q.start_s < p.start_s + PAUSE_WINDOW_S] for p in left]
+        group = max(groups, key=lambda g: (len({q.day for q in g}), len(g)))
+        if 2 * len({q.day for q in group}) <= days:
             break
         found.append(
-            UsualPause(statistics.median(q[1] for q in group), statistics.median(q[2] for q in group))
+            UsualPause(
+                statistics.median(q.start_s for q in group),
+                statistics.median(q.length_s for q in group),
+                statistics.median(q.end_s for q in group),
+            )
         )
         left = [q for q in left if q not in group]
     return found
@@ -575,11 +635,18 @@ def _recurring(pauses: list[tuple[date, float, float]], days: int) -> list[Usual
 def usual_pauses(session: Session, clock: Clock, counter_ids: list[int]) -> UsualPauses:
     """The counters' usual pauses, from the pauses and days on duty of the past week, and their
     pauses of today (one statement, with the past week's reading kept: ``_past_week``)."""
+    return _usual_pauses_and_week(session, clock, counter_ids)[0]
+
+
+def _usual_pauses_and_week(
+    session: Session, clock: Clock, counter_ids: list[int]
+) -> tuple[UsualPauses, _Week]:
+    """``usual_pauses``, and the past week's reading it was made from."""
     today = clock.today()
     midnight = clock.day_bounds(today)[0]
     found = UsualPauses(midnight=clock.local(midnight))
     if not counter_ids:
-        return found
+        return found, _Week({}, [], (0.0, 0), {})
     rows = session.execute(_today_statement(), {"midnight": midnight, "ids": counter_ids}).all()
     week = _past_week(session, clock, (rows[0][0], rows[0][1]))
     found.usual = {c: week.usual[c] if c in week.usual else week.hall for c in counter_ids}
@@ -591,7 +658,7 @@ def usual_pauses(session: Session, clock: Clock, counter_ids: list[int]) -> Usua
         if ended is not None:
             total, count = total + (ended - started).total_seconds(), count + 1
     found.mean_s = total / count if count else None
-    return found
+    return found, week
 
 
 @functools.cache
@@ -628,11 +695,13 @@ def _today_statement() -> Executable:
 @dataclass(frozen=True)
 class _Week:
     """What the days before today tell: each active counter's usual pauses (those on duty), the
-    hall's most common one (for the others) and the pauses' total length and count."""
+    hall's most common one (for the others), the pauses' total length and count, and where the
+    visitors of each service were transferred (``_transfer_shares``)."""
 
     usual: dict[int, list[UsualPause]]
     hall: list[UsualPause]
     lengths: tuple[float, int]
+    transfers: dict[int, list[tuple[int, float]]]
 
 
 _WEEKS: dict[tuple[object, ...], _Week] = {}  # the last few readings of the past week (see _past_week)
@@ -669,8 +738,37 @@ def _read_week(session: Session, clock: Clock) -> _Week:
     # A counter with no day on duty this week takes the hall's most common usual pause, if any.
     hall_days = {day for days in on_duty.values() for day in days}
     hall = _recurring([p for pauses in past.values() for p in pauses], len(hall_days))[:1]
-    lengths = [length for pauses in past.values() for _day, _start, length in pauses]
-    return _Week(usual, hall, (sum(lengths), len(lengths)))
+    lengths = [pause.length_s for pauses in past.values() for pause in pauses]
+    transfers = _transfer_shares(session, today - timedelta(days=RECENT_DAYS), today)
+    return _Week(usual, hall, (sum(lengths), len(lengths)), transfers)
+
+
+def _transfer_shares(session: Session, first: date, until: date) -> dict[int, list[tuple[int, float]]]:
+    """Per service, the services its called visitors were transferred to and the share of them
+    that went there, over the business days from ``first`` to before ``until``.
+
+    A ticket called for a service (or transferred from it) counts once for the service it was
+    issued for; one transferred counts for the service it came from and the one it went to.
+    """
+    called: dict[int, int] = {}
+    moved: dict[tuple[int, int], int] = {}
+    for issued, came_from, service_id, count in session.execute(
+        select(Ticket.issued_service_id, Ticket.transferred_from_id, Ticket.service_id, func.count())
+        .where(
+            Ticket.business_date >= first,
+            Ticket.business_date < until,
+            or_(Ticket.called_at.is_not(None), Ticket.transfer_count > 0),
+        )
+        .group_by(Ticket.issued_service_id, Ticket.transferred_from_id, Ticket.service_id)
+    ):
+        called[issued] = called.get(issued, 0) + count
+        if came_from is not None:
+            moved[came_from, service_id] = moved.get((came_from, service_id), 0) + count
+    shares: dict[int, list[tuple[int, float]]] = {}
+    for (source, target), count in sorted(moved.items()):
+        if called.get(source):
+            shares.setdefault(source, []).append((target, min(count / called[source], 1.0)))
+    return shares
 
 
 def _duty_days(
@@ -693,18 +791,33 @@ def _duty_days(
 
 def _past_pauses(
     session: Session, clock: Clock, counter_ids: list[int], since: datetime, until: datetime
-) -> dict[int, list[tuple[date, float, float]]]:
-    """Each counter's ended pauses started between ``since`` and ``until``: (day, start in its
-    local day, length)."""
-    past: dict[int, list[tuple[date, float, float]]] = {}
+) -> dict[int, list[_PastPause]]:
+    """Each counter's ended pauses started between ``since`` and ``until``.
+
+    A counter busy when its pause was due pauses once its visit ends: a pause begun within
+    ``PAUSE_AFTER_VISIT_S`` of a visit's end was meant for some moment during that visit, the
+    middle of it expected; from then on the counter calls nobody.  (Taken from when it paused,
+    the start was late by what was left of the visit, and the pass let each such counter call
+    one visitor more before its lunch than it would.)
+    """
+    past: dict[int, list[_PastPause]] = {}
     if not counter_ids:
         return past
-    for counter_id, day, started, ended in session.execute(
+    last_visit = (
+        select(Visit.finished_at, Ticket.called_at)
+        .join(Ticket, Ticket.id == Visit.ticket_id)
+        .where(Visit.counter_id == CounterPause.counter_id, Visit.finished_at <= CounterPause.started_at)
+        .order_by(Visit.finished_at.desc())
+        .limit(1)
+    )
+    for counter_id, day, started, ended, finished, called in session.execute(
         select(
             CounterPause.counter_id,
             CounterPause.business_date,
             CounterPause.started_at,
             CounterPause.ended_at,
+            last_visit.with_only_columns(Visit.finished_at).scalar_subquery(),
+            last_visit.with_only_columns(Ticket.called_at).scalar_subquery(),
         ).where(
             CounterPause.counter_id.in_(counter_ids),
             CounterPause.started_at >= since,
@@ -714,9 +827,20 @@ def _past_pauses(
     ):
         if ended is None:
             continue  # none (the statement reads ended ones): for the type checker
-        local = clock.local(started)
-        start_s = (local - local.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds()
-        past.setdefault(counter_id, []).append((day, start_s, (ended - started).total_seconds()))
+        midnight = clock.local(started).replace(hour=0, minute=0, second=0, microsecond=0)
+        meant = started
+        if finished is not None and called is not None:
+            finished, called = _aware(finished, started), _aware(called, started)
+            if (started - finished).total_seconds() <= PAUSE_AFTER_VISIT_S and called <= finished:
+                meant = called + (finished - called) / 2
+        past.setdefault(counter_id, []).append(
+            _PastPause(
+                day,
+                (clock.local(meant) - midnight).total_seconds(),
+                (ended - started).total_seconds(),
+                (clock.local(ended) - midnight).total_seconds(),
+            )
+        )
     return past
 
 
@@ -761,6 +885,7 @@ def _play_forward(
     waited: dict[int, float],
     only: int | None = None,
     pauses: dict[int, list[tuple[float, float]]] | None = None,
+    transfers: dict[int, list[tuple[int, float]]] | None = None,
 ) -> dict[int, Forecast]:
     """Play the calls forward; with ``only``, stop once that ticket is called and give it alone.
 
@@ -769,6 +894,11 @@ def _play_forward(
     far, is still there when called (``patience``); it is still counted in the places.
     ``pauses``: per counter, its usual pauses to come, (start, end) in seconds from now: a
     counter free inside one calls at its end.
+    ``transfers``: per service, the services its visitors are sent on to and the share sent: a
+    transferred visitor queues again in the new service at their old place (``transfer``), so
+    each visit played owes that share of a visit of the new service; once a service is owed half
+    of ``RETURN_SHARE`` of a visit, that share (or what is owed, if more) comes back at the place
+    of the visit that made it due, callable from its end (nobody's place: it was counted once).
     """
     queues: dict[int, deque[tuple[int, Queued]]] = {}  # the waiting, per service, in call order
     coming: dict[int, deque[tuple[int, Queued]]] = {}  # the foreseen, per service, in call order
@@ -780,6 +910,10 @@ def _play_forward(
         for service_id in services:
             served_by.setdefault(service_id, []).append(counter_id)
     calls = dict.fromkeys(serves, 0)  # calls made so far in the pass, per counter
+    owed: dict[int, float] = {}  # per service: the share of a visit the visits played owe it, not yet back
+    coming_back: dict[int, deque[tuple[int, Queued]]] = {}  # per service: the transferred coming back
+    due_back: dict[tuple[int, int], tuple[float, float]] = {}  # (rank, service): when each of those
+    # can be called, and the share of a visit it is
     heap = [(at, counter_id) for counter_id, at in free_at.items()]
     heapq.heapify(heap)
     found: dict[int, Forecast] = {}
@@ -791,21 +925,40 @@ def _play_forward(
         heads = [queues[s][0] for s in serves[counter_id] if queues.get(s)]
         due = [coming[s][0] for s in serves[counter_id] if coming.get(s)] if coming else []
         heads += [head for head in due if arrivals[head[1].id] <= at]
+        returning = (
+            [coming_back[s][0] for s in serves[counter_id] if coming_back.get(s)] if coming_back else []
+        )
+        heads += [head for head in returning if due_back[head[0], head[1].service_id][0] <= at]
         if not heads:
-            if due:  # nobody here yet: the counter calls the first to come
-                heapq.heappush(heap, (min(arrivals[head[1].id] for head in due), counter_id))
+            later = [arrivals[head[1].id] for head in due]
+            later += [due_back[head[0], head[1].service_id][0] for head in returning]
+            if later:  # nobody here yet: the counter calls the first to come
+                heapq.heappush(heap, (min(later), counter_id))
             continue  # nobody left this counter can call
-        _rank, ticket = min(heads, key=lambda head: head[0])
+        rank, ticket = min(heads, key=lambda head: head[0])
         visit = handling.get(ticket.service_id, DEFAULT_HANDLING_S)
+        if ticket.id == RETURNING_ID:
+            coming_back[ticket.service_id].popleft()
+            heapq.heappush(heap, (at + visit * due_back[rank, ticket.service_id][1], counter_id))
+            continue
         if ticket.id in arrivals:
             coming[ticket.service_id].popleft()
             if patience.waits:
                 visit *= patience.stays(0.0, at - arrivals[ticket.id])
             heapq.heappush(heap, (at + visit, counter_id))
             continue
-        if patience.waits:
-            visit *= patience.stays(waited.get(ticket.id, 0.0), at)
+        stays = patience.stays(waited.get(ticket.id, 0.0), at) if patience.waits else 1.0
+        visit *= stays
         queues[ticket.service_id].popleft()
+        for target, share in transfers.get(ticket.service_id, ()) if transfers else ():
+            owed[target] = owed.get(target, 0.0) + share * stays
+            if owed[target] >= RETURN_SHARE / 2:  # rounded, not cut: on average back when owed
+                returned = max(owed[target], RETURN_SHARE)
+                owed[target] -= returned
+                coming_back.setdefault(target, deque()).append(
+                    (rank, Queued(RETURNING_ID, target, False, ticket.queued_at))
+                )
+                due_back[rank, target] = (at + visit, returned)
         if only is None or ticket.id == only:
             ahead = sum(calls[c] for c in served_by[ticket.service_id])
             found[ticket.id] = Forecast(round(at), ahead)

@@ -176,3 +176,37 @@ def test_a_counter_new_this_week_takes_the_halls_lunch(session, clock, make_serv
     tickets = _issue(session, clock, 3)
 
     assert [t.estimated_wait_s_at_issue for t in tickets] == [0, 3900, 4215]
+
+
+def test_a_counter_that_paused_after_its_visit_meant_to_pause_during_it(
+    session, clock, make_service, make_counter, make_user
+):
+    """Yesterday counter 1 called a visitor at 11:40, finished at 11:58:20 and paused 40 s later
+    until 12:30: its lunch was due during that visit (its middle expected, 11:49:10), so at
+    11:50 today it calls nobody before 12:30 (before, taken from 11:59, it called one more)."""
+    from queue_engine import VisitRecord, call_next, finish_visit
+
+    ((counter_id, clerk), _) = _two_counters(session, make_service, make_counter, make_user)
+    yesterday = TODAY - timedelta(days=1)
+    _at(clock, yesterday, 8, 30)
+    open_counter(session, clock, counter_id, clerk)
+    _at(clock, yesterday, 11, 40)
+    (visitor,) = _issue(session, clock, 1)
+    call_next(session, clock, counter_id, clerk)
+    clock.advance(seconds=18 * 60 + 20)
+    finish_visit(
+        session, clock, visitor.token, VisitRecord("resolved"), staff_id=clerk, counter_id=counter_id
+    )
+    clock.advance(seconds=40)
+    pause_counter(session, clock, counter_id, clerk)
+    _at(clock, yesterday, 12, 30)
+    resume_counter(session, clock, counter_id, clerk)
+    _at(clock, yesterday, 17, 0)
+    close_counter(session, clock, counter_id, clerk, "")
+    _open_today(session, clock, [(counter_id, clerk)])
+    _at(clock, TODAY, 11, 50)
+
+    tickets = _issue(session, clock, 2)
+
+    # The visit yesterday took 1100 s: 1115 s a visit with the turnaround.
+    assert [t.estimated_wait_s_at_issue for t in tickets] == [2400, 3515]

@@ -394,24 +394,17 @@ def test_forward_foresees_the_walk_ins_before_a_booked_tickets_slot(
     assert (found[booked.id].wait_s, found[booked.id].ahead) == (3150, 6)  # the coming are no one's place yet
 
 
-def test_forward_expects_some_visitors_ahead_to_give_up(
-    session, clock, make_service, make_counter, configure_hall
-):
-    """Today one visitor in two still waiting after 10 minutes gave up: a visit ahead that late counts half.
-
-    A's finished tickets waited 0, 0 and 1200 s, one cancelled after 600 s (a Kaplan-Meier share
-    still waiting of 1/2 from 600 s on).  Of the three waiting, the third is called 630 s from now,
-    having waited 640 s by then: its visit counts 157.5 s, so the new ticket is called at 788 s,
-    not 945 s (each visit 300 s + 15 s of turnaround).
-    """
+def _one_of_two_gave_up(session, clock, make_service, make_counter, still_waiting: int = 0) -> list[Ticket]:
+    """Counter 1 (A) calls two priority visitors at once and serves each in 300 s, while of two
+    visitors issued first one gives up after 600 s and the other is called after 1200 s, served
+    in 300 s; ``still_waiting`` more, issued with those two, are still waiting (returned)."""
     from queue_engine import cancel
 
-    configure_hall(priority_policy=PriorityPolicy.PRIORITY_FIRST)
-    a = make_service("A")
-    desk = make_counter("1", [a]).id
+    desk = make_counter("1", [make_service("A")]).id
     open_counter(session, clock, desk, None)
     late = issue_ticket(session, clock, "A")
     leaves = issue_ticket(session, clock, "A")
+    still = [issue_ticket(session, clock, "A") for _ in range(still_waiting)]
     for _ in range(2):  # a priority visitor called at once, served in 300 s
         first = issue_ticket(session, clock, "A", priority=True)
         call_next(session, clock, desk)
@@ -423,6 +416,21 @@ def test_forward_expects_some_visitors_ahead_to_give_up(
     clock.advance(seconds=300)
     finish_visit(session, clock, late.token, VisitRecord("resolved"))
     session.commit()
+    return still
+
+
+def test_forward_expects_some_visitors_ahead_to_give_up(
+    session, clock, make_service, make_counter, configure_hall
+):
+    """Today one visitor in two still waiting after 10 minutes gave up: a visit ahead that late counts half.
+
+    A's finished tickets waited 0, 0 and 1200 s, one cancelled after 600 s (a Kaplan-Meier share
+    still waiting of 1/2 from 600 s on).  Of the three waiting, the third is called 630 s from now,
+    having waited 640 s by then: its visit counts 157.5 s, so the new ticket is called at 788 s,
+    not 945 s (each visit 300 s + 15 s of turnaround).
+    """
+    configure_hall(priority_policy=PriorityPolicy.PRIORITY_FIRST)
+    _one_of_two_gave_up(session, clock, make_service, make_counter)
     tickets = _issue(session, clock, "A", 4)
     found = forecast(session, clock)
     assert [(found[t.id].wait_s, found[t.id].ahead) for t in tickets] == [
@@ -432,3 +440,57 @@ def test_forward_expects_some_visitors_ahead_to_give_up(
         (788, 3),
     ]
     assert tickets[-1].estimated_wait_s_at_issue == 788
+
+
+def test_visitors_still_waiting_have_not_given_up(session, clock, make_service, make_counter, configure_hall):
+    """Those waiting now count as not having given up (yet): here they halve who is expected to leave.
+
+    As above, one visitor of two watched past 600 s gave up; but two more, issued with them, are
+    still waiting after 1540 s.  Of the four watched at 600 s one gave up: a visit ahead that
+    late counts three quarters (236.25 s), not half (left out, the waiting made a long queue
+    look as if it would empty by itself: estimates minutes short at load 1.3).
+    """
+    configure_hall(priority_policy=PriorityPolicy.PRIORITY_FIRST)
+    still = _one_of_two_gave_up(session, clock, make_service, make_counter, still_waiting=2)
+    tickets = still + _issue(session, clock, "A", 4)
+    found = forecast(session, clock)
+    # The two who waited 1540 s are past every wait anyone gave up at: their visits count whole.
+    assert [found[t.id].wait_s for t in tickets] == [0, 315, 630, 866, 1102, 1339]
+    assert tickets[-1].estimated_wait_s_at_issue == 1339
+
+
+def test_forward_expects_visitors_transferred_back_at_their_place(session, clock, make_service, make_counter):
+    """Last week one A visitor in two was sent on to B: each A visit ahead brings half a B visit.
+
+    Yesterday counter 1 (A and B) served an A visitor in 300 s and transferred them to B, served
+    there in 600 s, then another A visitor in 300 s: A visits take 315 s, B visits 615 s.  Today
+    a transferred visitor keeps their queue time, so comes back before everyone queued after
+    them: the second A visitor is called after the first's visit and the half B visit it brings
+    (622.5 s), the B visitor behind both after the two A visits and the two halves, at 1245 s,
+    not 630 s.
+    """
+    from queue_engine import transfer
+
+    a, b = make_service("A"), make_service("B")
+    desk = make_counter("1", [a, b]).id
+    today = clock.now()
+    clock.set(today - timedelta(days=1))
+    open_counter(session, clock, desk, None)
+    sent, stays = issue_ticket(session, clock, "A"), issue_ticket(session, clock, "A")
+    for seconds, token, code in ((300, sent.token, "B"), (600, sent.token, None), (300, stays.token, None)):
+        call_next(session, clock, desk)
+        clock.advance(seconds=seconds)
+        if code:
+            transfer(session, clock, token, code)
+        else:
+            finish_visit(session, clock, token, VisitRecord("resolved"))
+    close_counter(session, clock, desk, None, "")
+    clock.set(today)
+    open_counter(session, clock, desk, None)
+    session.commit()
+    ahead = _issue(session, clock, "A", 2)
+    (ticket_b,) = _issue(session, clock, "B", 1)
+    found = forecast(session, clock)
+    assert [found[t.id].wait_s for t in ahead] == [0, 622]
+    assert (found[ticket_b.id].wait_s, found[ticket_b.id].ahead) == (1245, 2)
+    assert ticket_b.estimated_wait_s_at_issue == 1245

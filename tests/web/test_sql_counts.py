@@ -140,3 +140,22 @@ def test_an_issue_and_a_call_take_the_write_lock_once(
     for statements in (issue, call):
         begins = [s for s in statements if s.startswith("BEGIN")]
         assert begins.count("BEGIN IMMEDIATE") == 1, begins
+
+
+def test_a_registered_kiosk_reads_the_queue_before_the_write_lock(app: Flask, client: FlaskClient) -> None:
+    """The kiosk's own look-up (its device cookie) and the queue's pass are read beside the
+    writers: the issue's write transaction begins after them (estimates.prepare_at_issue)."""
+    from tests.web.test_kiosk_pages import csrf, screen_key, touch
+
+    link = app.test_cli_runner().invoke(args=["register-kiosk", "entrance"]).output.strip().splitlines()[-1]
+    assert client.get(link).status_code == 200
+    assert touch(client, "A").status_code == 200
+    form = {"service": "A", "key": screen_key(client, "zh"), "lang": "zh"}
+    headers = {"X-CSRFToken": csrf(client), "HX-Request": "true"}
+    with counted(app) as issue:
+        assert client.post("/kiosk/tickets", data=form, headers=headers).status_code == 200
+    begins = [n for n, s in enumerate(issue) if s.startswith("BEGIN IMMEDIATE")]
+    assert len(begins) == 1
+    before = issue[: begins[0]]
+    assert any("FROM kiosk_devices" in s for s in before)
+    assert any(s.startswith("SELECT counters.id, counters.state") for s in before)

@@ -1078,11 +1078,12 @@ def _kept_end(
     """The kept end of the pass linked to a service, with what changed since played onto it, or
     None when there is none, it is too old, or something else changed (two cheap reads).  With
     ``keep`` (a read of its own: ``_keep``), the end played on is kept in its place."""
-    if not _keeps_ends(session):
-        return None
+    ends = _ENDS.get(session.get_bind().engine) if _keeps_ends(session) else None
+    if not ends:
+        return None  # (none kept on this database yet: nothing to read)
     linked = _linked_counters(session.execute(_COUNTERS).all(), service_id)
     today = clock.today()
-    kept = _ENDS.get(session.get_bind().engine, {}).get((today, tuple(linked.service_ids)))
+    kept = ends.get((today, tuple(linked.service_ids)))
     if kept is None or kept.state.counters != linked.rows or kept.state.now is None:
         return None
     if not 0 <= (now - _aware(kept.state.now, now)).total_seconds() < END_KEPT_S:

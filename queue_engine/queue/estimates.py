@@ -20,6 +20,7 @@ import bisect
 import functools
 import heapq
 import statistics
+import threading
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -941,9 +942,12 @@ def prepare_at_issue(session: Session, clock: Clock, service_code: str) -> None:
         service_id = read.scalar(_SERVICE_ID_BY_CODE, {"code": service_code})
         if service_id is None:
             return  # the issue refuses it
-        now = clock.now()
-        if _kept_end(read, clock, service_id, now, keep=True) is None and read.scalar(_HALL_ID) is not None:
-            _keep(read, _play_to_end(read, clock, service_id))  # (no settings row yet: the issue writes it)
+        if _kept_end(read, clock, service_id, clock.now(), keep=True) is not None:
+            return
+        with _PLAYING:  # one thread plays the pass again: those issuing beside it wait, then use it
+            if _kept_end(read, clock, service_id, clock.now(), keep=True) is None:
+                if read.scalar(_HALL_ID) is not None:  # (no settings row yet: the issue writes it)
+                    _keep(read, _play_to_end(read, clock, service_id))
 
 
 # How long a kept end serves issues: its times are from its reads' now and shifted by the time
@@ -1039,6 +1043,7 @@ def _handling(state: _QueueState, service_id: int) -> float:
     return (state.handling or {}).get(service_id, DEFAULT_HANDLING_S)
 
 
+_PLAYING = threading.Lock()  # held while a pass is played to its end to be kept
 _ENDS: WeakKeyDictionary[Engine, dict[tuple[date, tuple[int, ...]], _IssueEnd]] = WeakKeyDictionary()
 
 

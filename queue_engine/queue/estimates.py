@@ -42,7 +42,7 @@ from sqlalchemy import (
     type_coerce,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from queue_engine.core.clock import Clock
 from queue_engine.core.db import reading
@@ -1082,7 +1082,8 @@ def prepare_at_issue(session: Session, clock: Clock, service_code: str) -> None:
     checks the end under the write lock in O(counters) (``_kept_end``) and plays the pass there
     only when something changed in between.
     """
-    if session.in_transaction() or not _keeps_ends(session):
+    own = session() if isinstance(session, scoped_session) else session  # (Flask-SQLAlchemy's db.session)
+    if own.in_transaction() or not _keeps_ends(session):
         return
     with reading(session.get_bind().engine) as connection, Session(connection) as read:
         service_id = read.scalar(_SERVICE_ID_BY_CODE, {"code": service_code})

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import secrets
 
-from flask import current_app, g, request
-from sqlalchemy import bindparam, select
+from flask import current_app, request
+from sqlalchemy import select
 
 from kiosk.auth import token_digest
 from kiosk.extensions import db, limiter
-from queue_engine.core.db import reading
 from queue_engine.core.models import KioskDevice
 
 DEVICE_COOKIE = "qms_kiosk_device"
@@ -38,31 +37,10 @@ def registered_device() -> KioskDevice | None:
     ).first()
 
 
-_DEVICE_ID = select(KioskDevice.id).where(
-    KioskDevice.token_hash == bindparam("digest"), KioskDevice.active.is_(True)
-)
-
-
-def from_registered_device() -> bool:
-    """Whether the request comes from a registered kiosk, read beside the writers (no write lock).
-
-    A POST's transaction takes SQLite's write lock at its first statement: were that this look,
-    the issue after it could not read the queue before the lock (``prepare_at_issue``).
-    """
-    if "qms_from_device" not in g:
-        token = request.cookies.get(DEVICE_COOKIE)
-        g.qms_from_device = False
-        if token:
-            with reading(db.engine) as connection:
-                found = connection.scalar(_DEVICE_ID, {"digest": token_digest(token)})
-            g.qms_from_device = found is not None
-    return bool(g.qms_from_device)
-
-
 def _exempt() -> bool:
     if _configured() in ("", "0"):
         return True
-    return from_registered_device()
+    return registered_device() is not None
 
 
 def new_device_token() -> tuple[str, str]:

@@ -16,13 +16,7 @@ from kiosk.actions import action
 from kiosk.context import clock, languages
 from kiosk.extensions import db, db_session
 from kiosk.i18n import current_language
-from kiosk.limits import (
-    DEVICE_COOKIE,
-    DEVICE_COOKIE_DAYS,
-    from_registered_device,
-    registered_device,
-    ticket_limit,
-)
+from kiosk.limits import DEVICE_COOKIE, DEVICE_COOKIE_DAYS, registered_device, ticket_limit
 from kiosk.printing import PrinterError, Slip, print_slip
 from kiosk.qr import qr_svg
 from queue_engine import issue_ticket
@@ -156,7 +150,7 @@ def take() -> Any:
     code = request.form.get("service", "")[:16]
     key = request.form.get("key", "")[:64] or None
     priority = request.form.get("priority") == "1"  # 老年人 / 残疾人 / 孕妇, chosen on the screen
-    device = from_registered_device()
+    device = registered_device()
     try:
         with action() as done:
             ticket = issue_ticket(

@@ -21,18 +21,14 @@ import functools
 import heapq
 import itertools
 import statistics
-import threading
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, NamedTuple
-from weakref import WeakKeyDictionary
+from typing import NamedTuple
 
 from sqlalchemy import (
     BindParameter,
     DateTime,
-    Engine,
     Executable,
     bindparam,
     func,
@@ -42,19 +38,16 @@ from sqlalchemy import (
     type_coerce,
     union_all,
 )
-from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.orm import Session
 
 from queue_engine.core.clock import Clock
-from queue_engine.core.db import reading
 from queue_engine.core.kinds import ACTIVE_STATUSES, CounterState, PriorityPolicy, Source, TicketStatus
 from queue_engine.core.models import (
     Counter,
     CounterPause,
     CounterSession,
-    Hall,
     Service,
     Ticket,
-    TicketEvent,
     Visit,
     counter_services,
 )
@@ -357,19 +350,6 @@ PENDING_ID = 2**62  # the id a ticket not yet written stands in with (it will ge
 RETURNING_ID = -1  # the id a transferred visitor coming back in the pass stands in with
 RETURN_SHARE = 0.1  # the least share of a visit owed by transfers that comes back as one (a
 # sliver per call was three times the pass's time in a hall of 30 counters, 7 services to transfer to)
-NOBODY = -1  # the ``only`` of a pass played to its end for nobody (no ticket has this id)
-
-
-@dataclass
-class PassEnd:
-    """Where a pass ends, in seconds from its reads' now: each counter's calls and the moment it runs
-    out of tickets to call (after its pauses); per service no counter serves, the tickets left."""
-
-    calls: dict[int, list[float]] = field(default_factory=dict)  # counter -> its calls' times, in order
-    out: dict[int, float] = field(default_factory=dict)  # counter -> when it has nobody left to call
-    left: dict[int, int] = field(default_factory=dict)  # service no counter serves -> tickets left
-
-
 ARRIVALS_WINDOW_S = 1800.0  # the recent walk-ins whose rate foresees those still to come
 
 
@@ -388,9 +368,6 @@ def _forecast(
     focus = pending.service_id if pending is not None else linked_to
     pending_at = pending.queued_at if pending is not None else None
     return _pass(_read_queue(session, clock, focus, pending_at), pending)
-
-
-_CounterRow = tuple[int, str, datetime | None, int]  # a row of ``_COUNTERS``: id, state, since, service
 
 
 @dataclass
@@ -412,8 +389,6 @@ class _QueueState:
     # usual pauses still to come today, (start, end) in seconds from now
     transfers: dict[int, list[tuple[int, float]]] = field(default_factory=dict)  # per service: where
     # its visitors are transferred, and the share of them (the past week's)
-    counters: tuple[_CounterRow, ...] = ()  # the rows of the open or paused counters read
-    # (id, state, since, service), those serving the services passed over: what a kept end checks
 
 
 # The pass's reads, built once (building a statement costs more than running these).
@@ -448,14 +423,18 @@ def _read_queue(
     """
     now = clock.now()
     today = clock.today()
-    counters = session.execute(_COUNTERS).all()
-    linked = _linked_counters(counters, focus)
-    serves = linked.serves
+    serves: dict[int, set[int]] = {}
     paused: dict[int, datetime | None] = {}  # paused counter -> since when
-    for counter_id, state, since, _service_id in counters:
+    for counter_id, state, since, service_id in session.execute(_COUNTERS):
+        serves.setdefault(counter_id, set()).add(service_id)
         if state == CounterState.PAUSED:
             paused[counter_id] = since
-    service_ids = linked.service_ids if focus is not None else list(session.scalars(select(Service.id)))
+    if focus is None:
+        service_ids = list(session.scalars(select(Service.id)))
+    else:
+        # Only the services linked to the focus through shared counters decide its calls.
+        service_ids = sorted(_linked_services(serves, focus))
+        serves = {c: s for c, s in serves.items() if s & set(service_ids)}
     rows = session.execute(_WAITING, {"today": today, "services": service_ids}).all()
     waiting = [Queued(i, sid, p, at.replace(tzinfo=UTC)) for i, sid, p, at in rows]
     if not waiting and pending_at is None:
@@ -488,32 +467,7 @@ def _read_queue(
     state.transfers = {
         s: [(t, share) for t, share in week.transfers.get(s, []) if t in service_ids] for s in service_ids
     }
-    state.counters = linked.rows
     return state
-
-
-class _Linked(NamedTuple):
-    """The open or paused counters that decide a service's calls, and the services they link."""
-
-    serves: dict[int, set[int]]  # counter -> the services it serves
-    service_ids: list[int]  # the focus and the services linked to it (none read without a focus)
-    rows: tuple[_CounterRow, ...]  # those counters' rows, in order (what a kept end compares)
-
-
-def _linked_counters(rows: Sequence[Sequence[Any]], focus: int | None) -> _Linked:
-    """From ``_COUNTERS``'s rows, the counters and services a pass over ``focus`` plays (all: None)."""
-    serves: dict[int, set[int]] = {}
-    for counter_id, _state, _since, service_id in rows:
-        serves.setdefault(counter_id, set()).add(service_id)
-    service_ids: list[int] = []
-    if focus is not None:
-        # Only the services linked to the focus through shared counters decide its calls.
-        service_ids = sorted(_linked_services(serves, focus))
-        serves = {c: s for c, s in serves.items() if s & set(service_ids)}
-    kept: list[_CounterRow] = sorted(
-        ((c, state, since, s) for c, state, since, s in rows if c in serves), key=lambda r: (r[0], r[3])
-    )
-    return _Linked(serves, service_ids, tuple(kept))
 
 
 def walk_in_rates(session: Session, clock: Clock, service_ids: list[int]) -> dict[int, float]:
@@ -549,16 +503,13 @@ def _foreseen_walk_ins(state: _QueueState, until: datetime) -> list[Queued]:
     return foreseen
 
 
-def _pass(state: _QueueState, pending: Queued | None, end: PassEnd | None = None) -> dict[int, Forecast]:
-    """Play a read queue forward, with a ticket not yet written standing in it (then it alone).
-
-    With ``end``, the pass (without a stand-in) is played to its end and fills it, giving nobody.
-    """
+def _pass(state: _QueueState, pending: Queued | None) -> dict[int, Forecast]:
+    """Play a read queue forward, with a ticket not yet written standing in it (then it alone)."""
     waiting = list(state.waiting)
     if pending is not None:
         keys = [(_aware(q.queued_at, pending.queued_at), q.id) for q in waiting]
         waiting.insert(bisect.bisect(keys, (pending.queued_at, pending.id)), pending)
-    if (not waiting and end is None) or state.handling is None or state.free_at is None or state.now is None:
+    if not waiting or state.handling is None or state.free_at is None or state.now is None:
         return {}
     now = state.now
     # Seconds each has waited so far, from its queue time (a booking checked in early: none yet);
@@ -569,7 +520,7 @@ def _pass(state: _QueueState, pending: Queued | None, end: PassEnd | None = None
     arrivals: dict[int, float] = {}
     foreseen = (
         _foreseen_walk_ins(state, max(_aware(q.queued_at, now) for q in waiting))
-        if state.walk_in_rates and waiting
+        if state.walk_in_rates
         else []
     )
     if foreseen:
@@ -577,8 +528,6 @@ def _pass(state: _QueueState, pending: Queued | None, end: PassEnd | None = None
         waiting = sorted(waiting + foreseen, key=lambda q: (_aware(q.queued_at, now), q.id))
     order = in_call_order(waiting, state.policy, state.every_n, state.streak)
     only = None if pending is None else pending.id
-    if end is not None and only is None:
-        only = NOBODY  # played to its end, with no forecast made for anyone
     return _play_forward(
         order,
         state.serves,
@@ -590,7 +539,6 @@ def _pass(state: _QueueState, pending: Queued | None, end: PassEnd | None = None
         only=only,
         pauses=state.pauses,
         transfers=state.transfers,
-        end=end,
     )
 
 
@@ -938,7 +886,6 @@ def _play_forward(
     only: int | None = None,
     pauses: dict[int, list[tuple[float, float]]] | None = None,
     transfers: dict[int, list[tuple[int, float]]] | None = None,
-    end: PassEnd | None = None,
 ) -> dict[int, Forecast]:
     """Play the calls forward; with ``only``, stop once that ticket is called and give it alone.
 
@@ -952,7 +899,6 @@ def _play_forward(
     each visit played owes that share of a visit of the new service; once a service is owed half
     of ``RETURN_SHARE`` of a visit, that share (or what is owed, if more) comes back at the place
     of the visit that made it due, callable from its end (nobody's place: it was counted once).
-    ``end``, when given, is filled with where the pass ends (``PassEnd``).
     """
     queues: dict[int, deque[tuple[int, Queued]]] = {}  # the waiting, per service, in call order
     coming: dict[int, deque[tuple[int, Queued]]] = {}  # the foreseen, per service, in call order
@@ -988,8 +934,6 @@ def _play_forward(
             later += [due_back[head[0], head[1].service_id][0] for head in returning]
             if later:  # nobody here yet: the counter calls the first to come
                 heapq.heappush(heap, (min(later), counter_id))
-            elif end is not None:
-                end.out[counter_id] = at
             continue  # nobody left this counter can call
         rank, ticket = min(heads, key=lambda head: head[0])
         visit = handling.get(ticket.service_id, DEFAULT_HANDLING_S)
@@ -1021,13 +965,9 @@ def _play_forward(
             if only is not None:
                 return found
         calls[counter_id] += 1
-        if end is not None:
-            end.calls.setdefault(counter_id, []).append(at)
         heapq.heappush(heap, (at + visit, counter_id))
     # Tickets no open counter serves: as if one counter opened now for their service.
     for service_id, left in queues.items():
-        if end is not None and left:
-            end.left[service_id] = len(left)
         mean = handling.get(service_id, DEFAULT_HANDLING_S)
         for n, (_rank, ticket) in enumerate(left):
             if only is None or ticket.id == only:
@@ -1055,211 +995,14 @@ def forecast_at_issue(
 
     Run before the ticket is written, with the ticket standing in the queue as it will be
     (its queue time, the highest id), and over the services sharing counters with its own
-    only.  On SQLite, a ticket that is the last of the call order is given in O(counters) from
-    the end of that pass kept by ``prepare_at_issue`` (``_IssueEnd``), once the changes since are
-    checked: the write lock is not held for a pass over the waiting list.  Otherwise the pass is
-    played here, as the ticket would stand in it.
+    only: the pass reads light rows and stops at the new ticket, so the write lock is held
+    briefly even with thousands waiting.
     """
     if AT_ISSUE_METHOD == "service_load":
         load = service_loads(session, clock, only=service_id)[service_id]
         return Forecast(load.estimate(load.waiting), load.waiting)
     pending = Queued(PENDING_ID, service_id, priority, queued_at)
-    now = clock.now()
-    kept = _kept_end(session, clock, service_id, now, keep=False) if _keeps_ends(session) else None
-    if kept is not None:
-        hall = hall_settings(session)
-        if kept.policy_is(hall.priority_policy, hall.priority_every_n) and kept.takes_last(pending, now):
-            return kept.last_call(service_id, now)
     return _forecast(session, clock, pending).get(PENDING_ID) or Forecast(0, 0)
-
-
-def prepare_at_issue(session: Session, clock: Clock, service_code: str) -> None:
-    """Before an issue's write transaction: bring the end of the pass it will use up to date.
-
-    On SQLite only, and only while ``session`` holds no transaction: in a read of its own
-    (deferred, beside the writer: ``db.reading``), ended before the issue's ``BEGIN IMMEDIATE``
-    (SQLite cannot turn a read into a write once another writer committed).  The issue then
-    checks the end under the write lock in O(counters) (``_kept_end``) and plays the pass there
-    only when something changed in between.
-    """
-    own = session() if isinstance(session, scoped_session) else session  # (Flask-SQLAlchemy's db.session)
-    if own.in_transaction() or not _keeps_ends(session):
-        return
-    with reading(session.get_bind().engine) as connection, Session(connection) as read:
-        service_id = read.scalar(_SERVICE_ID_BY_CODE, {"code": service_code})
-        if service_id is None:
-            return  # the issue refuses it
-        if _kept_end(read, clock, service_id, clock.now(), keep=True) is not None:
-            return
-        with _PLAYING:  # one thread plays the pass again: those issuing beside it wait, then use it
-            if _kept_end(read, clock, service_id, clock.now(), keep=True) is None:
-                if read.scalar(_HALL_ID) is not None:  # (no settings row yet: the issue writes it)
-                    _keep(read, _play_to_end(read, clock, service_id))
-
-
-# How long a kept end serves issues: its times are from its reads' now and shifted by the time
-# since (exact while the clock stands still, within about that time otherwise).
-END_KEPT_S = 1.0
-# The changes since a kept end that are played onto it at most; beyond, the pass is played again.
-MAX_CHANGES = 32
-_SERVICE_ID_BY_CODE = select(Service.id).where(Service.code == bindparam("code"))
-_HALL_ID = select(Hall.id).limit(1)
-_NEWEST_EVENT = select(func.max(TicketEvent.id))
-# The changes since a kept end: the event log after its newest id, with the tickets they changed.
-_CHANGES = (
-    select(
-        TicketEvent.id,
-        TicketEvent.type,
-        TicketEvent.counter_id,
-        Ticket.id,
-        Ticket.service_id,
-        Ticket.priority,
-        type_coerce(Ticket.queued_at, DateTime()),
-        Ticket.business_date,
-        Ticket.status,
-    )
-    .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-    .where(TicketEvent.id > bindparam("mark"))
-    .order_by(TicketEvent.id)
-    .limit(MAX_CHANGES + 1)
-)
-
-
-@dataclass(frozen=True)
-class _IssueEnd:
-    """A pass over a set of linked services, played to its end with no stand-in, kept for issues.
-
-    A ticket that is the last of the call order (``takes_last``) is called by the first counter
-    serving its service to run out of tickets, at that moment, and the tickets before it are the
-    calls those counters made before then (``last_call``): what the pass with it standing in
-    gives, since nobody else's call changes while it waits last.  Other tickets issued since
-    the end was read, each last in turn, are played onto it (``played_on``).  Anything else that
-    changed (a call, a cancel, a pause, a transfer, the hall's settings...) is not: the pass is
-    played again.  SQLite only: its writers commit one at a time, so the event log's ids are
-    committed in order and everything after a kept end's newest id is what changed since.
-    """
-
-    day: date
-    state: _QueueState  # the pass's reads (without the waiting list)
-    end: PassEnd
-    mark: int  # the newest event-log id the reads saw
-    latest: datetime | None  # the queue time of the last waiting ticket in the base order
-    servers: dict[int, list[int]]  # service -> the counters serving it
-
-    def policy_is(self, policy: str, every_n: int) -> bool:
-        """Whether the end was played under this priority policy."""
-        return (self.state.policy, self.state.every_n) == (policy, every_n)
-
-    def takes_last(self, ticket: Queued, now: datetime) -> bool:
-        """Whether ``ticket`` (its id higher than every waiting one's) comes last in the call order."""
-        if self.state.walk_in_rates or ticket.queued_at > now:
-            return False  # walk-ins are foreseen: they come before a booked ticket's slot
-        if any(self.state.transfers.values()):
-            return False  # transferred visitors are foreseen coming back ahead: the pass owes them
-        if self.latest is not None and ticket.queued_at < self.latest:
-            return False
-        return self.state.policy == PriorityPolicy.STRICT or not ticket.priority
-
-    def last_call(self, service_id: int, now: datetime) -> Forecast:
-        """The forecast of a ticket of ``service_id`` that ``takes_last``, at ``now``."""
-        servers = self.servers.get(service_id)
-        if not servers:  # as _play_forward's tickets no open counter serves
-            n = self.end.left.get(service_id, 0)
-            return Forecast(round(_handling(self.state, service_id) * n), n)
-        at, first = min((self.end.out[c], c) for c in servers)
-        ahead = 0
-        for c in servers:  # the calls popped before (at, first): by time, then counter id
-            calls = self.end.calls.get(c, [])
-            ahead += bisect.bisect_right(calls, at) if c <= first else bisect.bisect_left(calls, at)
-        since = (now - _aware(self.state.now or now, now)).total_seconds()
-        return Forecast(max(round(at - since), 0), ahead)
-
-    def played_on(self, ticket: Queued, mark: int) -> _IssueEnd:
-        """The end with one more ticket that ``takes_last`` played onto it (by the pass itself)."""
-        more = PassEnd()
-        _pass(replace(self.state, waiting=[ticket], free_at=dict(self.end.out)), None, end=more)
-        calls = dict(self.end.calls)
-        for counter_id, times in more.calls.items():
-            calls[counter_id] = calls.get(counter_id, []) + times
-        left = dict(self.end.left)
-        for service_id, n in more.left.items():
-            left[service_id] = left.get(service_id, 0) + n
-        latest = max(self.latest, ticket.queued_at) if self.latest else ticket.queued_at
-        return replace(self, end=PassEnd(calls, {**self.end.out, **more.out}, left), mark=mark, latest=latest)
-
-
-def _handling(state: _QueueState, service_id: int) -> float:
-    return (state.handling or {}).get(service_id, DEFAULT_HANDLING_S)
-
-
-_PLAYING = threading.Lock()  # held while a pass is played to its end to be kept
-_ENDS: WeakKeyDictionary[Engine, dict[tuple[date, tuple[int, ...]], _IssueEnd]] = WeakKeyDictionary()
-
-
-def _keeps_ends(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
-
-
-def _play_to_end(session: Session, clock: Clock, service_id: int) -> _IssueEnd:
-    """Read the queue linked to a service and play it to its end, with no stand-in."""
-    mark = session.scalar(_NEWEST_EVENT) or 0
-    now = clock.now()
-    state = _read_queue(session, clock, service_id, now)  # (a queue time given: read in full, even empty)
-    end = PassEnd()
-    _pass(state, None, end=end)
-    servers: dict[int, list[int]] = {}
-    for counter_id, services in state.serves.items():
-        for served in services:
-            servers.setdefault(served, []).append(counter_id)
-    latest = state.waiting[-1].queued_at if state.waiting else None
-    return _IssueEnd(clock.today(), replace(state, waiting=[]), end, mark, latest, servers)
-
-
-def _keep(session: Session, kept: _IssueEnd) -> _IssueEnd:
-    """Keep an end for the issues to come: one read in a transaction of its own, which saw only
-    committed changes (one read inside a writer's transaction could see the writer's own, and
-    a rollback would leave the end ahead of the database)."""
-    ends = _ENDS.setdefault(session.get_bind().engine, {})
-    if len(ends) >= 64:
-        ends.clear()
-    ends[(kept.day, tuple(kept.state.service_ids))] = kept
-    return kept
-
-
-def _kept_end(
-    session: Session, clock: Clock, service_id: int, now: datetime, *, keep: bool
-) -> _IssueEnd | None:
-    """The kept end of the pass linked to a service, with what changed since played onto it, or
-    None when there is none, it is too old, or something else changed (two cheap reads).  With
-    ``keep`` (a read of its own: ``_keep``), the end played on is kept in its place."""
-    ends = _ENDS.get(session.get_bind().engine) if _keeps_ends(session) else None
-    if not ends:
-        return None  # (none kept on this database yet: nothing to read)
-    linked = _linked_counters(session.execute(_COUNTERS).all(), service_id)
-    today = clock.today()
-    kept = ends.get((today, tuple(linked.service_ids)))
-    if kept is None or kept.state.counters != linked.rows or kept.state.now is None:
-        return None
-    if not 0 <= (now - _aware(kept.state.now, now)).total_seconds() < END_KEPT_S:
-        return None
-    changes = session.execute(_CHANGES, {"mark": kept.mark}).all()
-    if len(changes) > MAX_CHANGES:
-        return None
-    services, counters = set(linked.service_ids), set(linked.serves)
-    for event_id, type_, counter_id, ticket_id, served, priority, queued_at, day, status in changes:
-        if served not in services and counter_id not in counters and type_ != "transferred":
-            continue  # another part of the hall: nothing this pass reads
-        ticket = Queued(ticket_id, served, priority, queued_at.replace(tzinfo=UTC))
-        if type_ != "issued" or status != TicketStatus.WAITING or day != today:
-            return None
-        if not kept.takes_last(ticket, now):
-            return None
-        kept = kept.played_on(ticket, event_id)
-    if changes:
-        kept = replace(kept, mark=changes[-1][0])
-        if keep:
-            _keep(session, kept)
-    return kept
 
 
 def estimate_at_issue(

@@ -98,8 +98,7 @@ def ticket_view(
             ahead, estimate = found.ahead, found.wait_s
         else:  # a ticket of another business day still waiting: no pass covers it
             ahead = tickets_ahead(session, ticket)
-    # Only a finished ticket has a visit's record (finish_visit): no read for the others.
-    visit = ticket.visit if ticket.status == TicketStatus.DONE else None
+    visit = ticket.visit
     return {
         "token": ticket.token,
         "number": ticket.number,

@@ -22,7 +22,7 @@ from queue_engine.core.lookups import service_by_code, ticket_by_token
 from queue_engine.core.models import Service, Ticket
 from queue_engine.hall.calendar import hall_settings, is_open
 from queue_engine.queue.coverage import refuse_unserved
-from queue_engine.queue.estimates import forecast_at_issue, keep_issued_forecast, prepare_at_issue
+from queue_engine.queue.estimates import forecast_at_issue, keep_issued_forecast
 from queue_engine.queue.numbering import format_number, next_sequence
 
 
@@ -48,7 +48,6 @@ def issue_ticket(
     With a ``request_key``, a repeated request (a double touch, a retried POST) gets the
     ticket the first one got; the unique constraint settles a race between two of them.
     """
-    prepare_at_issue(session, clock, service_code)  # before the write lock (forecast_at_issue)
     if request_key is not None:
         earlier = session.scalars(select(Ticket).where(Ticket.request_key == request_key)).first()
         if earlier is not None:

@@ -33,6 +33,8 @@ def test_a_visitor_books_a_time_on_the_phone_and_gets_the_code(server, new_page,
     page = new_page(390, 844)
     page.goto(f"{server.url}/book?lang={lang}")
     page.click(".choice")
+    page.wait_for_load_state("load")
+    page.evaluate("document.fonts.ready")
     shot(page, f"booking-slots-{lang}")
     assert page.evaluate(FITS) == []
     page.locator(".slot:not(.full)").last.click()
@@ -45,6 +47,8 @@ def test_a_visitor_books_a_time_on_the_phone_and_gets_the_code(server, new_page,
     assert len(code) == 6 and not set(code) & set("0O1I")
     assert page.inner_text(".status") == ("已预约" if lang == "zh" else "Booked")
     assert ("139****1111" if lang == "zh" else "+44****0123") in page.inner_text("main")
+    page.wait_for_load_state("load")  # its style sheet and fonts in: measure what the visitor sees
+    page.evaluate("document.fonts.ready")
     assert page.evaluate(FITS) == []
     shot(page, f"booking-confirmed-{lang}")
     assert page.js_errors == []

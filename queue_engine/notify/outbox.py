@@ -461,6 +461,13 @@ def near_tickets(
     if last_at is None:
         return found, datetime.min
     claim_head = _CLAIM_HEADS[_on_postgresql(session)]
+    with session.no_autoflush:
+        called = [obj.ticket for kind, obj in noted if kind == "ticket_event" and obj.type == "called"]
+    for ticket in called:
+        # Simultaneous calls can move a ticket past the threshold unseen, and the next move may be
+        # its own call: told then, with nobody ahead, rather than never.
+        if claim_once(session, "ticket.near", f"ticket:{ticket.id}", last_at):
+            found.append(Near(ticket.id, 0, {**_ticket_data(ticket), "ahead": 0}))
     for service_id, day in sorted(queues):
         values = {"service_id": service_id, "day": day, "head": position + 1, "at": last_at}
         claimed = set(session.connection().scalars(claim_head, values))  # Core: not an ORM bulk insert

@@ -65,7 +65,7 @@ class Board:
 
 
 @pytest.fixture
-def hall(app, client, auth, clock):
+def hall(app, client):
     phones: list[Phone] = []
     boards = [Board(app, client) for _ in range(2)]
     yield phones, boards
@@ -91,6 +91,10 @@ def test_after_a_random_day_every_screen_shows_what_the_api_says(app, client, au
         if isinstance(ticket, dict) and {"token", "status", "service", "number"} <= ticket.keys():
             status[ticket["token"]] = (ticket["status"], ticket["service"])
         return answer
+
+    def transfer(ticket: dict[str, str]) -> None:
+        others = [s for s in SERVICES if s != ticket["service"]]
+        post(f"/tickets/{ticket['token']}/transfer", {"service": rng.choice(others)})
 
     def tickets_in(*wanted: str) -> list[dict[str, str]]:
         return [{"token": t, "service": service} for t, (now, service) in status.items() if now in wanted]
@@ -133,8 +137,7 @@ def test_after_a_random_day_every_screen_shows_what_the_api_says(app, client, au
                 elif kind < 0.8:
                     post(f"/tickets/{ticket['token']}/recall")
                 elif kind < 0.9:
-                    others = [s for s in SERVICES if s != ticket["service"]]
-                    post(f"/tickets/{ticket['token']}/transfer", {"service": rng.choice(others)})
+                    transfer(ticket)
                 else:
                     post(f"/tickets/{ticket['token']}/no-show")
         elif roll < 0.86:
@@ -145,8 +148,7 @@ def test_after_a_random_day_every_screen_shows_what_the_api_says(app, client, au
                 if kind < 0.4:
                     post(f"/tickets/{ticket['token']}/cancel", headers={})
                 elif kind < 0.7:
-                    others = [s for s in SERVICES if s != ticket["service"]]
-                    post(f"/tickets/{ticket['token']}/transfer", {"service": rng.choice(others)})
+                    transfer(ticket)
                 else:
                     post(f"/tickets/{ticket['token']}/priority")
         elif roll < 0.93:

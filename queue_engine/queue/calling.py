@@ -57,6 +57,9 @@ def _mark_called(
     return ticket
 
 
+CALL_HEAD = 8  # the first tickets of the call order call_next reads (more only if all are taken)
+
+
 def call_next(session: Session, clock: Clock, counter_id: int, staff_id: int | None = None) -> Ticket:
     """Call the first ticket of the counter's call order (first come, first served; see ordering).
 
@@ -68,17 +71,22 @@ def call_next(session: Session, clock: Clock, counter_id: int, staff_id: int | N
     service_ids = [s.id for s in counter.services]
     if not service_ids:
         raise NoTicketWaiting(f"Counter {counter.name} serves no service.")
-    for candidate in call_sequence(session, service_ids, clock.today()):
-        # Another counter may hold the candidate's lock at this instant: take the next one.
-        ticket = session.scalars(
-            locked(
-                select(Ticket).where(Ticket.id == candidate.id, Ticket.status == TicketStatus.WAITING),
-                skip_locked=True,
-            )
-        ).first()
-        if ticket is not None:
-            return _mark_called(session, clock, ticket, counter, staff_id)
-    raise NoTicketWaiting(f"Nobody is waiting for counter {counter.name}.")
+    head = CALL_HEAD
+    while True:
+        candidates = call_sequence(session, service_ids, clock.today(), first=head)
+        for candidate in candidates:
+            # Another counter may hold the candidate's lock at this instant: take the next one.
+            ticket = session.scalars(
+                locked(
+                    select(Ticket).where(Ticket.id == candidate.id, Ticket.status == TicketStatus.WAITING),
+                    skip_locked=True,
+                )
+            ).first()
+            if ticket is not None:
+                return _mark_called(session, clock, ticket, counter, staff_id)
+        if len(candidates) < head:  # the whole queue was looked at
+            raise NoTicketWaiting(f"Nobody is waiting for counter {counter.name}.")
+        head *= 4  # every one of the first was being called elsewhere at this instant
 
 
 def call_ticket(

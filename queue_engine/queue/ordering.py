@@ -106,15 +106,30 @@ def in_call_order(items: Sequence[_T], policy: str, every_n: int = 3, streak: in
     return order
 
 
-def call_sequence(session: Session, service_ids: Sequence[int], day: date) -> list[Ticket]:
-    """The day's waiting tickets of these services, in the order a counter serving them calls them."""
+def call_sequence(
+    session: Session, service_ids: Sequence[int], day: date, *, first: int | None = None
+) -> list[Ticket]:
+    """The day's waiting tickets of these services, in the order a counter serving them calls them.
+
+    ``first``: only the first so many of that order (what ``call_next`` needs), read as the first
+    so many priority tickets and the first so many others: every policy takes each group in the
+    base order, so the head of the order is made of their heads alone, whatever the queue's length.
+    """
     if not service_ids:
         return []
     hall = hall_settings(session)
     policy, every_n = hall.priority_policy, hall.priority_every_n
-    waiting = session.scalars(waiting_query(service_ids, day)).all()
+    if first is None:
+        waiting = list(session.scalars(waiting_query(service_ids, day)).all())
+    else:
+        waiting = []
+        for priority in (True, False):
+            query = waiting_query(service_ids, day).where(Ticket.priority.is_(priority)).limit(first)
+            waiting += session.scalars(query).all()
+        waiting.sort(key=lambda t: (t.queued_at, t.id))
     streak = normal_streak(session, service_ids, day, every_n) if policy == PriorityPolicy.EVERY_N else 0
-    return in_call_order(waiting, policy, every_n, streak)
+    order = in_call_order(waiting, policy, every_n, streak)
+    return order if first is None else order[:first]
 
 
 def reaches(session: Session, service_ids: Iterable[int]) -> dict[int, list[int]]:

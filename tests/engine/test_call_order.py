@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from queue_engine import (
     VisitRecord,
@@ -19,6 +20,7 @@ from queue_engine import (
 from queue_engine.core.errors import InvalidInput, NoTicketWaiting
 from queue_engine.core.kinds import PriorityPolicy
 from queue_engine.core.models import Ticket
+from queue_engine.queue.ordering import call_sequence
 
 from .helpers import events_of, ticket_row
 
@@ -243,3 +245,52 @@ def test_calling_out_of_order_only_for_the_counters_services(session, clock, mak
         call_ticket(session, clock, counter.id, ticket.token, "asked nicely")
     session.rollback()
     assert ticket_row(session, ticket.id)["status"] == "waiting"
+
+
+@pytest.mark.parametrize(
+    ("policy", "every_n"),
+    [(PriorityPolicy.STRICT, 3), (PriorityPolicy.PRIORITY_FIRST, 3), (PriorityPolicy.EVERY_N, 2)],
+)
+def test_a_long_queue_is_called_in_the_whole_orders_order(
+    session, clock, make_service, make_counter, configure_hall, policy, every_n
+):
+    """call_next reads only the head of the order; on a queue far longer than that head, every
+    call is still the first of the whole order, and any head read is the whole order's head."""
+    configure_hall(priority_policy=policy, priority_every_n=every_n)
+    a, b = make_service("A"), make_service("B")
+    counter = make_counter("1", [a, b])
+    rng = random.Random(12)
+    for _ in range(60):
+        _issue(session, clock, rng.choice("AB"), priority=rng.random() < 0.3)
+    ids, today = [a.id, b.id], clock.today()
+    called = 0
+    while True:
+        whole = [t.id for t in call_sequence(session, ids, today)]
+        for head in (1, 5, 8, 30):
+            assert [t.id for t in call_sequence(session, ids, today, first=head)] == whole[:head]
+        if not whole:
+            break
+        assert _call(session, clock, counter.id).id == whole[0]
+        called += 1
+        if called % 7 == 0:  # late arrivals join the queue while it is being called
+            _issue(session, clock, rng.choice("AB"), priority=rng.random() < 0.3)
+    assert called > 60
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite: one writer at a time
+def test_when_the_first_of_the_queue_are_being_called_elsewhere_the_next_free_one_is_called(
+    engine, session, clock, make_service, make_counter
+):
+    """Another counter's transaction holds the first ten waiting tickets (more than the head
+    call_next reads first): this counter gets the eleventh at once, not 'nobody waiting'."""
+    a = make_service("A")
+    counter = make_counter("1", [a])
+    issued = [_issue(session, clock, "A") for _ in range(12)]
+    with engine.connect() as other:
+        other.execute(
+            select(Ticket.id).where(Ticket.id.in_([t.id for t in issued[:10]])).with_for_update()
+        ).all()
+        called = call_next(session, clock, counter.id)
+        assert called.id == issued[10].id
+        session.commit()
+        other.rollback()

@@ -49,12 +49,21 @@ class Done(Generic[Refusal]):
 
 
 def commit() -> None:
-    """Commit the session's transaction, then publish the engine's noted changes."""
+    """Commit the session's transaction, then publish the engine's noted changes.
+
+    What the transaction loaded and wrote stays as committed, for the answer to read (it is
+    what this request did) without loading every row again; the next transaction of the request,
+    if any, starts with a rollback or a lock that reads them afresh (``_writes_again``, ``locked``).
+    """
+    session = db.session()
+    session.expire_on_commit = False
     try:
-        db.session.commit()
+        session.commit()
     except BaseException:
-        db.session.rollback()  # a failed commit (a unique constraint, a lost connection) changes nothing
+        session.rollback()  # a failed commit (a unique constraint, a lost connection) changes nothing
         raise
+    finally:
+        session.expire_on_commit = True
     changes = take_changes(db_session())
     try:
         publish(changes)

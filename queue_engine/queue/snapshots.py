@@ -98,7 +98,7 @@ def ticket_view(
             ahead, estimate = found.ahead, found.wait_s
         else:  # a ticket of another business day still waiting: no pass covers it
             ahead = tickets_ahead(session, ticket)
-    visit = ticket.visit
+    visit = ticket.visit if ticket.status == TicketStatus.DONE else None  # only a finished one has one
     return {
         "token": ticket.token,
         "number": ticket.number,

@@ -261,7 +261,8 @@ def _position_messages(
 
 
 def _followed(rooms: list[str], listens: Callable[[str], bool]) -> set[str]:
-    """The phone rooms someone follows: here, or with Redis on any process (one round trip)."""
+    """The phone rooms (a ticket's, a service's) someone follows: here, or with Redis on any
+    process (one round trip)."""
     manager = getattr(getattr(socketio, "server", None), "manager", None)
     if isinstance(manager, TimedRedisManager) and not manager.write_only and rooms:
         return manager.followed(rooms)
@@ -280,10 +281,11 @@ def _calls_messages(
     served = session.execute(
         select(Service.id, Service.code).where(Service.id.in_(serving) | Service.id.in_(service_ids))
     ).all()
+    followed = _followed([f"service:{code}" for _, code in served], listens)
     return [
         ("queue:calls", calls_update(session, service_id, code), room)
         for service_id, code in served
-        if listens(room := f"service:{code}")
+        if (room := f"service:{code}") in followed
     ]
 
 

@@ -21,7 +21,8 @@ REDIS_RETRY_S = 5.0  # after a failure, messages are dropped at once for this lo
 # on this process would miss every call made elsewhere for up to a minute after Redis returned).
 REDIS_LISTEN_FIRST_RETRY_S = 0.5
 REDIS_LISTEN_MAX_RETRY_S = 2.0
-FOLLOWED_ROOMS = "ticket:"  # the rooms whose followers every process must know of (the phones)
+# The rooms whose followers every process must know of: the phones (each its ticket, and its service's calls).
+FOLLOWED_ROOMS = ("ticket:", "service:")
 FOLLOWED_TTL_S = 86_400  # a process that died without leaving: its phones' rooms are forgotten then
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ class TimedRedisManager(socketio.RedisManager):  # type: ignore[misc]
         # screens here missed what other processes published meanwhile and are sent fresh state.
         self.on_return: Callable[[], None] | None = None
         # Which phone rooms this process holds a socket in, kept in Redis so that a process
-        # publishing a change sends a phone's place only where someone follows it (``followed``).
+        # publishing a change sends a phone's place, or a service's calls, only where someone
+        # follows it (``followed``).
         self._hosts_key = f"{channel}:hosts"
         self._followed_key = f"{channel}:followed:{self.host_id}"
 

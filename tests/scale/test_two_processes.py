@@ -311,7 +311,8 @@ def test_a_phone_on_one_process_hears_its_place_and_redis_carries_no_one_elses(c
 
     Redis carries one place message, not one per waiting ticket: the processes tell each other
     which phones they hold (before, every change published a place for every waiting ticket of
-    the linked services, whether or not anyone followed it).
+    the linked services, whether or not anyone followed it).  Likewise the numbers called go to
+    the phone's service alone, not to every service counter 1 serves that no phone follows.
     """
     tickets = [take_ticket(cluster.first.url, "D") for _ in range(40)]
     mine = tickets[-1]
@@ -320,6 +321,8 @@ def test_a_phone_on_one_process_hears_its_place_and_redis_carries_no_one_elses(c
     places: queue.Queue[dict[str, Any]] = queue.Queue()
     phone = socketio.Client(reconnection=False)
     phone.on("ticket:position", places.put)
+    calls: queue.Queue[dict[str, Any]] = queue.Queue()
+    phone.on("queue:calls", calls.put)
     phone.connect(cluster.second.url, transports=["websocket"], wait_timeout=TIMEOUT_S)
     try:
         joined: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -338,6 +341,10 @@ def test_a_phone_on_one_process_hears_its_place_and_redis_carries_no_one_elses(c
         held = requests.get(f"{cluster.second.url}/api/v1/tickets/{mine['token']}", timeout=TIMEOUT_S).json()
         assert (place["token"], place["ahead"], place["position"]) == (mine["token"], 37, held["position"])
         assert [t["number"] for t in served] == [t["number"] for t in tickets[:2]]
+        # Its service's "now called", once on joining and again with the calls (a call and its
+        # finish may come as one change: the list may be empty again by then).
+        heard = [calls.get(timeout=TIMEOUT_S), calls.get(timeout=TIMEOUT_S)]
+        assert [h["service"] for h in heard] == ["D", "D"]
     finally:
         phone.disconnect()
     carried = []
@@ -348,6 +355,10 @@ def test_a_phone_on_one_process_hears_its_place_and_redis_carries_no_one_elses(c
     positions = [m for m in carried if m.get("event") == "ticket:position"]
     assert positions, "the place went through Redis to the second process"
     assert {m["room"] for m in positions} == {f"ticket:{mine['token']}"}
+    # (the joining phone's own first list goes to its socket's room, through Redis too)
+    called = [m for m in carried if m.get("event") == "queue:calls" and m["room"].startswith("service:")]
+    assert called, "the numbers called went through Redis to the phone's process"
+    assert {m["room"] for m in called} == {"service:D"}, "no phone follows A, B or C"
     for ticket in tickets[2:]:  # leave the queue as it was for the tests after this one
         requests.post(f"{cluster.first.url}/api/v1/tickets/{ticket['token']}/cancel", timeout=TIMEOUT_S)
 

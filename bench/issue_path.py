@@ -13,7 +13,7 @@ SQLite database holding the demo hall (plus counters 5-9 serving every service) 
   in-process through the engine: issue, then call + finish);
 * the SQL statements of one issue and one call-next (an in-process app on the same database,
   counted with SQLAlchemy's ``before_cursor_execute`` event, publishing included), and with
-  ``--profile`` a cProfile of one issue;
+  ``--profile`` a cProfile of 20 issues and of 20 call-next + finish;
 * with ``--fqm URL``, the head-to-head with a local FQM in the same run (bench/fqm_peer.py).
 
 Nothing is asserted: this measures.  Only 127.0.0.1 is ever targeted.
@@ -157,19 +157,32 @@ def count_statements(app: Any, token: str, *, board: bool) -> dict[str, int]:
     return counts
 
 
-def profile_issue(app: Any) -> str:
-    """cProfile of a few issues in-process (no board), the top of the cumulative listing."""
+def profile_paths(app: Any, token: str) -> str:
+    """cProfile of 20 issues, then of 20 call-next + finish, in-process (no board): the top of
+    each cumulative listing."""
     http = app.test_client()
-    http.post("/api/v1/tickets", json={"service": SERVICE})
-    flush_publisher()
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(20):
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def issue() -> None:
         http.post("/api/v1/tickets", json={"service": SERVICE})
-    flush_publisher()
-    profiler.disable()
+
+    def call_and_finish() -> None:
+        called = http.post("/api/v1/counters/1/call-next", json={}, headers=headers).get_json()
+        finish = f"/api/v1/tickets/{called['ticket']['token']}/finish"
+        http.post(finish, json={"outcome": "resolved"}, headers=headers)
+
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(r"kiosk|queue_engine", 25)
+    for what, op in (("20 issues", issue), ("20 call-next + finish", call_and_finish)):
+        op()
+        flush_publisher()
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(20):
+            op()
+        flush_publisher()
+        profiler.disable()
+        out.write(f"\n--- cProfile of {what} (in-process) ---\n")
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(r"kiosk|queue_engine", 30)
     return out.getvalue()
 
 
@@ -365,7 +378,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="small counts, an empty-hall fill of 300/100")
     parser.add_argument("--tickets", type=int, default=400, help="tickets per issue row")
-    parser.add_argument("--profile", action="store_true", help="print a cProfile of 20 issues in-process")
+    parser.add_argument(
+        "--profile", action="store_true", help="print a cProfile of 20 issues and of 20 call-next + finish, in-process"
+    )
     parser.add_argument("--waiting", type=int, help="the full day's waiting (default 2,000; --quick 100)")
     parser.add_argument("--day", type=int, help="the full day's tickets (default 5,000; --quick 300)")
     fqm_peer.add_arguments(parser)
@@ -394,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         if args.profile:
-            print(profile_issue(app))
+            print(profile_paths(app, token))
         with gunicorn(env, tmp / "gunicorn.log") as base:
             server_cpu = fqm_peer.ServerCpu.listening(base)  # notes a row's server CPU per ticket
             requests.get(f"{base}/api/v1/display", timeout=10)

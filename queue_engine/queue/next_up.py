@@ -13,23 +13,36 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from queue_engine.core.models import Ticket
-from queue_engine.queue.ordering import call_sequence, reaches
+from queue_engine.queue.ordering import call_sequence, reaches, waiting_counts
+
+
+HEAD = 8  # the first tickets of a call order read at first (more only for a service not among them)
 
 
 def next_tickets(session: Session, service_ids: Iterable[int], day: date) -> dict[int, Ticket]:
     """Each of these services' next ticket to be called today (services nobody waits for: absent).
 
-    Services sharing counters share one call order, which is read once for all of them.
+    Services sharing counters share one call order, which is read once for all of them, and
+    only as far as needed: its head, and further only while a service with tickets waiting has
+    none in it (the head of :func:`call_sequence` is the whole order's head).
     """
-    orders: dict[tuple[int, ...], list[Ticket]] = {}
     heads: dict[int, Ticket] = {}
     wanted = list(service_ids)
     reach_of = reaches(session, wanted)
+    by_reach: dict[tuple[int, ...], list[int]] = {}
     for service_id in wanted:
-        reach = tuple(reach_of[service_id])
-        if reach not in orders:
-            orders[reach] = call_sequence(session, reach, day)
-        head = next((t for t in orders[reach] if t.service_id == service_id), None)
-        if head is not None:
-            heads[service_id] = head
+        by_reach.setdefault(tuple(reach_of[service_id]), []).append(service_id)
+    waiting = waiting_counts(session, wanted, day)
+    for reach, services in by_reach.items():
+        sought = {s for s in services if waiting.get(s)}
+        first = HEAD
+        while sought:
+            order = call_sequence(session, reach, day, first=first)
+            for ticket in order:
+                if ticket.service_id in sought:
+                    heads[ticket.service_id] = ticket
+                    sought.discard(ticket.service_id)
+            if len(order) < first:
+                break  # the whole order was read
+            first *= 4
     return heads

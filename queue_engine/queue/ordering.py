@@ -132,6 +132,19 @@ def call_sequence(
     return order if first is None else order[:first]
 
 
+def waiting_counts(session: Session, service_ids: Sequence[int], day: date) -> dict[int, int]:
+    """How many of the day's tickets of each of these services wait (a service nobody waits for: absent)."""
+    if not service_ids:
+        return {}
+    counted = (
+        waiting_query(service_ids, day)
+        .with_only_columns(Ticket.service_id, func.count())
+        .group_by(Ticket.service_id)
+        .order_by(None)
+    )
+    return {service_id: count for service_id, count in session.execute(counted)}
+
+
 def reaches(session: Session, service_ids: Iterable[int]) -> dict[int, list[int]]:
     """Each service's queue's reach: it and every service sharing an active counter with it (one query)."""
     served_by: dict[int, set[int]] = {}

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from queue_engine.core.errors import NoTicketWaiting
+from queue_engine.core.kinds import PriorityPolicy
+from queue_engine.queue.ordering import call_sequence
 from queue_engine.queue.snapshots import display_snapshot
 
 from .test_call_order import POLICY_TABLE, _call, _issue
@@ -74,3 +78,27 @@ def test_the_next_line_follows_the_boards_area_and_skips_services_nobody_serves(
     assert display_snapshot(session, clock)["next"] == {"A": "A002", "B": "B001"}
     # Nothing in the line but numbers.
     assert all(isinstance(n, str) for n in display_snapshot(session, clock)["next"].values())
+
+
+@pytest.mark.parametrize(
+    ("policy", "every_n"),
+    [(PriorityPolicy.STRICT, 3), (PriorityPolicy.PRIORITY_FIRST, 3), (PriorityPolicy.EVERY_N, 2)],
+)
+def test_on_a_long_queue_each_service_is_told_its_first_in_the_whole_order(
+    session, clock, make_service, make_counter, configure_hall, policy, every_n
+):
+    """The board reads only the head of a call order: a service whose first ticket lies far
+    behind forty of another's (and one with nobody waiting) is still told exactly its first."""
+    configure_hall(priority_policy=policy, priority_every_n=every_n)
+    a, b, c = make_service("A"), make_service("B"), make_service("C")
+    make_counter("1", [a, b, c])
+    rng = random.Random(7)
+    for i in range(70):
+        code = "A" if i < 40 else rng.choice("AB")
+        _issue(session, clock, code, priority=rng.random() < 0.2)
+    whole = call_sequence(session, [a.id, b.id, c.id], clock.today())
+    first = {}
+    for ticket in whole:
+        first.setdefault(ticket.service.code, ticket.number)
+    assert set(first) == {"A", "B"}
+    assert display_snapshot(session, clock)["next"] == first

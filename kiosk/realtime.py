@@ -146,6 +146,8 @@ def _may_follow(prefix: str) -> bool:
 
 def _send(changes: list[dict[str, Any]]) -> None:
     """The publisher's work for one coalesced batch: build for the rooms listened to, emit."""
+    if not current_app.config.get("QMS_REDIS_URL") and not _rooms_here():
+        return  # no screen is connected (and no other process could have one): nothing to build
     with read_only():  # the publisher only reads: it never waits for the writers' lock
         emit_changes(socketio, changes, listening())
 

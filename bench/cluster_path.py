@@ -46,7 +46,7 @@ from bench.display_latency import (  # noqa: E402
     private_redis,
     stop_group,
 )
-from tests.live import free_port, server_env  # noqa: E402
+from tests.live import free_port, nginx_conf, server_env  # noqa: E402
 
 ISSUE_SCRIPT = """
 local services = {"A", "B", "C", "D"}
@@ -104,8 +104,19 @@ def pids_named(name: str) -> list[int]:
     return found
 
 
-def cpu_of(groups: dict[str, list[int]]) -> dict[str, float]:
-    return {name: sum(cpu_seconds(pid) for pid in pids) for name, pids in groups.items()}
+def cpu_by_pid(groups: dict[str, list[int]]) -> dict[str, dict[int, float]]:
+    """Each group's processes' CPU seconds so far, by pid (PostgreSQL's and Redis's looked up
+    afresh: a backend started for a new pooled connection counts too)."""
+    found = {**groups, "postgres": pids_named("postgres"), "redis": pids_named("redis-server")}
+    return {name: {pid: cpu_seconds(pid) for pid in pids} for name, pids in found.items()}
+
+
+def cpu_spent(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+    """CPU seconds each group spent between the two readings (a process new since: all of it)."""
+    return {
+        name: sum(seconds - before.get(name, {}).get(pid, 0.0) for pid, seconds in pids.items())
+        for name, pids in after.items()
+    }
 
 
 @contextlib.contextmanager
@@ -113,18 +124,7 @@ def nginx_in_front(upstreams: list[str], folder: Path) -> Iterator[tuple[str, su
     """deploy/nginx.conf with our two processes as its upstream, on a free port, files in ``folder``."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     port = free_port()
-    conf = (ROOT / "deploy" / "nginx.conf").read_text()
-    replacements = {
-        "QMS_ROOT": str(ROOT),
-        "127.0.0.1:5001": upstreams[0].removeprefix("http://"),
-        "127.0.0.1:5002": upstreams[1].removeprefix("http://"),
-        "listen 127.0.0.1:8080": f"listen 127.0.0.1:{port}",
-        "/tmp/qms-nginx": str(folder / "qms-nginx"),
-    }
-    for old, new in replacements.items():
-        if old not in conf:
-            raise SystemExit(f"deploy/nginx.conf no longer contains {old!r}")
-        conf = conf.replace(old, new)
+    conf = nginx_conf(upstreams, port, folder)
     # Keep-alive to the upstreams, as a production front would (else a connection per request).
     conf = conf.replace("        server 127.0.0.1", "        keepalive 32;\n        server 127.0.0.1", 1)
     conf = conf.replace(
@@ -159,9 +159,9 @@ def issue_row(
     target: str, what: str, clients: int, seconds: float, script: Path, groups: dict[str, list[int]]
 ) -> Row:
     """Issue for ``seconds`` through ``target``; the CPU each group of processes spent per ticket."""
-    before = cpu_of(groups)
+    before = cpu_by_pid(groups)
     row = run_wrk(f"{target}/api/v1/tickets", clients, seconds, script, f"POST /api/v1/tickets, {what}")
-    spent = {name: total - before[name] for name, total in cpu_of(groups).items()}
+    spent = cpu_spent(before, cpu_by_pid(groups))
     tickets = max(row.requests - row.errors, 1)
     row.note = "CPU per ticket: " + ", ".join(
         f"{name} {seconds / tickets * 1000:.1f} ms" for name, seconds in spent.items()
@@ -202,9 +202,7 @@ def main(argv: list[str] | None = None) -> int:
                 front, nginx = stack.enter_context(nginx_in_front([s.url for s in servers], tmp))
                 groups = {
                     "workers": [pid for s in servers if (pid := s.worker_pid()) is not None],
-                    "postgres": pids_named("postgres"),
                     "nginx": [nginx.pid, *(p for p in pids_named("nginx") if p != nginx.pid)],
-                    "redis": pids_named("redis-server"),
                 }
                 for clients in [int(c) for c in args.clients.split(",")]:
                     health = run_wrk(f"{front}/healthz", clients, args.seconds, None, "GET /healthz, nginx")

@@ -379,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small counts, an empty-hall fill of 300/100")
     parser.add_argument("--tickets", type=int, default=400, help="tickets per issue row")
     parser.add_argument(
-        "--profile", action="store_true", help="print a cProfile of 20 issues and of 20 call-next + finish, in-process"
+        "--profile", action="store_true", help="print a cProfile of 20 issues and of 20 call-next + finish"
     )
     parser.add_argument("--waiting", type=int, help="the full day's waiting (default 2,000; --quick 100)")
     parser.add_argument("--day", type=int, help="the full day's tickets (default 5,000; --quick 300)")

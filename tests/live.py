@@ -91,6 +91,24 @@ class LiveServer:
 SERVER_GLIBC_TUNABLES = "glibc.malloc.tcache_count=0"
 
 
+def nginx_conf(upstreams: list[str], port: int, folder: Path) -> str:
+    """deploy/nginx.conf with two of our processes (``http://host:port``) as its upstream, on
+    ``port``, its pid file, logs and temp folders in ``folder`` (a demo nginx is left alone)."""
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    replacements = {
+        "QMS_ROOT": str(ROOT),
+        "127.0.0.1:5001": upstreams[0].removeprefix("http://"),
+        "127.0.0.1:5002": upstreams[1].removeprefix("http://"),
+        "listen 127.0.0.1:8080": f"listen 127.0.0.1:{port}",
+        "/tmp/qms-nginx": str(folder / "qms-nginx"),
+    }
+    for old, new in replacements.items():
+        if old not in conf:
+            raise AssertionError(f"deploy/nginx.conf no longer contains {old!r}")
+        conf = conf.replace(old, new)
+    return conf
+
+
 def server_env(database_url: str, **extra: str) -> dict[str, str]:
     """The environment of a test server; its instance/ folder is a temporary one of its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("QMS_")}

@@ -26,7 +26,15 @@ import redis
 import requests
 import socketio
 
-from tests.live import ROOT, LiveServer, free_port, prepare_database, server_env, start_server, stop_server
+from tests.live import (
+    LiveServer,
+    free_port,
+    nginx_conf,
+    prepare_database,
+    server_env,
+    start_server,
+    stop_server,
+)
 from tests.services import fresh_schema
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
@@ -85,18 +93,7 @@ def nginx_url(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Ite
         pytest.skip(f"SKIPPED (no nginx): {NGINX} not found; install Debian's nginx")
     folder = tmp_path_factory.mktemp("nginx")
     port = free_port()
-    conf = (ROOT / "deploy" / "nginx.conf").read_text()
-    replacements = {
-        "QMS_ROOT": str(ROOT),
-        "127.0.0.1:5001": cluster.first.url.removeprefix("http://"),
-        "127.0.0.1:5002": cluster.second.url.removeprefix("http://"),
-        "listen 127.0.0.1:8080": f"listen 127.0.0.1:{port}",
-        # Its own pid file, log and temp folders, so that a demo nginx running meanwhile is untouched.
-        "/tmp/qms-nginx": str(folder / "qms-nginx"),
-    }
-    for old, new in replacements.items():
-        assert old in conf, f"deploy/nginx.conf no longer contains {old!r}"
-        conf = conf.replace(old, new)
+    conf = nginx_conf([cluster.first.url, cluster.second.url], port, folder)
     path = folder / "nginx.conf"
     path.write_text(conf)
     process = subprocess.Popen(

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from queue_engine.core.models import Ticket
 from queue_engine.queue.ordering import call_sequence, reaches, waiting_counts
 
-
 HEAD = 8  # the first tickets of a call order read at first (more only for a service not among them)
 
 

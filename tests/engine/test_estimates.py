@@ -394,6 +394,31 @@ def test_forward_foresees_the_walk_ins_before_a_booked_tickets_slot(
     assert (found[booked.id].wait_s, found[booked.id].ahead) == (3150, 6)  # the coming are no one's place yet
 
 
+@pytest.mark.parametrize(("calls", "expected"), [(20, [0, 270, 540]), (16, [0, 315, 630])])
+def test_forward_counts_a_no_show_until_it_is_marked(
+    session, clock, make_service, make_counter, calls: int, expected: list[int]
+):
+    """Last week one call of A in four was a no-show, marked 2 minutes after the call: a call ahead
+    takes 270 s (3/4 of a 300 s visit, 1/4 of 120 s, then 15 s of turnaround), not a whole visit's
+    315 s; from fewer than 20 calls the share is not weighed (a visit ahead counts whole)."""
+    a = make_service("A")
+    desk = make_counter("1", [a]).id
+    today = clock.now()
+    clock.set(today - timedelta(days=1))
+    open_counter(session, clock, desk, None)
+    for n in range(calls):
+        missed = n % 4 == 0
+        _serve(session, clock, desk, "A", 2 if missed else 5, no_show=missed)
+    close_counter(session, clock, desk, None, "")
+    clock.set(today)
+    open_counter(session, clock, desk, None)
+    session.commit()
+    tickets = _issue(session, clock, "A", 3)
+    found = forecast(session, clock)
+    assert [found[t.id].wait_s for t in tickets] == expected
+    assert tickets[-1].estimated_wait_s_at_issue == expected[-1]
+
+
 def _one_of_two_gave_up(session, clock, make_service, make_counter, still_waiting: int = 0) -> list[Ticket]:
     """Counter 1 (A) calls two priority visitors at once and serves each in 300 s, while of two
     visitors issued first one gives up after 600 s and the other is called after 1200 s, served

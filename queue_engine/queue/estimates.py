@@ -237,6 +237,7 @@ def service_loads(session: Session, clock: Clock, *, only: int | None = None) ->
 # transferred to last week (``_transfer_shares``), at its place, callable from its end; nobody's
 # place either (they were counted once).
 
+MIN_AT_RISK = 20  # visitors watched at a wait, at least, for who gave up then to count (``patience_of``)
 NO_SHOW_MIN_CALLS = 20  # a service's calls of the past week, at least, for its no-show share to count
 FORWARD_RECENT = 40  # finished tickets per service the handling time is taken from (and cancelled
 # tickets of the linked services the patience is taken from)
@@ -277,7 +278,8 @@ class Patience:
 
     Read from the recent tickets of some services: those cancelled gave up after their wait,
     those called had not given up by their call (a lower bound of their patience).  Beyond the
-    longest wait seen, nobody more is expected to give up.
+    longest wait seen, nobody more is expected to give up; nor beyond the first wait at which
+    fewer than ``MIN_AT_RISK`` visitors were watched (``patience_of``).
     """
 
     waits: tuple[float, ...] = ()  # the waits after which someone gave up, ascending
@@ -294,7 +296,9 @@ class Patience:
         return self.staying(waited + more) / now if now > 0 else 1.0
 
 
-def patience_of(recent: dict[int, _Recent], waiting: list[Queued], now: datetime) -> Patience:
+def patience_of(
+    recent: dict[int, _Recent], waiting: list[Queued], now: datetime, min_at_risk: int = MIN_AT_RISK
+) -> Patience:
     """The visitors' patience from the services' recent tickets and those waiting now (pooled:
     patience is the visitors').
 
@@ -305,6 +309,11 @@ def patience_of(recent: dict[int, _Recent], waiting: list[Queued], now: datetime
     safer than they are).  The waiting count: left out, the recent cancellations of a long queue
     would be weighed against its called visitors alone, and visitors would seem to give up
     far more than they do (the pass then played long queues too fast).
+
+    The share stops at the first wait someone gave up at with fewer than ``min_at_risk`` watched
+    that long: at the longest waits only a few visitors are watched, and one of three giving up
+    took a third off every visit ahead that late (a queue of two hours was played half an hour
+    too fast).  From there on nobody more is expected to give up, as beyond the longest wait seen.
     """
     watched: list[tuple[float, float, bool]] = []  # (from, until: seconds after issue; gave up)
 
@@ -332,6 +341,8 @@ def patience_of(recent: dict[int, _Recent], waiting: list[Queued], now: datetime
     share = 1.0
     for wait, group in itertools.groupby(sorted(until for _start, until, gave_up in watched if gave_up)):
         at_risk = bisect.bisect_right(starts, wait) - bisect.bisect_left(ends, wait)
+        if at_risk < min_at_risk:
+            break
         share *= 1 - len(list(group)) / at_risk
         waits.append(wait)
         still.append(share)

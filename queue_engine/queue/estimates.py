@@ -46,12 +46,13 @@ from queue_engine.core.models import (
     Counter,
     CounterPause,
     CounterSession,
+    Hall,
     Service,
     Ticket,
     Visit,
     counter_services,
 )
-from queue_engine.hall.calendar import hall_settings
+from queue_engine.hall.calendar import hall_settings, next_opening
 from queue_engine.queue.ordering import in_call_order, normal_streak
 
 DEFAULT_HANDLING_S = 300.0
@@ -217,10 +218,12 @@ def service_loads(session: Session, clock: Clock, *, only: int | None = None) ->
 # The calls ahead are played forward: every open counter becomes free when its current visit is
 # expected to end (now, if idle; a paused one when its usual pause is over, ``usual_pauses``;
 # one that would be free inside a pause it takes most days at that time, lunch, at that
-# pause's end) and then
+# pause's end; while the hall is closed by its opening hours, the closed counters that usually
+# go on duty at its opening, ``_opening_counters``) and then
 # calls, as ``call_next`` does, the first ticket of the one call order
 # (``ordering.in_call_order``) among the services it serves; the visit takes that service's
-# capped mean handling time, times the chance its visitor has not given up by then (the
+# capped mean handling time weighed with its no-shows (who hold a counter only until marked),
+# times the chance its visitor has not given up by then (the
 # visitors' patience, ``Patience``: in a long queue some ahead cancel).  A ticket's estimate is
 # the moment it is called, its place the number of tickets called before it at counters that
 # can serve it (those who may give up included: they are there now).  One pass gives every
@@ -455,6 +458,10 @@ def _read_queue(
         serves.setdefault(counter_id, set()).add(service_id)
         if state == CounterState.PAUSED:
             paused[counter_id] = since
+    hall = hall_settings(session)
+    opening = _opening_counters(session, clock, hall, now, serves)
+    for counter_id, (_at, services) in opening.items():
+        serves[counter_id] = services
     if focus is None:
         service_ids = list(session.scalars(select(Service.id)))
     else:
@@ -465,11 +472,12 @@ def _read_queue(
     waiting = [Queued(i, sid, p, at.replace(tzinfo=UTC)) for i, sid, p, at in rows]
     if not waiting and pending_at is None:
         return _QueueState(service_ids, waiting, serves)  # nothing to play: read no more
-    hall = hall_settings(session)
     policy, every_n = hall.priority_policy, hall.priority_every_n
     streak = normal_streak(session, service_ids, today, every_n) if policy == PriorityPolicy.EVERY_N else 0
     recent = _recent_tickets(session, clock, service_ids, FORWARD_RECENT, cancelled=True)
     free_at: dict[int, float] = dict.fromkeys(serves, 0.0)
+    for counter_id in opening.keys() & serves.keys():
+        free_at[counter_id] = opening[counter_id][0]  # closed: it calls from the hall's opening
     usual, week = _usual_pauses_and_week(session, clock, list(serves))
     handling = robust_handling_times(recent, week.no_shows)
     for counter_id in paused.keys() & serves.keys():
@@ -494,6 +502,42 @@ def _read_queue(
         s: [(t, share) for t, share in week.transfers.get(s, []) if t in service_ids] for s in service_ids
     }
     return state
+
+
+_CLOSED_COUNTERS = (
+    select(Counter.id, counter_services.c.service_id)
+    .join(counter_services, counter_services.c.counter_id == Counter.id)
+    .where(Counter.state == CounterState.CLOSED, Counter.active.is_(True))
+)
+
+
+def _opening_counters(
+    session: Session, clock: Clock, hall: Hall, now: datetime, serves: dict[int, set[int]]
+) -> dict[int, tuple[float, set[int]]]:
+    """While the hall is closed by its opening hours before it opens again today (early, or between
+    two sittings): the closed counters expected to open then, each with the seconds from ``now``
+    to that opening and the services it serves.
+
+    Those are the counters on duty on more than half of the hall's days on duty of the past week
+    (``_Week.regulars``), or every active one in a hall with no day on duty that week.  A booking
+    checked in before the opening was told "no wait" (nobody ahead), or a wait from now at one
+    counter, while the counters call from the opening, all together.  A hall open around the
+    clock (no opening hours) or open now: none (a closed counter then may not open today).
+    """
+    if not hall.opening_hours:
+        return {}
+    opens = next_opening(hall, clock.local(now))
+    if opens is None or clock.business_date(opens) != clock.today():
+        return {}
+    closed: dict[int, set[int]] = {}
+    for counter_id, service_id in session.execute(_CLOSED_COUNTERS):
+        if counter_id not in serves:
+            closed.setdefault(counter_id, set()).add(service_id)
+    if not closed:
+        return {}
+    regulars = _usual_pauses_and_week(session, clock, list(closed))[1].regulars
+    at = (opens - now).total_seconds()
+    return {c: (at, services) for c, services in closed.items() if regulars is None or c in regulars}
 
 
 def walk_in_rates(session: Session, clock: Clock, service_ids: list[int]) -> dict[int, float]:
@@ -730,6 +774,8 @@ class _Week:
     transfers: dict[int, list[tuple[int, float]]]
     no_shows: dict[int, tuple[float, float]] = field(default_factory=dict)  # per service: the share
     # of its calls that were no-shows, and their mean time from call to being marked
+    regulars: frozenset[int] | None = None  # the counters on duty on more than half of the hall's
+    # days on duty (None: no day on duty that week)
 
 
 _WEEKS: dict[tuple[object, ...], _Week] = {}  # the last few readings of the past week (see _past_week)
@@ -769,7 +815,10 @@ def _read_week(session: Session, clock: Clock) -> _Week:
     lengths = [pause.length_s for pauses in past.values() for pause in pauses]
     transfers = _transfer_shares(session, today - timedelta(days=RECENT_DAYS), today)
     no_shows = _no_show_shares(session, today - timedelta(days=RECENT_DAYS), today)
-    return _Week(usual, hall, (sum(lengths), len(lengths)), transfers, no_shows)
+    regulars = None  # no day on duty: every active counter may open
+    if hall_days:
+        regulars = frozenset(c for c, days in on_duty.items() if 2 * len(days) > len(hall_days))
+    return _Week(usual, hall, (sum(lengths), len(lengths)), transfers, no_shows, regulars)
 
 
 def _no_show_shares(session: Session, first: date, until: date) -> dict[int, tuple[float, float]]:

@@ -544,3 +544,55 @@ def test_forward_expects_visitors_transferred_back_at_their_place(session, clock
     assert [found[t.id].wait_s for t in ahead] == [0, 622]
     assert (found[ticket_b.id].wait_s, found[ticket_b.id].ahead) == (1245, 2)
     assert ticket_b.estimated_wait_s_at_issue == 1245
+
+
+@pytest.mark.parametrize(("on_duty_yesterday", "expected"), [(True, 2175), (False, 1545)])
+def test_a_booking_checked_in_before_the_hall_opens_waits_from_the_opening(
+    session, clock, make_service, make_counter, configure_hall, on_duty_yesterday: bool, expected: int
+):
+    """The hall opens at 08:00 and no counter is open yet: the calls start at the opening.
+
+    Counters 1 and 2 serve A (so does "any", every service's closed counter here).  At 07:50
+    ten visitors booked for 08:00 have checked in; the eleventh is called after five rounds of
+    the two counters that were on duty yesterday, from 08:00: 600 s + 5 × 315 s = 2175 s, not
+    0 s for the first of them (nobody open now) nor 3150 s (one counter calling from now).  In
+    a hall with no day on duty on record, every active counter is expected to open (three: 600 s
+    + 3 × 315 s).
+    """
+    from queue_engine.booking.bookings import book, check_in
+    from queue_engine.booking.models import BookingSettings
+
+    configure_hall(opening_hours={str(day): [["08:00", "17:30"]] for day in range(7)})
+    a = make_service("A")
+    session.add(
+        BookingSettings(service_id=a.id, bookable=True, slot_minutes=15, capacity=11, cutoff_minutes=0)
+    )
+    desks = [make_counter(name, [a]).id for name in ("1", "2")]
+    nine = clock.now()  # Monday 09:00
+    if on_duty_yesterday:
+        clock.set(nine - timedelta(days=1))
+        for desk in desks:
+            open_counter(session, clock, desk, None)
+        clock.advance(hours=8)
+        for desk in desks:
+            close_counter(session, clock, desk, None, "")
+    clock.set(nine - timedelta(hours=2))
+    bookings = [
+        book(session, clock, "A", nine - timedelta(hours=1), name="张三", phone=f"138{n:08d}")
+        for n in range(11)
+    ]
+    session.commit()
+    clock.set(nine - timedelta(minutes=80))  # 07:40: check-in opens
+    booked = []
+    for booking in bookings[:10]:
+        booked.append(check_in(session, clock, booking))
+        clock.advance(seconds=30)
+    clock.set(nine - timedelta(minutes=70))  # 07:50
+    last = check_in(session, clock, bookings[10])
+    session.commit()
+    assert last.estimated_wait_s_at_issue == expected
+    assert booked[0].estimated_wait_s_at_issue == 1200  # at 07:40, the first: called at the opening
+    found = forecast(session, clock)
+    counters = 2 if on_duty_yesterday else 3
+    assert [found[t.id].wait_s for t in booked] == [600 + 315 * (n // counters) for n in range(10)]
+    assert (found[last.id].wait_s, found[last.id].ahead) == (expected, 10)

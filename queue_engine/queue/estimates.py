@@ -418,6 +418,8 @@ class _QueueState:
     # usual pauses still to come today, (start, end) in seconds from now
     transfers: dict[int, list[tuple[int, float]]] = field(default_factory=dict)  # per service: where
     # its visitors are transferred, and the share of them (the past week's)
+    recent: dict[int, _Recent] = field(default_factory=dict)  # what handling and patience were
+    # made from (kept for bench/estimates_why.py's variants)
 
 
 # The pass's reads, built once (building a statement costs more than running these).
@@ -497,7 +499,7 @@ def _read_queue(
     rates = walk_in_rates(session, clock, service_ids) if latest > now else None
     state = _QueueState(service_ids, waiting, serves, policy, every_n, streak, handling, free_at, now)
     state.walk_in_rates, state.patience = rates, patience_of(recent, waiting, now)
-    state.pauses = usual.ahead(now)
+    state.pauses, state.recent = usual.ahead(now), recent
     state.transfers = {
         s: [(t, share) for t, share in week.transfers.get(s, []) if t in service_ids] for s in service_ids
     }

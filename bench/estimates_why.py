@@ -10,7 +10,10 @@ pass is played as shipped and with one part changed:
 * ``true handling``: the simulator's own mean counter time per call (walk, service, gap, its
   no-shows' recall and wait), for the capped mean of the recent visits plus ``TURNAROUND_S``;
 * ``no pauses``: no usual pause foreseen;
-* ``no transfers``: no transferred visitor foreseen coming back.
+* ``no transfers``: no transferred visitor foreseen coming back;
+* ``whole no-shows``: every call ahead a finished visit's time (no-shows not weighed in);
+* ``patience to the end``: the share still waiting stepped down at every wait someone gave up
+  at, however few were watched that long (no ``MIN_AT_RISK``).
 
 Then, per kind (walk-in, booked): close share and bias of each, by day, for the tickets waiting
 across the lunch shifts (issued before 13:15, called after 11:45) and the others; and the calls
@@ -65,6 +68,11 @@ def variants(settings: SimulationSettings, categories: dict[int, str]) -> dict[s
         return (1 - settings.no_show_p) * visit + settings.no_show_p * (135 + gap)  # recall, mark
 
     change = dataclasses.replace
+
+    def patience_to_the_end(q: est._QueueState) -> est._QueueState:
+        assert q.now is not None  # a read queue with something to play
+        return change(q, patience=est.patience_of(q.recent, q.waiting, q.now, min_at_risk=0))
+
     return {
         "shipped": lambda q: q,
         "no patience": lambda q: change(q, patience=est.Patience()),
@@ -72,6 +80,8 @@ def variants(settings: SimulationSettings, categories: dict[int, str]) -> dict[s
         "true handling": lambda q: change(q, handling={s: true_handling(s) for s in q.handling or {}}),
         "no pauses": lambda q: change(q, pauses={}),
         "no transfers": lambda q: change(q, transfers={}),
+        "whole no-shows": lambda q: change(q, handling=est.robust_handling_times(q.recent)),
+        "patience to the end": patience_to_the_end,
     }
 
 

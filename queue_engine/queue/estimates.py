@@ -46,12 +46,13 @@ from queue_engine.core.models import (
     Counter,
     CounterPause,
     CounterSession,
+    Hall,
     Service,
     Ticket,
     Visit,
     counter_services,
 )
-from queue_engine.hall.calendar import hall_settings
+from queue_engine.hall.calendar import hall_settings, next_opening
 from queue_engine.queue.ordering import in_call_order, normal_streak
 
 DEFAULT_HANDLING_S = 300.0
@@ -217,10 +218,12 @@ def service_loads(session: Session, clock: Clock, *, only: int | None = None) ->
 # The calls ahead are played forward: every open counter becomes free when its current visit is
 # expected to end (now, if idle; a paused one when its usual pause is over, ``usual_pauses``;
 # one that would be free inside a pause it takes most days at that time, lunch, at that
-# pause's end) and then
+# pause's end; while the hall is closed by its opening hours, the closed counters that usually
+# go on duty at its opening, ``_opening_counters``) and then
 # calls, as ``call_next`` does, the first ticket of the one call order
 # (``ordering.in_call_order``) among the services it serves; the visit takes that service's
-# capped mean handling time, times the chance its visitor has not given up by then (the
+# capped mean handling time weighed with its no-shows (who hold a counter only until marked),
+# times the chance its visitor has not given up by then (the
 # visitors' patience, ``Patience``: in a long queue some ahead cancel).  A ticket's estimate is
 # the moment it is called, its place the number of tickets called before it at counters that
 # can serve it (those who may give up included: they are there now).  One pass gives every
@@ -237,6 +240,8 @@ def service_loads(session: Session, clock: Clock, *, only: int | None = None) ->
 # transferred to last week (``_transfer_shares``), at its place, callable from its end; nobody's
 # place either (they were counted once).
 
+MIN_AT_RISK = 20  # visitors watched at a wait, at least, for who gave up then to count (``patience_of``)
+NO_SHOW_MIN_CALLS = 20  # a service's calls of the past week, at least, for its no-show share to count
 FORWARD_RECENT = 40  # finished tickets per service the handling time is taken from (and cancelled
 # tickets of the linked services the patience is taken from)
 TURNAROUND_S = 15.0  # a counter's time between one visit's end and its next call
@@ -251,9 +256,23 @@ class Forecast:
     ahead: int
 
 
-def robust_handling_times(recent: dict[int, _Recent]) -> dict[int, float]:
-    """Each service's capped mean call-to-finish time of its recent finished tickets, plus turnaround."""
-    return {sid: _capped_mean(found.spans) + TURNAROUND_S for sid, found in recent.items()}
+def robust_handling_times(
+    recent: dict[int, _Recent], no_shows: dict[int, tuple[float, float]] | None = None
+) -> dict[int, float]:
+    """Each service's expected counter time per call, plus turnaround: the capped mean
+    call-to-finish time of its recent finished tickets, weighed with its no-shows (``no_shows``:
+    per service, the share of last week's calls that were no-shows and their mean time from call
+    to being marked, ``_no_show_shares``).
+
+    A no-show holds the counter only until the clerk marks it (a recall or two, a couple of
+    minutes), not a whole visit: counted as one, every call ahead was about 3 % long.
+    """
+    found = {}
+    for sid, tickets in recent.items():
+        visit = _capped_mean(tickets.spans)
+        share, marked = (no_shows or {}).get(sid, (0.0, 0.0))
+        found[sid] = (1 - share) * visit + share * marked + TURNAROUND_S
+    return found
 
 
 @dataclass(frozen=True)
@@ -262,7 +281,8 @@ class Patience:
 
     Read from the recent tickets of some services: those cancelled gave up after their wait,
     those called had not given up by their call (a lower bound of their patience).  Beyond the
-    longest wait seen, nobody more is expected to give up.
+    longest wait seen, nobody more is expected to give up; nor beyond the first wait at which
+    fewer than ``MIN_AT_RISK`` visitors were watched (``patience_of``).
     """
 
     waits: tuple[float, ...] = ()  # the waits after which someone gave up, ascending
@@ -279,7 +299,9 @@ class Patience:
         return self.staying(waited + more) / now if now > 0 else 1.0
 
 
-def patience_of(recent: dict[int, _Recent], waiting: list[Queued], now: datetime) -> Patience:
+def patience_of(
+    recent: dict[int, _Recent], waiting: list[Queued], now: datetime, min_at_risk: int = MIN_AT_RISK
+) -> Patience:
     """The visitors' patience from the services' recent tickets and those waiting now (pooled:
     patience is the visitors').
 
@@ -290,6 +312,11 @@ def patience_of(recent: dict[int, _Recent], waiting: list[Queued], now: datetime
     safer than they are).  The waiting count: left out, the recent cancellations of a long queue
     would be weighed against its called visitors alone, and visitors would seem to give up
     far more than they do (the pass then played long queues too fast).
+
+    The share stops at the first wait someone gave up at with fewer than ``min_at_risk`` watched
+    that long: at the longest waits only a few visitors are watched, and one of three giving up
+    took a third off every visit ahead that late (a queue of two hours was played half an hour
+    too fast).  From there on nobody more is expected to give up, as beyond the longest wait seen.
     """
     watched: list[tuple[float, float, bool]] = []  # (from, until: seconds after issue; gave up)
 
@@ -317,6 +344,8 @@ def patience_of(recent: dict[int, _Recent], waiting: list[Queued], now: datetime
     share = 1.0
     for wait, group in itertools.groupby(sorted(until for _start, until, gave_up in watched if gave_up)):
         at_risk = bisect.bisect_right(starts, wait) - bisect.bisect_left(ends, wait)
+        if at_risk < min_at_risk:
+            break
         share *= 1 - len(list(group)) / at_risk
         waits.append(wait)
         still.append(share)
@@ -389,6 +418,8 @@ class _QueueState:
     # usual pauses still to come today, (start, end) in seconds from now
     transfers: dict[int, list[tuple[int, float]]] = field(default_factory=dict)  # per service: where
     # its visitors are transferred, and the share of them (the past week's)
+    recent: dict[int, _Recent] = field(default_factory=dict)  # what handling and patience were
+    # made from (kept for bench/estimates_why.py's variants)
 
 
 # The pass's reads, built once (building a statement costs more than running these).
@@ -429,6 +460,10 @@ def _read_queue(
         serves.setdefault(counter_id, set()).add(service_id)
         if state == CounterState.PAUSED:
             paused[counter_id] = since
+    hall = hall_settings(session)
+    opening = _opening_counters(session, clock, hall, now, serves)
+    for counter_id, (_at, services) in opening.items():
+        serves[counter_id] = services
     if focus is None:
         service_ids = list(session.scalars(select(Service.id)))
     else:
@@ -439,13 +474,14 @@ def _read_queue(
     waiting = [Queued(i, sid, p, at.replace(tzinfo=UTC)) for i, sid, p, at in rows]
     if not waiting and pending_at is None:
         return _QueueState(service_ids, waiting, serves)  # nothing to play: read no more
-    hall = hall_settings(session)
     policy, every_n = hall.priority_policy, hall.priority_every_n
     streak = normal_streak(session, service_ids, today, every_n) if policy == PriorityPolicy.EVERY_N else 0
     recent = _recent_tickets(session, clock, service_ids, FORWARD_RECENT, cancelled=True)
-    handling = robust_handling_times(recent)
     free_at: dict[int, float] = dict.fromkeys(serves, 0.0)
+    for counter_id in opening.keys() & serves.keys():
+        free_at[counter_id] = opening[counter_id][0]  # closed: it calls from the hall's opening
     usual, week = _usual_pauses_and_week(session, clock, list(serves))
+    handling = robust_handling_times(recent, week.no_shows)
     for counter_id in paused.keys() & serves.keys():
         # A paused counter is expected back after its usual pause (the one it takes at this time).
         since = paused[counter_id] or now
@@ -463,11 +499,47 @@ def _read_queue(
     rates = walk_in_rates(session, clock, service_ids) if latest > now else None
     state = _QueueState(service_ids, waiting, serves, policy, every_n, streak, handling, free_at, now)
     state.walk_in_rates, state.patience = rates, patience_of(recent, waiting, now)
-    state.pauses = usual.ahead(now)
+    state.pauses, state.recent = usual.ahead(now), recent
     state.transfers = {
         s: [(t, share) for t, share in week.transfers.get(s, []) if t in service_ids] for s in service_ids
     }
     return state
+
+
+_CLOSED_COUNTERS = (
+    select(Counter.id, counter_services.c.service_id)
+    .join(counter_services, counter_services.c.counter_id == Counter.id)
+    .where(Counter.state == CounterState.CLOSED, Counter.active.is_(True))
+)
+
+
+def _opening_counters(
+    session: Session, clock: Clock, hall: Hall, now: datetime, serves: dict[int, set[int]]
+) -> dict[int, tuple[float, set[int]]]:
+    """While the hall is closed by its opening hours before it opens again today (early, or between
+    two sittings): the closed counters expected to open then, each with the seconds from ``now``
+    to that opening and the services it serves.
+
+    Those are the counters on duty on more than half of the hall's days on duty of the past week
+    (``_Week.regulars``), or every active one in a hall with no day on duty that week.  A booking
+    checked in before the opening was told "no wait" (nobody ahead), or a wait from now at one
+    counter, while the counters call from the opening, all together.  A hall open around the
+    clock (no opening hours) or open now: none (a closed counter then may not open today).
+    """
+    if not hall.opening_hours:
+        return {}
+    opens = next_opening(hall, clock.local(now))
+    if opens is None or clock.business_date(opens) != clock.today():
+        return {}
+    closed: dict[int, set[int]] = {}
+    for counter_id, service_id in session.execute(_CLOSED_COUNTERS):
+        if counter_id not in serves:
+            closed.setdefault(counter_id, set()).add(service_id)
+    if not closed:
+        return {}
+    regulars = _usual_pauses_and_week(session, clock, list(closed))[1].regulars
+    at = (opens - now).total_seconds()
+    return {c: (at, services) for c, services in closed.items() if regulars is None or c in regulars}
 
 
 def walk_in_rates(session: Session, clock: Clock, service_ids: list[int]) -> dict[int, float]:
@@ -702,6 +774,10 @@ class _Week:
     hall: list[UsualPause]
     lengths: tuple[float, int]
     transfers: dict[int, list[tuple[int, float]]]
+    no_shows: dict[int, tuple[float, float]] = field(default_factory=dict)  # per service: the share
+    # of its calls that were no-shows, and their mean time from call to being marked
+    regulars: frozenset[int] | None = None  # the counters on duty on more than half of the hall's
+    # days on duty (None: no day on duty that week)
 
 
 _WEEKS: dict[tuple[object, ...], _Week] = {}  # the last few readings of the past week (see _past_week)
@@ -740,7 +816,44 @@ def _read_week(session: Session, clock: Clock) -> _Week:
     hall = _recurring([p for pauses in past.values() for p in pauses], len(hall_days))[:1]
     lengths = [pause.length_s for pauses in past.values() for pause in pauses]
     transfers = _transfer_shares(session, today - timedelta(days=RECENT_DAYS), today)
-    return _Week(usual, hall, (sum(lengths), len(lengths)), transfers)
+    no_shows = _no_show_shares(session, today - timedelta(days=RECENT_DAYS), today)
+    regulars = None  # no day on duty: every active counter may open
+    if hall_days:
+        regulars = frozenset(c for c, days in on_duty.items() if 2 * len(days) > len(hall_days))
+    return _Week(usual, hall, (sum(lengths), len(lengths)), transfers, no_shows, regulars)
+
+
+def _no_show_shares(session: Session, first: date, until: date) -> dict[int, tuple[float, float]]:
+    """Per service, the share of its called visitors who did not come (no-shows) and the mean time
+    from their call to being marked, over the business days from ``first`` to before ``until``
+    (services with no no-show, or called fewer than ``NO_SHOW_MIN_CALLS`` times: absent).
+
+    Read once a day with the pauses (``_past_week``): a week's tickets are too many to read on
+    every pass, and today's few add little.
+    """
+    called: dict[int, int] = {
+        service_id: count
+        for service_id, count in session.execute(
+            select(Ticket.service_id, func.count())
+            .where(Ticket.business_date >= first, Ticket.business_date < until, Ticket.called_at.is_not(None))
+            .group_by(Ticket.service_id)
+        )
+    }
+    marked: dict[int, list[float]] = {}
+    for service_id, called_at, closed_at in session.execute(
+        select(Ticket.service_id, Ticket.called_at, Ticket.closed_at).where(
+            Ticket.business_date >= first,
+            Ticket.business_date < until,
+            Ticket.status == TicketStatus.NO_SHOW,
+        )
+    ):
+        if called_at is not None and closed_at is not None:
+            marked.setdefault(service_id, []).append((closed_at - called_at).total_seconds())
+    return {
+        service_id: (min(len(spans) / called[service_id], 1.0), sum(spans) / len(spans))
+        for service_id, spans in marked.items()
+        if called.get(service_id, 0) >= NO_SHOW_MIN_CALLS
+    }
 
 
 def _transfer_shares(session: Session, first: date, until: date) -> dict[int, list[tuple[int, float]]]:

@@ -394,27 +394,57 @@ def test_forward_foresees_the_walk_ins_before_a_booked_tickets_slot(
     assert (found[booked.id].wait_s, found[booked.id].ahead) == (3150, 6)  # the coming are no one's place yet
 
 
-def _one_of_two_gave_up(session, clock, make_service, make_counter, still_waiting: int = 0) -> list[Ticket]:
-    """Counter 1 (A) calls two priority visitors at once and serves each in 300 s, while of two
-    visitors issued first one gives up after 600 s and the other is called after 1200 s, served
-    in 300 s; ``still_waiting`` more, issued with those two, are still waiting (returned)."""
+@pytest.mark.parametrize(("calls", "expected"), [(20, [0, 270, 540]), (16, [0, 315, 630])])
+def test_forward_counts_a_no_show_until_it_is_marked(
+    session, clock, make_service, make_counter, calls: int, expected: list[int]
+):
+    """Last week one call of A in four was a no-show, marked 2 minutes after the call: a call ahead
+    takes 270 s (3/4 of a 300 s visit, 1/4 of 120 s, then 15 s of turnaround), not a whole visit's
+    315 s; from fewer than 20 calls the share is not weighed (a visit ahead counts whole)."""
+    a = make_service("A")
+    desk = make_counter("1", [a]).id
+    today = clock.now()
+    clock.set(today - timedelta(days=1))
+    open_counter(session, clock, desk, None)
+    for n in range(calls):
+        missed = n % 4 == 0
+        _serve(session, clock, desk, "A", 2 if missed else 5, no_show=missed)
+    close_counter(session, clock, desk, None, "")
+    clock.set(today)
+    open_counter(session, clock, desk, None)
+    session.commit()
+    tickets = _issue(session, clock, "A", 3)
+    found = forecast(session, clock)
+    assert [found[t.id].wait_s for t in tickets] == expected
+    assert tickets[-1].estimated_wait_s_at_issue == expected[-1]
+
+
+def _half_gave_up(
+    session, clock, make_service, make_counter, *, each: int = 10, still_waiting: int = 0
+) -> list[Ticket]:
+    """Counter 1 (A) calls two priority visitors at once and serves each in 300 s, while of the
+    2 × ``each`` visitors issued first ``each`` give up after 600 s and the other ``each`` are
+    called from 1200 s on, one after the other, each served in 300 s; ``still_waiting`` more,
+    issued with them, are still waiting (returned)."""
     from queue_engine import cancel
 
     desk = make_counter("1", [make_service("A")]).id
     open_counter(session, clock, desk, None)
-    late = issue_ticket(session, clock, "A")
-    leaves = issue_ticket(session, clock, "A")
+    late = [issue_ticket(session, clock, "A") for _ in range(each)]
+    leave = [issue_ticket(session, clock, "A") for _ in range(each)]
     still = [issue_ticket(session, clock, "A") for _ in range(still_waiting)]
     for _ in range(2):  # a priority visitor called at once, served in 300 s
         first = issue_ticket(session, clock, "A", priority=True)
         call_next(session, clock, desk)
         clock.advance(seconds=300)
         finish_visit(session, clock, first.token, VisitRecord("resolved"))
-    cancel(session, clock, leaves.token)  # after 600 s
+    for ticket in leave:
+        cancel(session, clock, ticket.token)  # after 600 s
     clock.advance(seconds=600)
-    call_next(session, clock, desk)  # the late one, after 1200 s
-    clock.advance(seconds=300)
-    finish_visit(session, clock, late.token, VisitRecord("resolved"))
+    for ticket in late:  # from 1200 s on
+        call_next(session, clock, desk)
+        clock.advance(seconds=300)
+        finish_visit(session, clock, ticket.token, VisitRecord("resolved"))
     session.commit()
     return still
 
@@ -424,13 +454,14 @@ def test_forward_expects_some_visitors_ahead_to_give_up(
 ):
     """Today one visitor in two still waiting after 10 minutes gave up: a visit ahead that late counts half.
 
-    A's finished tickets waited 0, 0 and 1200 s, one cancelled after 600 s (a Kaplan-Meier share
-    still waiting of 1/2 from 600 s on).  Of the three waiting, the third is called 630 s from now,
-    having waited 640 s by then: its visit counts 157.5 s, so the new ticket is called at 788 s,
-    not 945 s (each visit 300 s + 15 s of turnaround).
+    Of the 20 visitors watched at 600 s (A's finished tickets, each at least 300 s, when the
+    first of them finished: the span read), 10 cancelled then, 10 were called after 1200 s or
+    more (a Kaplan-Meier share still waiting of 1/2 from 600 s on).  Of the three waiting, the
+    third is called 630 s from now, having waited 650 s by then: its visit counts 157.5 s, so the
+    new ticket is called at 788 s, not 945 s (each visit 300 s + 15 s of turnaround).
     """
     configure_hall(priority_policy=PriorityPolicy.PRIORITY_FIRST)
-    _one_of_two_gave_up(session, clock, make_service, make_counter)
+    _half_gave_up(session, clock, make_service, make_counter)
     tickets = _issue(session, clock, "A", 4)
     found = forecast(session, clock)
     assert [(found[t.id].wait_s, found[t.id].ahead) for t in tickets] == [
@@ -442,21 +473,40 @@ def test_forward_expects_some_visitors_ahead_to_give_up(
     assert tickets[-1].estimated_wait_s_at_issue == 788
 
 
+def test_a_few_visitors_giving_up_are_not_a_patience(
+    session, clock, make_service, make_counter, configure_hall
+):
+    """One of two visitors watched at 600 s gave up: too few watched (under 20) to expect half of
+    everyone to leave that late, so every visit ahead counts whole.
+
+    At the longest waits of a long queue only a few visitors are watched: one of three giving up
+    took a third off every visit ahead that late, and a queue of two hours was played half an hour
+    too fast (booked tickets 68 s too short on average at load 1.3, 4 minutes on the busiest day).
+    """
+    configure_hall(priority_policy=PriorityPolicy.PRIORITY_FIRST)
+    _half_gave_up(session, clock, make_service, make_counter, each=1)
+    tickets = _issue(session, clock, "A", 4)
+    found = forecast(session, clock)
+    assert [found[t.id].wait_s for t in tickets] == [0, 315, 630, 945]
+    assert tickets[-1].estimated_wait_s_at_issue == 945
+
+
 def test_visitors_still_waiting_have_not_given_up(session, clock, make_service, make_counter, configure_hall):
     """Those waiting now count as not having given up (yet): here they halve who is expected to leave.
 
-    As above, one visitor of two watched past 600 s gave up; but two more, issued with them, are
-    still waiting after 1540 s.  Of the four watched at 600 s one gave up: a visit ahead that
-    late counts three quarters (236.25 s), not half (left out, the waiting made a long queue
+    As above, half of the 20 visitors who had waited 600 s then gave up; but 20 more, issued with
+    them, are still waiting after 4,200 s.  Of the 40 watched at 600 s, 10 gave up: a visit ahead
+    that late counts three quarters (236.25 s), not half (left out, the waiting made a long queue
     look as if it would empty by itself: estimates minutes short at load 1.3).
     """
     configure_hall(priority_policy=PriorityPolicy.PRIORITY_FIRST)
-    still = _one_of_two_gave_up(session, clock, make_service, make_counter, still_waiting=2)
+    still = _half_gave_up(session, clock, make_service, make_counter, still_waiting=20)
     tickets = still + _issue(session, clock, "A", 4)
     found = forecast(session, clock)
-    # The two who waited 1540 s are past every wait anyone gave up at: their visits count whole.
-    assert [found[t.id].wait_s for t in tickets] == [0, 315, 630, 866, 1102, 1339]
-    assert tickets[-1].estimated_wait_s_at_issue == 1339
+    # Those who waited 4,200 s are past every wait anyone gave up at: their visits count whole.
+    assert [found[t.id].wait_s for t in still] == [315 * n for n in range(20)]
+    assert [found[t.id].wait_s for t in tickets[20:]] == [6300, 6536, 6772, 7009]
+    assert tickets[-1].estimated_wait_s_at_issue == 7009
 
 
 def test_forward_expects_visitors_transferred_back_at_their_place(session, clock, make_service, make_counter):
@@ -494,3 +544,55 @@ def test_forward_expects_visitors_transferred_back_at_their_place(session, clock
     assert [found[t.id].wait_s for t in ahead] == [0, 622]
     assert (found[ticket_b.id].wait_s, found[ticket_b.id].ahead) == (1245, 2)
     assert ticket_b.estimated_wait_s_at_issue == 1245
+
+
+@pytest.mark.parametrize(("on_duty_yesterday", "expected"), [(True, 2175), (False, 1545)])
+def test_a_booking_checked_in_before_the_hall_opens_waits_from_the_opening(
+    session, clock, make_service, make_counter, configure_hall, on_duty_yesterday: bool, expected: int
+):
+    """The hall opens at 08:00 and no counter is open yet: the calls start at the opening.
+
+    Counters 1 and 2 serve A (so does "any", every service's closed counter here).  At 07:50
+    ten visitors booked for 08:00 have checked in; the eleventh is called after five rounds of
+    the two counters that were on duty yesterday, from 08:00: 600 s + 5 × 315 s = 2175 s, not
+    0 s for the first of them (nobody open now) nor 3150 s (one counter calling from now).  In
+    a hall with no day on duty on record, every active counter is expected to open (three: 600 s
+    + 3 × 315 s).
+    """
+    from queue_engine.booking.bookings import book, check_in
+    from queue_engine.booking.models import BookingSettings
+
+    configure_hall(opening_hours={str(day): [["08:00", "17:30"]] for day in range(7)})
+    a = make_service("A")
+    session.add(
+        BookingSettings(service_id=a.id, bookable=True, slot_minutes=15, capacity=11, cutoff_minutes=0)
+    )
+    desks = [make_counter(name, [a]).id for name in ("1", "2")]
+    nine = clock.now()  # Monday 09:00
+    if on_duty_yesterday:
+        clock.set(nine - timedelta(days=1))
+        for desk in desks:
+            open_counter(session, clock, desk, None)
+        clock.advance(hours=8)
+        for desk in desks:
+            close_counter(session, clock, desk, None, "")
+    clock.set(nine - timedelta(hours=2))
+    bookings = [
+        book(session, clock, "A", nine - timedelta(hours=1), name="张三", phone=f"138{n:08d}")
+        for n in range(11)
+    ]
+    session.commit()
+    clock.set(nine - timedelta(minutes=80))  # 07:40: check-in opens
+    booked = []
+    for booking in bookings[:10]:
+        booked.append(check_in(session, clock, booking))
+        clock.advance(seconds=30)
+    clock.set(nine - timedelta(minutes=70))  # 07:50
+    last = check_in(session, clock, bookings[10])
+    session.commit()
+    assert last.estimated_wait_s_at_issue == expected
+    assert booked[0].estimated_wait_s_at_issue == 1200  # at 07:40, the first: called at the opening
+    found = forecast(session, clock)
+    counters = 2 if on_duty_yesterday else 3
+    assert [found[t.id].wait_s for t in booked] == [600 + 315 * (n // counters) for n in range(10)]
+    assert (found[last.id].wait_s, found[last.id].ahead) == (expected, 10)

@@ -8,6 +8,10 @@ the engine is imported.  It prints one JSON line of what happened (``test_gevent
   the others must wait their turn in the writer queue, cooperatively: one that reached SQLite's
   busy handler instead would sleep there in C, blocking the loop, so the holder could never
   commit and the writer would fail with "database is locked" after the busy timeout.
+* ``after_another_process`` (SQLite): the number a greenlet issued while another process held
+  the write lock (a connection outside the writer queue stands for it), which a second greenlet
+  releases meanwhile.  The wait must not sleep in SQLite's busy handler, which would block the
+  loop until the busy timeout: the holder never let go and the issue failed.
 * ``handed_over`` (PostgreSQL): one greenlet waits in the server for an advisory lock that a
   second greenlet, started after it, releases.  The wait must let the loop run (psycopg picks a
   cooperative wait when it finds ``select`` patched); a wait in C would never see the release.
@@ -18,6 +22,7 @@ from gevent import monkey
 monkey.patch_all()
 
 import json  # noqa: E402
+import sqlite3  # noqa: E402
 import sys  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from zoneinfo import ZoneInfo  # noqa: E402
@@ -56,6 +61,31 @@ def issue_at_once(url: str) -> list[str]:
     return sorted(k.value for k in kiosks)
 
 
+def issued_after_another_process(url: str) -> str:
+    """The number issued by a greenlet that met another process's write lock, freed meanwhile."""
+    engine = make_engine(url)
+    other = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # the command line, writing
+    clock = FakeClock(tz=ZoneInfo("Asia/Shanghai"), current=datetime(2026, 1, 5, 2, 0, tzinfo=UTC))
+
+    def kiosk() -> str:
+        with Session(engine) as s:
+            number = issue_ticket(s, clock, "A").number
+            s.commit()
+            return number
+
+    def other_commits() -> None:
+        gevent.sleep(0.2)  # the kiosk is waiting for the lock by now
+        other.execute("COMMIT")
+
+    waiting = gevent.spawn(kiosk)
+    committing = gevent.spawn(other_commits)
+    gevent.joinall([waiting, committing], raise_error=True)
+    other.close()
+    engine.dispose()
+    return str(waiting.value)
+
+
 def advisory_lock_handed_over(url: str) -> bool:
     """Whether a greenlet waiting in PostgreSQL for a lock gets it when another greenlet frees it."""
     engine = make_engine(url)
@@ -86,6 +116,8 @@ def main(url: str) -> None:
     found: dict[str, object] = {"numbers": issue_at_once(url)}
     if url.startswith("postgresql"):
         found["handed_over"] = advisory_lock_handed_over(url)
+    else:
+        found["after_another_process"] = issued_after_another_process(url)
     print(json.dumps(found))
 
 

@@ -2,8 +2,8 @@
 
 In a process gevent has patched (``gevent_probe.py``, run as gunicorn's gevent worker runs the
 app: patched first), kiosks issuing at once each get their own number, though each yields to
-the others inside its write transaction; on PostgreSQL a greenlet waiting in the server does not
-stop the others from running.
+the others inside its write transaction; a kiosk that meets another process's write lock on
+SQLite, or waits in the PostgreSQL server, does not stop the other greenlets from running.
 """
 
 from __future__ import annotations
@@ -43,3 +43,5 @@ def test_kiosks_issuing_at_once_as_greenlets_each_get_a_number(engine: Engine) -
     assert found["numbers"] == [f"A{n:03d}" for n in range(1, KIOSKS + 1)]
     if url.startswith("postgresql"):
         assert found["handed_over"] is True
+    else:
+        assert found["after_another_process"] == f"A{KIOSKS + 1:03d}"

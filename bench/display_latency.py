@@ -262,12 +262,17 @@ class Server:
 def gunicorn(
     env: dict[str, str], websockets: int, log: Path, control_socket_flag: bool, app: str = "kiosk.wsgi:app"
 ) -> Iterator[Server]:
-    """The production server on a free port, with a thread for every WebSocket it will hold."""
+    """The production server on a free port: the gunicorn worker of the environment's
+    ``QMS_ASYNC_MODE``, gthread with a thread for every WebSocket it will hold, or gevent."""
     port = free_port()
     threads = websockets + SPARE_THREADS
+    if env.get("QMS_ASYNC_MODE") == "gevent":  # a greenlet per connection, no thread per socket
+        worker = ["--worker-class", "gevent", "--worker-connections", str(websockets + 1000)]
+    else:
+        worker = ["--worker-class", "gthread", "--threads", str(threads)]
+        worker += ["--worker-connections", str(max(1000, threads + 256))]
     command = [
-        sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1",
-        "--threads", str(threads), "--worker-connections", str(max(1000, threads + 256)),
+        sys.executable, "-m", "gunicorn", *worker, "--workers", "1",
         "--graceful-timeout", "2", "--bind", f"127.0.0.1:{port}",
     ]  # fmt: skip
     if control_socket_flag:
@@ -557,16 +562,23 @@ def markdown_table(rows: list[Result]) -> str:
 
 
 def memory_summary(rows: list[Result]) -> str:
-    """What one worker's memory grows by per 1000 boards, from the largest one-process run."""
+    """What one worker's memory grows by per 1000 boards, from each async mode's largest
+    one-process run."""
     measured = [r for r in rows if not r.skipped and not math.isnan(r.rss_per_1000_mib) and r.connected]
-    if not measured:
-        return ""
-    largest = max(measured, key=lambda r: (r.setup == SETUP_ONE, r.clients))
-    return (
-        f"Memory: a worker's RSS grows by about {largest.rss_per_1000_mib:.0f} MiB per 1000 joined boards "
-        f"and {largest.threads_per_board:.1f} threads per board, one of them a gunicorn pool thread "
-        f"(from the {largest.setup} run with {largest.clients} boards)."
-    )
+    lines = []
+    for mode in dict.fromkeys(r.setup.rsplit(", ", 1)[-1] for r in measured):
+        largest = max(
+            (r for r in measured if r.setup.endswith(f", {mode}")),
+            key=lambda r: (r.setup.startswith(SETUP_ONE), r.clients),
+        )
+        per_board = f"{largest.threads_per_board:.1f} threads per board"
+        if mode == "threading":
+            per_board += ", one of them a gunicorn pool thread"
+        lines.append(
+            f"Memory ({mode}): a worker's RSS grows by about {largest.rss_per_1000_mib:.0f} MiB per 1000 "
+            f"joined boards and {per_board} (from the {largest.setup} run with {largest.clients} boards)."
+        )
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------------
@@ -588,8 +600,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--setups", default="one,two", help="one (a process on SQLite), two (on PostgreSQL + Redis): one,two"
     )
+    parser.add_argument(
+        "--async-modes",
+        default="threading",
+        help="the servers' QMS_ASYNC_MODE, each in turn: threading (gthread), gevent (gevent worker): "
+        "threading,gevent",
+    )
     add_server_env_option(parser)
     args = parser.parse_args(argv)
+    modes = [mode.strip() for mode in args.async_modes.split(",") if mode.strip()]
     chosen = {name.strip() for name in args.setups.split(",")}
     setups = [s for s, name in ((SETUP_ONE, "one"), (SETUP_TWO, "two")) if name in chosen]
     counts = [int(c) for c in (args.clients or ("20" if args.quick else "100,1000")).split(",") if c.strip()]
@@ -616,24 +635,26 @@ def main(argv: list[str] | None = None) -> int:
         redis_url = args.redis_url
         if redis_url is None and SETUP_TWO in setups and not why_no_pg:
             redis_url = stack.enter_context(private_redis(Path(tmp)))
-        for setup in setups:
+        for setup, mode in [(setup, mode) for setup in setups for mode in modes]:
             for clients in counts:
                 if setup == SETUP_TWO and why_no_pg:
-                    rows.append(Result(setup, clients, skipped=why_no_pg))
+                    rows.append(Result(f"{setup}, {mode}", clients, skipped=why_no_pg))
                     continue
                 procs = args.client_procs or (1 if clients <= 200 else 2)
-                print(f"{setup}, {clients} boards, {procs} client process(es) ...", flush=True)
+                print(f"{setup}, {mode}, {clients} boards, {procs} client process(es) ...", flush=True)
                 workdir = Path(tempfile.mkdtemp(dir=tmp))
                 if args.logs:
-                    workdir = args.logs / f"{'two' if setup == SETUP_TWO else 'one'}-{clients}"
+                    workdir = args.logs / f"{'two' if setup == SETUP_TWO else 'one'}-{mode}-{clients}"
                     workdir.mkdir(parents=True, exist_ok=True)
                 try:
-                    settings = server_settings(args.server_env)
-                    rows.append(run_setup(setup, clients, calls, procs, redis_url, workdir, settings))
+                    settings = {**server_settings(args.server_env), "QMS_ASYNC_MODE": mode}
+                    row = run_setup(setup, clients, calls, procs, redis_url, workdir, settings)
+                    row.setup = f"{setup}, {mode}"
+                    rows.append(row)
                 except Exception as exc:
                     logs = " ".join(p.read_text()[-500:] for p in workdir.glob("*.log"))
                     print(f"    FAILED: {exc}\n    {logs}", flush=True)
-                    rows.append(Result(setup, clients, skipped=f"FAILED: {exc}"[:300]))
+                    rows.append(Result(f"{setup}, {mode}", clients, skipped=f"FAILED: {exc}"[:300]))
 
     elapsed = time.perf_counter() - began
     load = f"load average at start {load_before}, at end {load_average()}"

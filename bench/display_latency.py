@@ -373,6 +373,7 @@ def run_setup(
     database = pg_schema() if two else contextlib.nullcontext(f"sqlite:///{workdir / 'display.sqlite3'}")
     with database as database_url:
         env = server_env(database_url, **({"QMS_REDIS_URL": redis_url} if two and redis_url else {}))
+        env["QMS_SOCKETS_PER_ADDRESS"] = str(clients + 100)  # every board comes from 127.0.0.1
         flask_cli(env, "init-db")
         env.update(settings or {})  # the servers' alone, not the set-up commands
         flask_cli(env, "seed-demo")

@@ -334,6 +334,7 @@ class Result:
     latencies_ms: list[float] = field(default_factory=list)
     missed: int = 0
     call_http_ms: list[float] = field(default_factory=list)
+    issue_http_ms: list[float] = field(default_factory=list)
     memory: list[str] = field(default_factory=list)  # per server: "idle -> connected -> peak MiB"
     rss_per_1000_mib: float = math.nan  # growth of one worker per 1000 boards it holds
     threads_per_board: float = math.nan
@@ -351,10 +352,15 @@ class Result:
 
     def percentile(self, p: float) -> float:
         """The p-th percentile (nearest rank) of the latencies, in ms."""
-        if not self.latencies_ms:
-            return math.nan
-        ordered = sorted(self.latencies_ms)
-        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+        return nearest_rank(self.latencies_ms, p)
+
+
+def nearest_rank(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of ``values`` (NaN when there are none)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 def run_setup(
@@ -432,7 +438,9 @@ def _measure(
         first = servers[0].url
         sent: list[tuple[str, float]] = []
         for _ in range(calls):
+            issuing = time.monotonic()
             ticket = http.post(f"{first}/api/v1/tickets", json={"service": "A"}, timeout=60)
+            result.issue_http_ms.append((time.monotonic() - issuing) * 1000)
             ticket.raise_for_status()
             number = ticket.json()["number"]
             began = time.monotonic()
@@ -526,7 +534,8 @@ def load_average() -> str:
 
 HEADERS = [
     "setup", "boards", "calls", "events", "missed", "p50 ms", "p95 ms", "p99 ms", "max ms",
-    "call-next HTTP p50 ms", "worker RSS MiB (idle → boards joined → peak)", "worker threads",
+    "call-next HTTP p50 ms", "issue / call-next HTTP p99 ms", "worker RSS MiB (idle → boards joined → peak)",
+    "worker threads",
     "CPU % while calling (workers; boards)", "notes",
 ]  # fmt: skip
 
@@ -537,11 +546,12 @@ def cells(row: Result) -> list[str]:
         return [row.setup, str(row.clients), *["-"] * (len(HEADERS) - 3), row.skipped]
     ms = [f"{row.percentile(p):.0f}" for p in (50, 95, 99, 100)]
     http = f"{statistics.median(row.call_http_ms):.0f}" if row.call_http_ms else "-"
+    tails = " / ".join(f"{nearest_rank(times, 99):.0f}" for times in (row.issue_http_ms, row.call_http_ms))
     note = row.note + f"boards joined in {row.connect_s:.0f} s"
     if row.connected < row.clients:
         note = f"{row.connected}/{row.clients} boards joined; " + note
     return [
-        row.setup, str(row.clients), str(row.calls), str(row.expected), str(row.missed), *ms, http,
+        row.setup, str(row.clients), str(row.calls), str(row.expected), str(row.missed), *ms, http, tails,
         "; ".join(row.memory), " / ".join(str(t) for t in row.threads),
         " + ".join(f"{c:.0f}" for c in row.server_cpu_pct) + f"; {row.client_cpu_pct:.0f}", note,
     ]  # fmt: skip
@@ -556,7 +566,7 @@ def text_table(rows: list[Result]) -> str:
 
 def markdown_table(rows: list[Result]) -> str:
     """The table for bench/results/display.md."""
-    align = ["---", *["--:"] * 9, "---", "--:", "---", "---"]
+    align = ["---", *["--:"] * 9, "---", "---", "--:", "---", "---"]
     lines = ["| " + " | ".join(HEADERS) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(c.replace("|", "/") for c in cells(r)) + " |" for r in rows]
     return "\n".join(lines)

@@ -7,8 +7,18 @@ export FLASK_APP := kiosk
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export PORT
-# Each open WebSocket (board, kiosk, counter, visitor's phone) holds one server thread.
+# gunicorn's gevent worker: a greenlet per connection (no thread per socket), up to
+# QMS_CONNECTIONS at once (README, "Deployment"). QMS_ASYNC_MODE=threading: its gthread worker,
+# where each open WebSocket (board, kiosk, counter, visitor's phone) holds one of QMS_THREADS.
+QMS_ASYNC_MODE ?= gevent
+export QMS_ASYNC_MODE
+QMS_CONNECTIONS ?= 12000
 QMS_THREADS ?= 1000
+ifeq ($(QMS_ASYNC_MODE),gevent)
+WORKER := --worker-class gevent --worker-connections $(QMS_CONNECTIONS)
+else
+WORKER := --worker-class gthread --threads $(QMS_THREADS) --worker-connections $$(( $(QMS_THREADS) + 100 ))
+endif
 # glibc keeps a cache of freed memory per thread, which only that thread can use again: with a
 # thousand threads it grows all day (bench/README.md, soak.py). Off for the server; a
 # GLIBC_TUNABLES of the environment wins. deploy/run-two.sh and tests/live.py say the same.
@@ -32,9 +42,8 @@ run: setup assets db
 	@echo "  Demo logins (username password):"
 	@sed 's/^/    /' instance/demo-logins.txt 2>/dev/null || echo "    (set by QMS_DEMO_PASSWORD or already created; see instance/demo-logins.txt)"
 	@echo
-	GLIBC_TUNABLES=$${GLIBC_TUNABLES:-$(SERVER_GLIBC_TUNABLES)} $(VENV)/bin/gunicorn --worker-class gthread --workers 1 --threads $(QMS_THREADS) \
-		--worker-connections $$(( $(QMS_THREADS) + 100 )) --graceful-timeout 5 \
-		--bind $(HOST):$(PORT) kiosk.wsgi:app
+	GLIBC_TUNABLES=$${GLIBC_TUNABLES:-$(SERVER_GLIBC_TUNABLES)} $(VENV)/bin/gunicorn $(WORKER) --workers 1 \
+		--graceful-timeout 5 --bind $(HOST):$(PORT) kiosk.wsgi:app
 
 test: setup assets system-deps lint
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)

@@ -13,13 +13,15 @@ Two set-ups, each for every N of ``--clients`` (default 100 and 1000):
 * two processes on PostgreSQL sharing events through Redis; the clients alternate between the
   processes and the calls go to the first, so half the boards hear every call through Redis.
 
-The servers run as production runs them (gunicorn, gthread, one worker) with ``--threads``
-= clients on that process + 64, because in threading mode each open WebSocket holds one
-gunicorn thread, and ``--worker-connections`` above that (gthread stops accepting at 1000
-connections by default).  The clients are python-socketio ``AsyncClient`` objects in one or two
-asyncio processes (``--client-procs``), so the client side is not the bottleneck.  The server
-worker's resident memory (RSS) and thread count are read from /proc before the clients
-connect, once they are connected, and at their peak during the calls.
+The servers run as production runs them (gunicorn, one worker): ``--async-modes`` gevent (the
+default, gunicorn's gevent worker with ``--worker-connections`` = clients + 1000) and/or
+threading (gthread with ``--threads`` = clients on that process + 64, because in threading mode
+each open WebSocket holds one gunicorn thread, and ``--worker-connections`` above that: gthread
+stops accepting at 1000 connections by default).  The clients are python-socketio
+``AsyncClient`` objects in one or two asyncio processes (``--client-procs``), so the client
+side is not the bottleneck.  The server worker's resident memory (RSS) and thread count are
+read from /proc before the clients connect, once they are connected, and at their peak during
+the calls.
 
 PostgreSQL: ``QMS_BENCH_DATABASE_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``),
 in a fresh schema created and dropped by the run.  Redis: a private ``redis-server`` on a free
@@ -262,12 +264,17 @@ class Server:
 def gunicorn(
     env: dict[str, str], websockets: int, log: Path, control_socket_flag: bool, app: str = "kiosk.wsgi:app"
 ) -> Iterator[Server]:
-    """The production server on a free port, with a thread for every WebSocket it will hold."""
+    """The production server on a free port: the gunicorn worker of the environment's
+    ``QMS_ASYNC_MODE``, gthread with a thread for every WebSocket it will hold, or gevent."""
     port = free_port()
     threads = websockets + SPARE_THREADS
+    if env.get("QMS_ASYNC_MODE", "gevent") == "gevent":  # a greenlet per connection, no thread per socket
+        worker = ["--worker-class", "gevent", "--worker-connections", str(websockets + 1000)]
+    else:
+        worker = ["--worker-class", "gthread", "--threads", str(threads)]
+        worker += ["--worker-connections", str(max(1000, threads + 256))]
     command = [
-        sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1",
-        "--threads", str(threads), "--worker-connections", str(max(1000, threads + 256)),
+        sys.executable, "-m", "gunicorn", *worker, "--workers", "1",
         "--graceful-timeout", "2", "--bind", f"127.0.0.1:{port}",
     ]  # fmt: skip
     if control_socket_flag:
@@ -329,6 +336,7 @@ class Result:
     latencies_ms: list[float] = field(default_factory=list)
     missed: int = 0
     call_http_ms: list[float] = field(default_factory=list)
+    issue_http_ms: list[float] = field(default_factory=list)
     memory: list[str] = field(default_factory=list)  # per server: "idle -> connected -> peak MiB"
     rss_per_1000_mib: float = math.nan  # growth of one worker per 1000 boards it holds
     threads_per_board: float = math.nan
@@ -346,10 +354,15 @@ class Result:
 
     def percentile(self, p: float) -> float:
         """The p-th percentile (nearest rank) of the latencies, in ms."""
-        if not self.latencies_ms:
-            return math.nan
-        ordered = sorted(self.latencies_ms)
-        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+        return nearest_rank(self.latencies_ms, p)
+
+
+def nearest_rank(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of ``values`` (NaN when there are none)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 def run_setup(
@@ -368,6 +381,7 @@ def run_setup(
     database = pg_schema() if two else contextlib.nullcontext(f"sqlite:///{workdir / 'display.sqlite3'}")
     with database as database_url:
         env = server_env(database_url, **({"QMS_REDIS_URL": redis_url} if two and redis_url else {}))
+        env["QMS_SOCKETS_PER_ADDRESS"] = str(clients + 100)  # every board comes from 127.0.0.1
         flask_cli(env, "init-db")
         env.update(settings or {})  # the servers' alone, not the set-up commands
         flask_cli(env, "seed-demo")
@@ -426,7 +440,9 @@ def _measure(
         first = servers[0].url
         sent: list[tuple[str, float]] = []
         for _ in range(calls):
+            issuing = time.monotonic()
             ticket = http.post(f"{first}/api/v1/tickets", json={"service": "A"}, timeout=60)
+            result.issue_http_ms.append((time.monotonic() - issuing) * 1000)
             ticket.raise_for_status()
             number = ticket.json()["number"]
             began = time.monotonic()
@@ -520,7 +536,8 @@ def load_average() -> str:
 
 HEADERS = [
     "setup", "boards", "calls", "events", "missed", "p50 ms", "p95 ms", "p99 ms", "max ms",
-    "call-next HTTP p50 ms", "worker RSS MiB (idle → boards joined → peak)", "worker threads",
+    "call-next HTTP p50 ms", "issue / call-next HTTP p99 ms", "worker RSS MiB (idle → boards joined → peak)",
+    "worker threads",
     "CPU % while calling (workers; boards)", "notes",
 ]  # fmt: skip
 
@@ -531,11 +548,12 @@ def cells(row: Result) -> list[str]:
         return [row.setup, str(row.clients), *["-"] * (len(HEADERS) - 3), row.skipped]
     ms = [f"{row.percentile(p):.0f}" for p in (50, 95, 99, 100)]
     http = f"{statistics.median(row.call_http_ms):.0f}" if row.call_http_ms else "-"
+    tails = " / ".join(f"{nearest_rank(times, 99):.0f}" for times in (row.issue_http_ms, row.call_http_ms))
     note = row.note + f"boards joined in {row.connect_s:.0f} s"
     if row.connected < row.clients:
         note = f"{row.connected}/{row.clients} boards joined; " + note
     return [
-        row.setup, str(row.clients), str(row.calls), str(row.expected), str(row.missed), *ms, http,
+        row.setup, str(row.clients), str(row.calls), str(row.expected), str(row.missed), *ms, http, tails,
         "; ".join(row.memory), " / ".join(str(t) for t in row.threads),
         " + ".join(f"{c:.0f}" for c in row.server_cpu_pct) + f"; {row.client_cpu_pct:.0f}", note,
     ]  # fmt: skip
@@ -550,23 +568,30 @@ def text_table(rows: list[Result]) -> str:
 
 def markdown_table(rows: list[Result]) -> str:
     """The table for bench/results/display.md."""
-    align = ["---", *["--:"] * 9, "---", "--:", "---", "---"]
+    align = ["---", *["--:"] * 9, "---", "---", "--:", "---", "---"]
     lines = ["| " + " | ".join(HEADERS) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(c.replace("|", "/") for c in cells(r)) + " |" for r in rows]
     return "\n".join(lines)
 
 
 def memory_summary(rows: list[Result]) -> str:
-    """What one worker's memory grows by per 1000 boards, from the largest one-process run."""
+    """What one worker's memory grows by per 1000 boards, from each async mode's largest
+    one-process run."""
     measured = [r for r in rows if not r.skipped and not math.isnan(r.rss_per_1000_mib) and r.connected]
-    if not measured:
-        return ""
-    largest = max(measured, key=lambda r: (r.setup == SETUP_ONE, r.clients))
-    return (
-        f"Memory: a worker's RSS grows by about {largest.rss_per_1000_mib:.0f} MiB per 1000 joined boards "
-        f"and {largest.threads_per_board:.1f} threads per board, one of them a gunicorn pool thread "
-        f"(from the {largest.setup} run with {largest.clients} boards)."
-    )
+    lines = []
+    for mode in dict.fromkeys(r.setup.rsplit(", ", 1)[-1] for r in measured):
+        largest = max(
+            (r for r in measured if r.setup.endswith(f", {mode}")),
+            key=lambda r: (r.setup.startswith(SETUP_ONE), r.clients),
+        )
+        per_board = f"{largest.threads_per_board:.1f} threads per board"
+        if mode == "threading":
+            per_board += ", one of them a gunicorn pool thread"
+        lines.append(
+            f"Memory ({mode}): a worker's RSS grows by about {largest.rss_per_1000_mib:.0f} MiB per 1000 "
+            f"joined boards and {per_board} (from the {largest.setup} run with {largest.clients} boards)."
+        )
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------------
@@ -588,8 +613,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--setups", default="one,two", help="one (a process on SQLite), two (on PostgreSQL + Redis): one,two"
     )
+    parser.add_argument(
+        "--async-modes",
+        default="gevent",
+        help="the servers' QMS_ASYNC_MODE, each in turn: threading (gthread), gevent (gevent worker): "
+        "threading,gevent",
+    )
     add_server_env_option(parser)
     args = parser.parse_args(argv)
+    modes = [mode.strip() for mode in args.async_modes.split(",") if mode.strip()]
     chosen = {name.strip() for name in args.setups.split(",")}
     setups = [s for s, name in ((SETUP_ONE, "one"), (SETUP_TWO, "two")) if name in chosen]
     counts = [int(c) for c in (args.clients or ("20" if args.quick else "100,1000")).split(",") if c.strip()]
@@ -616,24 +648,26 @@ def main(argv: list[str] | None = None) -> int:
         redis_url = args.redis_url
         if redis_url is None and SETUP_TWO in setups and not why_no_pg:
             redis_url = stack.enter_context(private_redis(Path(tmp)))
-        for setup in setups:
+        for setup, mode in [(setup, mode) for setup in setups for mode in modes]:
             for clients in counts:
                 if setup == SETUP_TWO and why_no_pg:
-                    rows.append(Result(setup, clients, skipped=why_no_pg))
+                    rows.append(Result(f"{setup}, {mode}", clients, skipped=why_no_pg))
                     continue
                 procs = args.client_procs or (1 if clients <= 200 else 2)
-                print(f"{setup}, {clients} boards, {procs} client process(es) ...", flush=True)
+                print(f"{setup}, {mode}, {clients} boards, {procs} client process(es) ...", flush=True)
                 workdir = Path(tempfile.mkdtemp(dir=tmp))
                 if args.logs:
-                    workdir = args.logs / f"{'two' if setup == SETUP_TWO else 'one'}-{clients}"
+                    workdir = args.logs / f"{'two' if setup == SETUP_TWO else 'one'}-{mode}-{clients}"
                     workdir.mkdir(parents=True, exist_ok=True)
                 try:
-                    settings = server_settings(args.server_env)
-                    rows.append(run_setup(setup, clients, calls, procs, redis_url, workdir, settings))
+                    settings = {**server_settings(args.server_env), "QMS_ASYNC_MODE": mode}
+                    row = run_setup(setup, clients, calls, procs, redis_url, workdir, settings)
+                    row.setup = f"{setup}, {mode}"
+                    rows.append(row)
                 except Exception as exc:
                     logs = " ".join(p.read_text()[-500:] for p in workdir.glob("*.log"))
                     print(f"    FAILED: {exc}\n    {logs}", flush=True)
-                    rows.append(Result(setup, clients, skipped=f"FAILED: {exc}"[:300]))
+                    rows.append(Result(f"{setup}, {mode}", clients, skipped=f"FAILED: {exc}"[:300]))
 
     elapsed = time.perf_counter() - began
     load = f"load average at start {load_before}, at end {load_average()}"

@@ -9,17 +9,25 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 : "${QMS_SECRET_KEY:?set QMS_SECRET_KEY (all processes must share it)}"
 export QMS_DATABASE_URL QMS_REDIS_URL QMS_SECRET_KEY
 export QMS_PROXY_COUNT=1  # nginx is in front: trust one X-Forwarded-For hop
-# No per-thread cache of freed memory in glibc: with a thread per WebSocket it grows all day (as the Makefile).
+# No per-thread cache of freed memory in glibc: with a thread per WebSocket (threading) it grows all
+# day (as the Makefile).
 export GLIBC_TUNABLES=${GLIBC_TUNABLES:-glibc.malloc.tcache_count=0}
 threads=${QMS_THREADS:-1000}
+# gunicorn's gevent worker, a greenlet per connection (no thread per socket); QMS_ASYNC_MODE=threading
+# for its gthread worker, a thread per WebSocket.
+export QMS_ASYNC_MODE=${QMS_ASYNC_MODE:-gevent}
+if [ "$QMS_ASYNC_MODE" = gevent ]; then
+  worker=(--worker-class gevent --worker-connections "${QMS_CONNECTIONS:-12000}")
+else
+  # Each open WebSocket holds one thread; keep threads (and connections) above the screens.
+  worker=(--worker-class gthread --threads "$threads" --worker-connections "$((threads + 100))")
+fi
 cd "$root"
 .venv/bin/flask --app kiosk init-db
 .venv/bin/flask --app kiosk seed-demo
 pids=()
 for port in 5001 5002; do
-  # Each open WebSocket holds one thread; keep threads (and connections) above the screens.
-  .venv/bin/gunicorn --worker-class gthread --workers 1 --threads "$threads" \
-    --worker-connections "$((threads + 100))" --no-control-socket \
+  .venv/bin/gunicorn "${worker[@]}" --workers 1 --no-control-socket \
     --bind "127.0.0.1:$port" kiosk.wsgi:app &
   pids+=($!)
 done

@@ -74,7 +74,7 @@ def _extensions(app: Flask) -> None:
     redis_url, channel = app.config.get("QMS_REDIS_URL"), app.config.get("QMS_REDIS_CHANNEL", "qms")
     socketio.init_app(
         app,
-        async_mode="threading",
+        async_mode=app.config["QMS_ASYNC_MODE"],
         message_queue=redis_url,
         channel=channel,
         **client_manager(redis_url, channel),

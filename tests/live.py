@@ -89,6 +89,7 @@ class LiveServer:
 # As `make run` and deploy/run-two.sh start the server: without glibc's per-thread cache of freed
 # memory, which with a thread per WebSocket grows all day (bench/README.md, soak.py).
 SERVER_GLIBC_TUNABLES = "glibc.malloc.tcache_count=0"
+GEVENT_SOCKETS = 12_000  # a gevent server's --worker-connections: room for every test's sockets
 
 
 def nginx_conf(upstreams: list[str], port: int, folder: Path) -> str:
@@ -181,20 +182,30 @@ def _run_prepare(env: dict[str, str]) -> None:
         )
 
 
+def worker_args(env: dict[str, str], *, threads: int, sockets: int = GEVENT_SOCKETS) -> list[str]:
+    """gunicorn's worker for the server's ``QMS_ASYNC_MODE``: gevent (unset, as `make run`) holding up
+    to ``sockets`` connections (a greenlet each), or gthread with ``threads`` threads (each open
+    WebSocket holds one)."""
+    if env.get("QMS_ASYNC_MODE", "gevent").strip().lower() == "gevent":
+        return ["--worker-class", "gevent", "--worker-connections", str(sockets)]
+    args = ["--worker-class", "gthread", "--threads", str(threads)]
+    if threads + 100 > 1000:  # gthread's default --worker-connections is 1000
+        args += ["--worker-connections", str(threads + 100)]
+    return args
+
+
 def start_server(env: dict[str, str], port: int, log: Path | None = None) -> subprocess.Popen[bytes]:
-    """Start gunicorn (one worker, threads: as `make run` does) and wait until it answers."""
+    """Start gunicorn (one worker, its class from ``QMS_ASYNC_MODE``: as `make run` does) and wait
+    until it answers."""
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gunicorn",
-            "--worker-class",
-            "gthread",
+            *worker_args(env, threads=32),
             "--workers",
             "1",
-            "--threads",
-            "32",
             "--graceful-timeout",
             "2",
             "--no-control-socket",  # several test masters at once must not share one

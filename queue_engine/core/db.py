@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
+import sys
 import threading
 import time
 from collections import deque
@@ -164,7 +166,10 @@ def configure_engine(engine: Engine) -> Engine:
         owner = connection.connection.dbapi_connection
         writers.enter(owner, SQLITE_BUSY_TIMEOUT_MS / 1000)
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            if greenlets():
+                _begin_immediate_cooperatively(owner)
+            else:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
             writers.leave(owner)
             raise
@@ -172,6 +177,39 @@ def configure_engine(engine: Engine) -> Engine:
     if writers is not None:
         _leave_when_transactions_end(engine, writers)
     return engine
+
+
+def greenlets() -> bool:
+    """Whether this process runs as greenlets: gevent patched its standard library (``time`` too,
+    so that ``time.sleep`` lets the other greenlets run)."""
+    monkey = sys.modules.get("gevent.monkey")
+    return bool(monkey and monkey.is_module_patched("time"))
+
+
+def _begin_immediate_cooperatively(dbapi_connection: Any) -> None:
+    """``BEGIN IMMEDIATE`` that, while another process holds the write lock, waits in Python.
+
+    SQLite's busy handler sleeps in C: under gevent it would stop every greenlet of the process
+    (every socket, every read) for as long as another process (the command line) writes, and the
+    process's own writers met no busy handler anyway (they queue in ``WriterQueue``).  So the
+    handler is off for this one statement and the retries sleep with ``time.sleep``, which the
+    patched process turns into a greenlet's wait, up to the same busy timeout.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    pause_s = 0.001
+    dbapi_connection.execute("PRAGMA busy_timeout = 0")
+    try:
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if (error.sqlite_errorcode & 0xFF) != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                    raise
+            time.sleep(pause_s)
+            pause_s = min(pause_s * 2, 0.05)
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def _leave_when_transactions_end(engine: Engine, writers: WriterQueue) -> None:

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Bookings opening at 8:00: 1,000 attempts in 10 seconds for 40 places, beside /healthz.
 
-Starts our server as production does (gunicorn, gthread, one worker) on a temp database with
-the demo hall, gives service A's next slot 40 places, then fires 1,000 booking requests, each
-for a different phone number, paced evenly over 10 seconds from 32 client threads
-(keep-alive).  Prints what came back (201 booked, 409 slot_full, anything else is an error),
-the p50/p99 of the answers, the bookings the database then holds for the slot (must be 40),
-and ``GET /healthz`` measured in the same run as the reference.
+Starts our server as production does (gunicorn, one worker, gevent's unless
+``QMS_ASYNC_MODE=threading``) on a temp database with the demo hall, gives service A's next slot
+40 places, then fires 1,000 booking requests, each for a different phone number, paced evenly
+over 10 seconds from 32 client threads (keep-alive). Prints what came back (201 booked, 409
+slot_full, anything else is an error), the p50/p99 of the answers, the bookings the database
+then holds for the slot (must be 40), and ``GET /healthz`` measured in the same run as the
+reference.
 
 Nothing is asserted: this measures.  Only 127.0.0.1 is targeted.
 Run: ``.venv/bin/python bench/booking_rush.py`` (``--database-url postgresql://...`` for PostgreSQL).

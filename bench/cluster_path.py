@@ -1,12 +1,12 @@
 """Issuing on the scale-out set-up: PostgreSQL, two server processes, Redis, nginx in front.
 
-Issue 12 asks for at least 200 tickets/s in total there.  This starts, on 127.0.0.1 only and
-all of its own: a fresh PostgreSQL schema (``QMS_BENCH_DATABASE_URL``, default
+Issue 12 asks for at least 200 tickets/s in total there. This starts, on 127.0.0.1 only and all
+of its own: a fresh PostgreSQL schema (``QMS_BENCH_DATABASE_URL``, default
 ``postgresql://postgres@127.0.0.1:5432/test``; created and dropped), a private ``redis-server``
 on a free port, ``init-db`` + ``seed-demo``, two gunicorn processes as ``deploy/run-two.sh``
-starts them (gthread, one worker each) and ``deploy/nginx.conf`` in front of them on a free
-port.  Then, with ``wrk`` (Debian's ``wrk``: C, keep-alive, so the clients cost the two cores
-little), for each client count:
+starts them (one worker each, gevent's unless ``QMS_ASYNC_MODE=threading``) and
+``deploy/nginx.conf`` in front of them on a free port. Then, with ``wrk`` (Debian's ``wrk``: C,
+keep-alive, so the clients cost the two cores little), for each client count:
 
 * ``GET /healthz`` through nginx (no database: the set-up's ceiling), the reference;
 * ``POST /api/v1/tickets`` through nginx, the services taken in turn (A, B, C, D: a morning

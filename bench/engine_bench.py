@@ -8,9 +8,10 @@ Measures (nothing is asserted; this is a benchmark, not a test):
    * call-next rate: ``call_next`` + commit, then ``finish_visit`` + commit, so the counter frees;
    each with 1 thread and with 8 threads (8 threads call at 8 different counters), on SQLite (a temp file,
    configured by ``queue_engine.core.db.make_engine``: WAL + BEGIN IMMEDIATE) and on PostgreSQL.
-2. Over HTTP: the real server started as production starts it (gunicorn, gthread, 1 worker,
-   64 threads) after ``flask --app kiosk init-db`` and ``seed-demo``; 8 client threads POST
-   ``/api/v1/tickets``; tickets/s and latency percentiles; on SQLite and on PostgreSQL.
+2. Over HTTP: the real server started as production starts it (gunicorn, 1 worker: gevent's, or gthread's
+   with 64 threads under ``QMS_ASYNC_MODE=threading``) after ``flask --app kiosk init-db``
+   and ``seed-demo``; 8 client threads POST ``/api/v1/tickets``; tickets/s and latency
+   percentiles; on SQLite and on PostgreSQL.
 
 PostgreSQL: ``QMS_BENCH_DATABASE_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``);
 every run works in a fresh schema it creates and drops, so no other data is touched.  Only
@@ -54,7 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import cpu_model  # noqa: E402
-from tests.live import free_port, server_env  # noqa: E402  (the servers the tests start, started alike)
+from tests.live import free_port, server_env, worker_args  # noqa: E402  (the servers the tests start, started alike)
 from tests.services import fresh_schema  # noqa: E402  (the schemas the tests make, made alike)
 
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -308,16 +309,16 @@ def flask_cli(env: dict[str, str], *args: str) -> None:
 
 @contextlib.contextmanager
 def gunicorn(env: dict[str, str], log: Path) -> Iterator[str]:
-    """The production server on a free 127.0.0.1 port; yields its base URL."""
+    """The production server on a free 127.0.0.1 port; yields its base URL.
+
+    Its worker as ``make run`` chooses it from ``QMS_ASYNC_MODE`` (gevent unless ``threading``:
+    then gthread, 64 threads)."""
     port = free_port()
     command = [
         str(VENV_BIN / "gunicorn"),
-        "--worker-class",
-        "gthread",
+        *worker_args(env, threads=64),
         "--workers",
         "1",
-        "--threads",
-        "64",
         "--bind",
         f"127.0.0.1:{port}",
         "kiosk.wsgi:app",

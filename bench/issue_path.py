@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The issue path over HTTP, side by side with the server's own cheapest route, in one run.
 
-Starts our server as production does (gunicorn, gthread, one worker, 64 threads) on a temp
-SQLite database holding the demo hall (plus counters 5-9 serving every service) on a free
-127.0.0.1 port, and measures with 8 keep-alive client threads (a ``requests.Session`` each):
+Starts our server as production does (gunicorn, one worker: gevent's; gthread's with 64 threads
+under ``QMS_ASYNC_MODE=threading``) on a temp SQLite database holding the demo hall (plus
+counters 5-9 serving every service) on a free 127.0.0.1 port, and measures with 8 keep-alive
+client threads (a ``requests.Session`` each):
 
 * ``GET /healthz`` req/s (no database: the framework's ceiling);
 * ``POST /api/v1/tickets`` tickets/s, p50/p99;

@@ -16,7 +16,7 @@ answers, a fresh PostgreSQL schema, both holding the demo hall plus counters 5-9
   thread of this process, checking every signature, answering 200).
 
 With ``--http``, the same comparison over HTTP, on the paths of the speed issue (issue 12):
-the production server (gunicorn, gthread, one worker, as ``issue_path.py``) on SQLite, 8
+the production server (gunicorn, one worker, as ``issue_path.py``) on SQLite, 8
 keep-alive clients issuing ``POST /api/v1/tickets``, then calling and finishing as many over
 the API (so that the queue stays as long), the two modes alternating round by round (AB BA).
 Besides the rates it reads the server's own CPU time (``/proc``: user + system of the gunicorn

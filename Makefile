@@ -11,7 +11,6 @@ export PORT
 # QMS_CONNECTIONS at once (README, "Deployment"). QMS_ASYNC_MODE=threading: its gthread worker,
 # where each open WebSocket (board, kiosk, counter, visitor's phone) holds one of QMS_THREADS.
 QMS_ASYNC_MODE ?= gevent
-export QMS_ASYNC_MODE
 QMS_CONNECTIONS ?= 12000
 QMS_THREADS ?= 1000
 ifeq ($(QMS_ASYNC_MODE),gevent)
@@ -42,7 +41,8 @@ run: setup assets db
 	@echo "  Demo logins (username password):"
 	@sed 's/^/    /' instance/demo-logins.txt 2>/dev/null || echo "    (set by QMS_DEMO_PASSWORD or already created; see instance/demo-logins.txt)"
 	@echo
-	GLIBC_TUNABLES=$${GLIBC_TUNABLES:-$(SERVER_GLIBC_TUNABLES)} $(VENV)/bin/gunicorn $(WORKER) --workers 1 \
+	QMS_ASYNC_MODE=$(QMS_ASYNC_MODE) GLIBC_TUNABLES=$${GLIBC_TUNABLES:-$(SERVER_GLIBC_TUNABLES)} \
+		$(VENV)/bin/gunicorn $(WORKER) --workers 1 \
 		--graceful-timeout 5 --bind $(HOST):$(PORT) kiosk.wsgi:app
 
 test: setup assets system-deps lint

@@ -70,11 +70,12 @@ def _extensions(app: Flask) -> None:
     # out trusted, not marked down by an earlier app's outage.
     limiter._storage_dead = False
     from kiosk.redis_queue import client_manager
+    from kiosk.serving import socketio_mode
 
     redis_url, channel = app.config.get("QMS_REDIS_URL"), app.config.get("QMS_REDIS_CHANNEL", "qms")
     socketio.init_app(
         app,
-        async_mode=app.config["QMS_ASYNC_MODE"],
+        async_mode=socketio_mode(app),
         message_queue=redis_url,
         channel=channel,
         **client_manager(redis_url, channel),

@@ -9,6 +9,7 @@ library before it imports the app.  ``make run``, ``deploy/run-two.sh``, the liv
 from __future__ import annotations
 
 import sys
+from typing import Literal
 
 from flask import Flask
 
@@ -19,13 +20,12 @@ def monkey_patched() -> bool:
     return bool(monkey and monkey.is_module_patched("socket"))
 
 
-def socketio_mode(app: Flask) -> str:
+def socketio_mode(app: Flask) -> Literal["threading", "gevent"]:
     """The async mode Socket.IO runs in: the configured one where gevent patched the process,
     else threading (the command line, the tests' own apps, any process gevent did not patch,
     where a greenlet would never run and a real lock would stop the whole thread; a gevent
     server in such a process is refused by :func:`check_worker`)."""
-    mode: str = app.config["QMS_ASYNC_MODE"]
-    return mode if mode != "gevent" or monkey_patched() else "threading"
+    return "gevent" if app.config["QMS_ASYNC_MODE"] == "gevent" and monkey_patched() else "threading"
 
 
 def check_worker(app: Flask) -> None:

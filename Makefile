@@ -7,12 +7,13 @@ export FLASK_APP := kiosk
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export PORT
-# gunicorn's gevent worker: a greenlet per connection (no thread per socket), up to
-# QMS_CONNECTIONS at once (README, "Deployment"). QMS_ASYNC_MODE=threading: its gthread worker,
-# where each open WebSocket (board, kiosk, counter, visitor's phone) holds one of QMS_THREADS.
-QMS_ASYNC_MODE ?= gevent
-QMS_CONNECTIONS ?= 12000
+# Each open WebSocket (board, kiosk, counter, visitor's phone) holds one server thread...
 QMS_THREADS ?= 1000
+# ... unless QMS_ASYNC_MODE=gevent: gunicorn's gevent worker, a greenlet per connection, up to
+# QMS_CONNECTIONS at once (README, "Deployment"). Passed to the server alone (not exported: the
+# tests' and the command line's own apps run threads).
+QMS_ASYNC_MODE ?= threading
+QMS_CONNECTIONS ?= 12000
 ifeq ($(QMS_ASYNC_MODE),gevent)
 WORKER := --worker-class gevent --worker-connections $(QMS_CONNECTIONS)
 else

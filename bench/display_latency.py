@@ -13,15 +13,13 @@ Two set-ups, each for every N of ``--clients`` (default 100 and 1000):
 * two processes on PostgreSQL sharing events through Redis; the clients alternate between the
   processes and the calls go to the first, so half the boards hear every call through Redis.
 
-The servers run as production runs them (gunicorn, one worker): ``--async-modes`` gevent (the
-default, gunicorn's gevent worker with ``--worker-connections`` = clients + 1000) and/or
-threading (gthread with ``--threads`` = clients on that process + 64, because in threading mode
-each open WebSocket holds one gunicorn thread, and ``--worker-connections`` above that: gthread
-stops accepting at 1000 connections by default).  The clients are python-socketio
-``AsyncClient`` objects in one or two asyncio processes (``--client-procs``), so the client
-side is not the bottleneck.  The server worker's resident memory (RSS) and thread count are
-read from /proc before the clients connect, once they are connected, and at their peak during
-the calls.
+The servers run as production runs them (gunicorn, gthread, one worker) with ``--threads``
+= clients on that process + 64, because in threading mode each open WebSocket holds one
+gunicorn thread, and ``--worker-connections`` above that (gthread stops accepting at 1000
+connections by default).  The clients are python-socketio ``AsyncClient`` objects in one or two
+asyncio processes (``--client-procs``), so the client side is not the bottleneck.  The server
+worker's resident memory (RSS) and thread count are read from /proc before the clients
+connect, once they are connected, and at their peak during the calls.
 
 PostgreSQL: ``QMS_BENCH_DATABASE_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``),
 in a fresh schema created and dropped by the run.  Redis: a private ``redis-server`` on a free
@@ -268,7 +266,7 @@ def gunicorn(
     ``QMS_ASYNC_MODE``, gthread with a thread for every WebSocket it will hold, or gevent."""
     port = free_port()
     threads = websockets + SPARE_THREADS
-    if env.get("QMS_ASYNC_MODE", "gevent") == "gevent":  # a greenlet per connection, no thread per socket
+    if env.get("QMS_ASYNC_MODE") == "gevent":  # a greenlet per connection, no thread per socket
         worker = ["--worker-class", "gevent", "--worker-connections", str(websockets + 1000)]
     else:
         worker = ["--worker-class", "gthread", "--threads", str(threads)]
@@ -615,7 +613,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--async-modes",
-        default="gevent",
+        default="threading",
         help="the servers' QMS_ASYNC_MODE, each in turn: threading (gthread), gevent (gevent worker): "
         "threading,gevent",
     )

@@ -1,8 +1,7 @@
 #!/usr/bin/env python3
 """Soak: hold board and phone sockets through a compressed working day, and watch the server.
 
-One server as production runs it (gunicorn, one worker: gevent's, or gthread's with a thread per
-WebSocket under ``--server-env QMS_ASYNC_MODE=threading``), on
+One server as production runs it (gunicorn, gthread, one worker, a thread per WebSocket), on
 SQLite, with the demo hall.  ``--boards`` display clients join the 'display' room and
 ``--phones`` phone clients each join the room of a ticket of their own (taken before the day
 starts, across the four services), all python-socketio ``AsyncClient`` objects in one client

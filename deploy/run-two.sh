@@ -9,13 +9,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 : "${QMS_SECRET_KEY:?set QMS_SECRET_KEY (all processes must share it)}"
 export QMS_DATABASE_URL QMS_REDIS_URL QMS_SECRET_KEY
 export QMS_PROXY_COUNT=1  # nginx is in front: trust one X-Forwarded-For hop
-# No per-thread cache of freed memory in glibc: with a thread per WebSocket (threading) it grows all
-# day (as the Makefile).
+# No per-thread cache of freed memory in glibc: with a thread per WebSocket it grows all day (as the Makefile).
 export GLIBC_TUNABLES=${GLIBC_TUNABLES:-glibc.malloc.tcache_count=0}
 threads=${QMS_THREADS:-1000}
-# gunicorn's gevent worker, a greenlet per connection (no thread per socket); QMS_ASYNC_MODE=threading
-# for its gthread worker, a thread per WebSocket.
-export QMS_ASYNC_MODE=${QMS_ASYNC_MODE:-gevent}
+# QMS_ASYNC_MODE=gevent: gunicorn's gevent worker, a greenlet per connection (no thread per socket).
+export QMS_ASYNC_MODE=${QMS_ASYNC_MODE:-threading}
 if [ "$QMS_ASYNC_MODE" = gevent ]; then
   worker=(--worker-class gevent --worker-connections "${QMS_CONNECTIONS:-12000}")
 else

@@ -26,12 +26,8 @@ def _secret_key(instance_path: Path) -> str:
 
 
 def async_mode(raw: str | None) -> str:
-    """``QMS_ASYNC_MODE``: Socket.IO's async mode, ``gevent`` or ``threading``; unset, the worker's:
-    ``gevent`` where gunicorn's gevent worker patched the process, else ``threading`` (the
-    command line, the tests' own app)."""
-    from kiosk.serving import monkey_patched
-
-    mode = (raw or ("gevent" if monkey_patched() else "threading")).strip().lower()
+    """``QMS_ASYNC_MODE``: Socket.IO's async mode, ``threading`` (the default) or ``gevent``."""
+    mode = (raw or "threading").strip().lower()
     if mode not in ASYNC_MODES:
         raise ValueError(f"QMS_ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}, not {raw!r}")
     return mode
@@ -57,8 +53,8 @@ def from_environment(instance_path: Path, root: Path) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": database_url(env.get("QMS_DATABASE_URL", DEFAULT_DATABASE), root),
         "QMS_REDIS_URL": env.get("QMS_REDIS_URL") or None,
         "QMS_REDIS_CHANNEL": env.get("QMS_REDIS_CHANNEL", "qms"),
-        # How the server holds its sockets: a greenlet each (gunicorn's gevent worker) or a
-        # thread each (its gthread worker); unset, whichever the worker is (kiosk.serving).
+        # How the server holds its sockets: a thread each (gunicorn's gthread worker) or a
+        # greenlet each (its gevent worker); the worker class started must match (kiosk.wsgi).
         "QMS_ASYNC_MODE": async_mode(env.get("QMS_ASYNC_MODE")),
         # Without Redis: how often the server looks for other processes' changes (0: never).
         "QMS_CHANGE_WATCH_SECONDS": float(env.get("QMS_CHANGE_WATCH_SECONDS", "1.5")),

@@ -183,10 +183,9 @@ def _run_prepare(env: dict[str, str]) -> None:
 
 
 def worker_args(env: dict[str, str], *, threads: int, sockets: int = GEVENT_SOCKETS) -> list[str]:
-    """gunicorn's worker for the server's ``QMS_ASYNC_MODE``: gevent (unset, as `make run`) holding up
-    to ``sockets`` connections (a greenlet each), or gthread with ``threads`` threads (each open
-    WebSocket holds one)."""
-    if env.get("QMS_ASYNC_MODE", "gevent").strip().lower() == "gevent":
+    """gunicorn's worker for the server's ``QMS_ASYNC_MODE``: gthread with ``threads`` threads (each
+    open WebSocket holds one), or gevent holding up to ``sockets`` connections (a greenlet each)."""
+    if env.get("QMS_ASYNC_MODE", "threading").strip().lower() == "gevent":
         return ["--worker-class", "gevent", "--worker-connections", str(sockets)]
     args = ["--worker-class", "gthread", "--threads", str(threads)]
     if threads + 100 > 1000:  # gthread's default --worker-connections is 1000

@@ -55,6 +55,7 @@ from bench.engine_bench import (  # noqa: E402
     machine_line,
     run_parallel,
 )
+from bench.machine import add_server_env_option, server_settings  # noqa: E402
 from queue_engine import Clock, VisitRecord, call_next, finish_visit, issue_ticket  # noqa: E402
 from queue_engine.core.db import make_engine  # noqa: E402
 from queue_engine.core.kinds import Outcome, TicketStatus  # noqa: E402
@@ -384,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--waiting", type=int, help="the full day's waiting (default 2,000; --quick 100)")
     parser.add_argument("--day", type=int, help="the full day's tickets (default 5,000; --quick 300)")
+    add_server_env_option(parser)  # e.g. --server-env QMS_ASYNC_MODE=gevent
     fqm_peer.add_arguments(parser)
     args = parser.parse_args(argv)
     tickets = 60 if args.quick else args.tickets
@@ -398,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     with bench_database() as (url, tmp):
         # The in-process fill is the bench's own doing: the server's change watcher would publish
         # its thousands of changes (and, before issue 12, hold the write lock doing so).
-        env = server_env(url, QMS_CHANGE_WATCH_SECONDS="0")
+        env = server_env(url, QMS_CHANGE_WATCH_SECONDS="0", **server_settings(args.server_env))
         env["QMS_INSTANCE_PATH"] = str(tmp / "instance")
         os.environ["QMS_INSTANCE_PATH"] = env["QMS_INSTANCE_PATH"]
         app, token, supervisor_id = prepare(url, env)

@@ -44,9 +44,8 @@ from bench.display_latency import (  # noqa: E402
     pg_schema,
     pg_unavailable,
     private_redis,
-    stop_group,
 )
-from tests.live import free_port, nginx_conf, server_env  # noqa: E402
+from tests.live import free_port, nginx_conf, running_nginx, server_env  # noqa: E402
 
 ISSUE_SCRIPT = """
 local services = {"A", "B", "C", "D"}
@@ -122,7 +121,6 @@ def cpu_spent(before: dict[str, dict[int, float]], after: dict[str, dict[int, fl
 @contextlib.contextmanager
 def nginx_in_front(upstreams: list[str], folder: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """deploy/nginx.conf with our two processes as its upstream, on a free port, files in ``folder``."""
-    binary = shutil.which("nginx") or "/usr/sbin/nginx"
     port = free_port()
     conf = nginx_conf(upstreams, port, folder)
     # Keep-alive to the upstreams, as a production front would (else a connection per request).
@@ -132,27 +130,8 @@ def nginx_in_front(upstreams: list[str], folder: Path) -> Iterator[tuple[str, su
         "        location / {\n            proxy_pass http://qms;\n            proxy_http_version 1.1;\n"
         '            proxy_set_header Connection "";',
     )
-    path = folder / "nginx.conf"
-    path.write_text(conf)
-    process = subprocess.Popen(
-        [binary, "-p", str(folder), "-e", str(folder / "startup-error.log"), "-c", str(path),
-         "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    import requests
-
-    try:
-        for _ in range(100):
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{url}/healthz", timeout=5).ok:
-                    break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("nginx did not answer")
-        yield url, process
-    finally:
-        stop_group(process)
+    with running_nginx(conf, port, folder) as found:
+        yield found
 
 
 def issue_row(

@@ -110,6 +110,51 @@ def nginx_conf(upstreams: list[str], port: int, folder: Path) -> str:
     return conf
 
 
+NGINX = os.environ.get("QMS_NGINX", shutil.which("nginx") or "/usr/sbin/nginx")
+
+
+@contextmanager
+def running_nginx(conf: str, port: int, folder: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """nginx with ``conf`` (see ``nginx_conf``) on ``port``, its files in ``folder``, once it carries
+    a request to the app; its URL and process. Stopped afterwards (its workers along)."""
+    path = folder / "nginx.conf"
+    path.write_text(conf)
+    process = subprocess.Popen(
+        [NGINX, "-p", str(folder), "-e", str(folder / "startup-error.log"), "-c", str(path),
+         "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            if process.poll() is not None:
+                raise AssertionError(f"nginx exited with {process.returncode}: {_nginx_errors(folder)}")
+            try:
+                if requests.get(url + "/api/v1/services", timeout=5).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        else:
+            raise AssertionError(f"nginx did not answer in time: {_nginx_errors(folder)}")
+        yield url, process
+    finally:
+        _stop_nginx(process)
+
+
+def _nginx_errors(folder: Path) -> str:
+    return " ".join(p.read_text()[-2000:] for p in folder.glob("*error.log"))
+
+
+def _stop_nginx(process: subprocess.Popen[bytes]) -> None:
+    """Stop the nginx master we started (it takes its workers along), killing its group if it lingers."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def server_env(database_url: str, **extra: str) -> dict[str, str]:
     """The environment of a test server; its instance/ folder is a temporary one of its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("QMS_")}

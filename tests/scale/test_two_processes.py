@@ -9,11 +9,7 @@ calling stay right when the requests are spread over both processes.
 from __future__ import annotations
 
 import json
-import os
 import queue
-import shutil
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,10 +23,12 @@ import requests
 import socketio
 
 from tests.live import (
+    NGINX,
     LiveServer,
     free_port,
     nginx_conf,
     prepare_database,
+    running_nginx,
     server_env,
     start_server,
     stop_server,
@@ -39,7 +37,6 @@ from tests.services import fresh_schema
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
-NGINX = os.environ.get("QMS_NGINX", shutil.which("nginx") or "/usr/sbin/nginx")
 TIMEOUT_S = 10
 # Calls per counter in the last test (of 200 waiting): enough to see both processes' calls interleave.
 CALLS_PER_COUNTER = 30
@@ -94,42 +91,8 @@ def nginx_url(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Ite
     folder = tmp_path_factory.mktemp("nginx")
     port = free_port()
     conf = nginx_conf([cluster.first.url, cluster.second.url], port, folder)
-    path = folder / "nginx.conf"
-    path.write_text(conf)
-    process = subprocess.Popen(
-        [NGINX, "-p", str(folder), "-e", str(folder / "startup-error.log"), "-c", str(path),
-         "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            if process.poll() is not None:
-                pytest.fail(f"nginx exited with {process.returncode}: {_errors(folder)}")
-            try:
-                if requests.get(url + "/api/v1/services", timeout=5).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
-        else:
-            pytest.fail(f"nginx did not answer in time: {_errors(folder)}")
+    with running_nginx(conf, port, folder) as (url, _process):
         yield url
-    finally:
-        stop_nginx(process)
-
-
-def _errors(folder: Path) -> str:
-    return " ".join(p.read_text()[-2000:] for p in folder.glob("*error.log"))
-
-
-def stop_nginx(process: subprocess.Popen[bytes]) -> None:
-    """Stop the nginx master we started (it takes its workers along), killing its group if it lingers."""
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 class Board:

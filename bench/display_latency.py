@@ -415,16 +415,7 @@ def _measure(
         pipes.append(parent)
         children.append(process)
     try:
-        errors: list[str] = []
-        failed = 0
-        for pipe in pipes:
-            if not pipe.poll(600):
-                raise RuntimeError("the boards did not connect within 600 s")
-            _, ok, first_errors, failures, seconds = pipe.recv()
-            result.connected += ok
-            failed += failures
-            errors += first_errors
-            result.connect_s = max(result.connect_s, seconds)
+        result.connected, failed, errors, result.connect_s = gather_ready(pipes, 600, "the boards")
         print(f"    {result.connected}/{result.clients} joined in {result.connect_s:.1f} s", flush=True)
         if failed:
             result.note += f"{failed} boards failed to connect ({errors[0]}); "
@@ -494,6 +485,23 @@ def _measure(
             child.join(timeout=60)
             if child.is_alive():
                 child.terminate()
+
+
+def gather_ready(pipes: list[Connection], timeout_s: float, who: str) -> tuple[int, int, list[str], float]:
+    """The client processes' "ready" reports once their sockets have joined: how many joined and
+    failed in all, the first errors, and the slowest process's seconds."""
+    joined = failed = 0
+    errors: list[str] = []
+    slowest = 0.0
+    for pipe in pipes:
+        if not pipe.poll(timeout_s):
+            raise RuntimeError(f"{who} did not connect within {timeout_s:.0f} s")
+        _, ok, first_errors, failures, seconds = pipe.recv()
+        joined += ok
+        failed += failures
+        errors += first_errors
+        slowest = max(slowest, seconds)
+    return joined, failed, errors, slowest
 
 
 def _shares(clients: int, servers: int) -> list[int]:

@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 from bench.display_latency import (  # noqa: E402  (the display bench's servers, started alike)
     _gunicorn_has,
     flask_cli,
+    gather_ready,
     gunicorn,
     load_average,
     machine_line,
@@ -178,15 +179,7 @@ def run(mode: str, phones: int, calls: int, procs: int, redis_url: str, settings
                 pipes.append(parent)
                 children.append(process)
             try:
-                failed, errors = 0, []
-                for pipe in pipes:
-                    if not pipe.poll(1800):
-                        raise RuntimeError("the phones did not join within 1800 s")
-                    _, ok, first_errors, failures, seconds = pipe.recv()
-                    result.joined += ok
-                    failed += failures
-                    errors += first_errors
-                    result.join_s = max(result.join_s, seconds)
+                result.joined, failed, errors, result.join_s = gather_ready(pipes, 1800, "the phones")
                 print(f"    {result.joined}/{phones} phones joined in {result.join_s:.0f} s", flush=True)
                 if failed:
                     result.note += f"{failed} phones failed to join ({errors[0]}); "

@@ -23,7 +23,7 @@ from queue_engine.core.lookups import counter_by_id, locked, service_by_code, ti
 from queue_engine.core.models import Complaint, Counter, Ticket, Visit
 from queue_engine.queue.counters import ensure_on_duty
 from queue_engine.queue.coverage import refuse_unserved
-from queue_engine.queue.ordering import call_sequence
+from queue_engine.queue.ordering import growing_heads
 from queue_engine.queue.visit_record import VisitRecord
 
 
@@ -57,9 +57,6 @@ def _mark_called(
     return ticket
 
 
-CALL_HEAD = 8  # the first tickets of the call order call_next reads (more only if all are taken)
-
-
 def call_next(session: Session, clock: Clock, counter_id: int, staff_id: int | None = None) -> Ticket:
     """Call the first ticket of the counter's call order (first come, first served; see ordering).
 
@@ -71,9 +68,8 @@ def call_next(session: Session, clock: Clock, counter_id: int, staff_id: int | N
     service_ids = [s.id for s in counter.services]
     if not service_ids:
         raise NoTicketWaiting(f"Counter {counter.name} serves no service.")
-    head = CALL_HEAD
-    while True:
-        candidates = call_sequence(session, service_ids, clock.today(), first=head)
+    # Further than the head only when every one of it is being called elsewhere at this instant.
+    for candidates in growing_heads(session, service_ids, clock.today()):
         for candidate in candidates:
             # Another counter may hold the candidate's lock at this instant: take the next one.
             ticket = session.scalars(
@@ -84,9 +80,7 @@ def call_next(session: Session, clock: Clock, counter_id: int, staff_id: int | N
             ).first()
             if ticket is not None:
                 return _mark_called(session, clock, ticket, counter, staff_id)
-        if len(candidates) < head:  # the whole queue was looked at
-            raise NoTicketWaiting(f"Nobody is waiting for counter {counter.name}.")
-        head *= 4  # every one of the first was being called elsewhere at this instant
+    raise NoTicketWaiting(f"Nobody is waiting for counter {counter.name}.")
 
 
 def call_ticket(

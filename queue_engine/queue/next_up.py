@@ -13,9 +13,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from queue_engine.core.models import Ticket
-from queue_engine.queue.ordering import call_sequence, reaches, waiting_counts
-
-HEAD = 8  # the first tickets of a call order read at first (more only for a service not among them)
+from queue_engine.queue.ordering import growing_heads, reaches, waiting_counts
 
 
 def next_tickets(session: Session, service_ids: Iterable[int], day: date) -> dict[int, Ticket]:
@@ -23,7 +21,7 @@ def next_tickets(session: Session, service_ids: Iterable[int], day: date) -> dic
 
     Services sharing counters share one call order, which is read once for all of them, and
     only as far as needed: its head, and further only while a service with tickets waiting has
-    none in it (the head of :func:`call_sequence` is the whole order's head).
+    none in it (``growing_heads``: the head of the call order is the whole order's head).
     """
     heads: dict[int, Ticket] = {}
     wanted = list(service_ids)
@@ -34,14 +32,13 @@ def next_tickets(session: Session, service_ids: Iterable[int], day: date) -> dic
     waiting = waiting_counts(session, wanted, day)
     for reach, services in by_reach.items():
         sought = {s for s in services if waiting.get(s)}
-        first = HEAD
-        while sought:
-            order = call_sequence(session, reach, day, first=first)
+        if not sought:
+            continue
+        for order in growing_heads(session, reach, day):
             for ticket in order:
                 if ticket.service_id in sought:
                     heads[ticket.service_id] = ticket
                     sought.discard(ticket.service_id)
-            if len(order) < first:
-                break  # the whole order was read
-            first *= 4
+            if not sought:
+                break
     return heads

@@ -20,7 +20,7 @@ decide when a priority ticket's turn comes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Protocol, TypeVar
 
@@ -130,6 +130,22 @@ def call_sequence(
     streak = normal_streak(session, service_ids, day, every_n) if policy == PriorityPolicy.EVERY_N else 0
     order = in_call_order(waiting, policy, every_n, streak)
     return order if first is None else order[:first]
+
+
+HEAD = 8  # how much of a call order is read at first (see ``growing_heads``)
+
+
+def growing_heads(session: Session, service_ids: Sequence[int], day: date) -> Iterator[list[Ticket]]:
+    """The head of the call order, read ever further (the first ``HEAD``, then four times as many
+    each time) for as long as the caller asks, until the whole order has been read: what
+    ``call_next`` and the board's next line need, without loading a long queue they do not."""
+    first = HEAD
+    while True:
+        order = call_sequence(session, service_ids, day, first=first)
+        yield order
+        if len(order) < first:
+            return  # the whole order was read
+        first *= 4
 
 
 def waiting_counts(session: Session, service_ids: Sequence[int], day: date) -> dict[int, int]:
